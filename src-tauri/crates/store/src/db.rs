@@ -1,0 +1,91 @@
+//! Opening the database file: pragmas, migrations, and the schema-version check.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Result, StoreError};
+
+/// Migrations, in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a connection waits for another's lock before giving up. The writer holds locks only
+/// for one group commit, so a wait this long means another process holds the file.
+pub const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Page cache for the writer: large enough to keep the hot part of the span indexes (random
+/// trace ids) in memory, which is what bounds insert speed on a large database.
+const WRITER_CACHE_KIB: i64 = 128 * 1024;
+
+/// Opens the writer's connection, creating and migrating the database as needed.
+pub fn open_writer(path: &Path) -> Result<Connection> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+        .map_err(open_err)?;
+    // WAL: readers never block the writer and vice versa.
+    // synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before it returns, so it
+    // survives the process being killed at any instant; only a power loss can take back the last
+    // commits. FULL would add an fsync per commit for that case.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{WRITER_CACHE_KIB};
+         PRAGMA foreign_keys = OFF;"
+    ))
+    .map_err(open_err)?;
+    migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection. `query_only` also stops a statement that slips through from
+/// writing (for example through a `PRAGMA`).
+pub fn open_reader(path: &Path) -> Result<Connection> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+        .map_err(open_err)?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16384;")
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let run = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute_batch(sql)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+            conn.execute_batch("COMMIT")
+        };
+        if let Err(source) = run() {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Migration { version, source });
+        }
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}

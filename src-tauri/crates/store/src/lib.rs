@@ -1,0 +1,75 @@
+//! Sightline's store: one SQLite file, written by one thread, read by many read-only connections.
+//!
+//! Owns the schema (`migrations/`), the writer ([`Writer`], group commit, acknowledgement after
+//! COMMIT), the readers ([`Readers`]) and the queries over them. Knows nothing of protocols:
+//! callers hand it validated rows ([`model::Batch`]) and get back rows or JSON views.
+
+pub mod attrs;
+mod db;
+mod error;
+pub mod model;
+pub mod queries;
+mod reader;
+pub mod span_json;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use db::SCHEMA_VERSION;
+pub use error::{Result, StoreError};
+pub use model::Batch;
+pub use reader::Readers;
+pub use writer::{Writer, MAX_ROWS_PER_TRANSACTION, WRITER_QUEUE_DEPTH};
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "sightline.db";
+
+/// An open store. Closing it waits for the writer to commit what it was given.
+pub struct Store {
+    path: PathBuf,
+    writer: Writer,
+    readers: Readers,
+    thread: writer::WriterThread,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database in `data_dir`.
+    pub fn open_dir(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        Self::open(&data_dir.join(DATABASE_FILE))
+    }
+
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = db::open_writer(path)?;
+        let (writer, thread) = writer::WriterThread::spawn(conn, path.to_owned())?;
+        Ok(Store {
+            path: path.to_owned(),
+            writer,
+            readers: Readers::new(path),
+            thread,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    pub fn readers(&self) -> Readers {
+        self.readers.clone()
+    }
+
+    /// Waits for every queued write to commit, checkpoints, and closes. The writer thread ends
+    /// when the last [`Writer`] clone is dropped, so callers drop theirs first.
+    pub fn close(self) {
+        drop(self.writer);
+        self.thread.join();
+    }
+}

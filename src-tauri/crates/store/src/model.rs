@@ -1,0 +1,230 @@
+//! The rows the writer stores: OTLP after validation and normalization (done by the ingest
+//! crate, on the request's task, so the single writer thread only inserts).
+//!
+//! Rows refer to their resource and scope by index into the same [`Batch`]; the writer resolves
+//! those to deduplicated database ids.
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// A content hash, stable across builds and platforms (it is stored).
+pub type ContentHash = [u8; 16];
+
+fn content_hash(parts: &[&[u8]]) -> ContentHash {
+    let mut h = Xxh3::new();
+    for p in parts {
+        // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.digest128().to_le_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRow {
+    pub hash: ContentHash,
+    pub service_name: Option<String>,
+    pub attributes: String,
+    pub dropped_attributes_count: u32,
+    pub entity_refs: String,
+    pub schema_url: String,
+}
+
+impl ResourceRow {
+    pub fn new(
+        attributes: String,
+        dropped_attributes_count: u32,
+        entity_refs: String,
+        schema_url: String,
+        service_name: Option<String>,
+    ) -> Self {
+        let hash = content_hash(&[
+            attributes.as_bytes(),
+            &dropped_attributes_count.to_le_bytes(),
+            entity_refs.as_bytes(),
+            schema_url.as_bytes(),
+        ]);
+        Self {
+            hash,
+            service_name,
+            attributes,
+            dropped_attributes_count,
+            entity_refs,
+            schema_url,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeRow {
+    pub hash: ContentHash,
+    pub name: String,
+    pub version: String,
+    pub attributes: String,
+    pub dropped_attributes_count: u32,
+    pub schema_url: String,
+}
+
+impl ScopeRow {
+    pub fn new(
+        name: String,
+        version: String,
+        attributes: String,
+        dropped_attributes_count: u32,
+        schema_url: String,
+    ) -> Self {
+        let hash = content_hash(&[
+            name.as_bytes(),
+            version.as_bytes(),
+            attributes.as_bytes(),
+            &dropped_attributes_count.to_le_bytes(),
+            schema_url.as_bytes(),
+        ]);
+        Self {
+            hash,
+            name,
+            version,
+            attributes,
+            dropped_attributes_count,
+            schema_url,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRow {
+    pub resource: usize,
+    pub scope: usize,
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    pub trace_state: String,
+    pub flags: u32,
+    pub name: String,
+    pub kind: i32,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub attributes: String,
+    pub dropped_attributes_count: u32,
+    /// JSON array of events (see `queries::event_json`).
+    pub events: String,
+    pub dropped_events_count: u32,
+    /// JSON array of links.
+    pub links: String,
+    pub dropped_links_count: u32,
+    pub status_code: i32,
+    pub status_message: String,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    pub resource: usize,
+    pub scope: usize,
+    pub time_unix_nano: u64,
+    pub observed_time_unix_nano: u64,
+    pub severity_number: i32,
+    pub severity_text: String,
+    /// The body in the attribute encoding; `None` when the record has no body.
+    pub body: Option<String>,
+    pub attributes: String,
+    pub dropped_attributes_count: u32,
+    pub flags: u32,
+    pub trace_id: Option<[u8; 16]>,
+    pub span_id: Option<[u8; 8]>,
+    pub event_name: String,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub hash: ContentHash,
+    pub resource: usize,
+    pub scope: usize,
+    pub name: String,
+    pub description: String,
+    pub unit: String,
+    /// `gauge`, `sum`, `histogram`, `exponential_histogram`, `summary`; `None` for no data.
+    pub kind: Option<&'static str>,
+    pub aggregation_temporality: i32,
+    pub is_monotonic: bool,
+    pub metadata: String,
+}
+
+impl MetricRow {
+    /// The hash identifies a metric stream within its resource and scope, so it is completed by
+    /// the writer once those have ids; this one covers the metric's own fields.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        resource: usize,
+        scope: usize,
+        name: String,
+        description: String,
+        unit: String,
+        kind: Option<&'static str>,
+        aggregation_temporality: i32,
+        is_monotonic: bool,
+        metadata: String,
+    ) -> Self {
+        let hash = content_hash(&[
+            name.as_bytes(),
+            description.as_bytes(),
+            unit.as_bytes(),
+            kind.unwrap_or("").as_bytes(),
+            &aggregation_temporality.to_le_bytes(),
+            &[is_monotonic as u8],
+            metadata.as_bytes(),
+        ]);
+        Self {
+            hash,
+            resource,
+            scope,
+            name,
+            description,
+            unit,
+            kind,
+            aggregation_temporality,
+            is_monotonic,
+            metadata,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointRow {
+    pub metric: usize,
+    pub time_unix_nano: u64,
+    pub start_time_unix_nano: u64,
+    pub attributes: String,
+    pub value: Option<f64>,
+    pub count: Option<u64>,
+    pub sum: Option<f64>,
+    /// The OTLP data point, protobuf-encoded, with its attributes cleared.
+    pub point: Vec<u8>,
+}
+
+/// One request's worth of rows; the writer commits several batches in one transaction.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Batch {
+    pub resources: Vec<ResourceRow>,
+    pub scopes: Vec<ScopeRow>,
+    pub spans: Vec<SpanRow>,
+    pub logs: Vec<LogRow>,
+    pub metrics: Vec<MetricRow>,
+    pub points: Vec<PointRow>,
+}
+
+impl Batch {
+    /// Rows that cost an insert; sizes group commits.
+    pub fn row_count(&self) -> usize {
+        self.spans.len() + self.logs.len() + self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.row_count() == 0 && self.metrics.is_empty()
+    }
+}
+
+/// A metric stream's identity in the database: its own fields plus where it came from.
+pub(crate) fn metric_stream_hash(metric: &MetricRow, resource_id: i64, scope_id: i64) -> ContentHash {
+    content_hash(&[&metric.hash, &resource_id.to_le_bytes(), &scope_id.to_le_bytes()])
+}

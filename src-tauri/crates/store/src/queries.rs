@@ -1,0 +1,436 @@
+//! Read queries: the API's views of stored data, and OTLP requests rebuilt from the store.
+
+use std::path::Path;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+
+use crate::attrs::{attrs_from_json, value_from_json};
+use crate::error::{Result, StoreError};
+use crate::span_json::{events_from_json, links_from_json};
+
+fn parse_json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or(Json::Null)
+}
+
+fn hex_opt(bytes: Option<Vec<u8>>) -> String {
+    bytes.map(hex::encode).unwrap_or_default()
+}
+
+/// Counts per signal and the database's size on disk.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub spans: i64,
+    pub traces: i64,
+    pub logs: i64,
+    pub metrics: i64,
+    pub metric_points: i64,
+    pub resources: i64,
+    pub sessions: i64,
+    /// The main file plus its write-ahead log.
+    pub database_bytes: u64,
+}
+
+pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
+    let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    let file_len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Ok(Stats {
+        spans: count("SELECT count(*) FROM spans")?,
+        traces: count("SELECT count(DISTINCT trace_id) FROM spans")?,
+        logs: count("SELECT count(*) FROM logs")?,
+        metrics: count("SELECT count(*) FROM metrics")?,
+        metric_points: count("SELECT count(*) FROM metric_points")?,
+        resources: count("SELECT count(*) FROM resources")?,
+        sessions: count(
+            "SELECT count(*) FROM (SELECT session_id FROM spans WHERE session_id IS NOT NULL
+                                   UNION SELECT session_id FROM logs WHERE session_id IS NOT NULL)",
+        )?,
+        database_bytes: file_len(path) + file_len(Path::new(&wal)),
+    })
+}
+
+const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
+     s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
+     s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
+     s.status_code, s.status_message, s.service_name, s.session_id,
+     r.attributes, r.dropped_attributes_count, r.schema_url, c.name, c.version";
+
+fn span_view(row: &Row<'_>) -> rusqlite::Result<Json> {
+    Ok(json!({
+        "traceId": hex::encode(row.get::<_, Vec<u8>>(0)?),
+        "spanId": hex::encode(row.get::<_, Vec<u8>>(1)?),
+        "parentSpanId": hex_opt(row.get(2)?),
+        "traceState": row.get::<_, String>(3)?,
+        "flags": row.get::<_, u32>(4)?,
+        "name": row.get::<_, String>(5)?,
+        "kind": row.get::<_, i32>(6)?,
+        "startTimeUnixNano": (row.get::<_, i64>(7)? as u64).to_string(),
+        "endTimeUnixNano": (row.get::<_, i64>(8)? as u64).to_string(),
+        "attributes": parse_json(&row.get::<_, String>(9)?),
+        "droppedAttributesCount": row.get::<_, u32>(10)?,
+        "events": parse_json(&row.get::<_, String>(11)?),
+        "droppedEventsCount": row.get::<_, u32>(12)?,
+        "links": parse_json(&row.get::<_, String>(13)?),
+        "droppedLinksCount": row.get::<_, u32>(14)?,
+        "status": { "code": row.get::<_, i32>(15)?, "message": row.get::<_, String>(16)? },
+        "serviceName": row.get::<_, Option<String>>(17)?,
+        "sessionId": row.get::<_, Option<String>>(18)?,
+        "resource": {
+            "attributes": parse_json(&row.get::<_, String>(19)?),
+            "droppedAttributesCount": row.get::<_, u32>(20)?,
+            "schemaUrl": row.get::<_, String>(21)?,
+        },
+        "scope": { "name": row.get::<_, String>(22)?, "version": row.get::<_, String>(23)? },
+    }))
+}
+
+const LOG_COLUMNS: &str = "l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
+     l.severity_text, l.body, l.attributes, l.dropped_attributes_count, l.flags, l.trace_id,
+     l.span_id, l.event_name, l.service_name, l.session_id";
+
+fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
+    Ok(json!({
+        "timeUnixNano": (row.get::<_, i64>(0)? as u64).to_string(),
+        "observedTimeUnixNano": (row.get::<_, i64>(1)? as u64).to_string(),
+        "severityNumber": row.get::<_, i32>(2)?,
+        "severityText": row.get::<_, String>(3)?,
+        "body": row.get::<_, Option<String>>(4)?.map(|b| parse_json(&b)).unwrap_or(Json::Null),
+        "attributes": parse_json(&row.get::<_, String>(5)?),
+        "droppedAttributesCount": row.get::<_, u32>(6)?,
+        "flags": row.get::<_, u32>(7)?,
+        "traceId": hex_opt(row.get(8)?),
+        "spanId": hex_opt(row.get(9)?),
+        "eventName": row.get::<_, String>(10)?,
+        "serviceName": row.get::<_, Option<String>>(11)?,
+        "sessionId": row.get::<_, Option<String>>(12)?,
+    }))
+}
+
+/// One trace for the API: its spans (in start order) and the logs that carry its id.
+/// `None` when nothing of the trace is stored.
+pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SPAN_COLUMNS} FROM spans s
+           JOIN resources r ON r.id = s.resource_id
+           JOIN scopes c ON c.id = s.scope_id
+          WHERE s.trace_id = ?1
+          ORDER BY s.start_time_unix_nano, s.id"
+    ))?;
+    let spans = stmt
+        .query_map([&trace_id[..]], span_view)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS} FROM logs l WHERE l.trace_id = ?1 ORDER BY l.time_unix_nano, l.id"
+    ))?;
+    let logs = stmt
+        .query_map([&trace_id[..]], log_view)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if spans.is_empty() && logs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(json!({ "traceId": hex::encode(trace_id), "spans": spans, "logs": logs })))
+}
+
+// ---- Rebuilding OTLP requests: the store's round-trip, and later the exporter's source. ----
+
+fn resource(conn: &Connection, id: i64) -> Result<(Resource, String)> {
+    conn.prepare_cached(
+        "SELECT attributes, dropped_attributes_count, entity_refs, schema_url
+           FROM resources WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok((
+            Resource {
+                attributes: attrs_from_json(&r.get::<_, String>(0)?),
+                dropped_attributes_count: r.get(1)?,
+                entity_refs: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+            },
+            r.get(3)?,
+        ))
+    })
+    .map_err(Into::into)
+}
+
+fn scope(conn: &Connection, id: i64) -> Result<(InstrumentationScope, String)> {
+    conn.prepare_cached(
+        "SELECT name, version, attributes, dropped_attributes_count, schema_url
+           FROM scopes WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok((
+            InstrumentationScope {
+                name: r.get(0)?,
+                version: r.get(1)?,
+                attributes: attrs_from_json(&r.get::<_, String>(2)?),
+                dropped_attributes_count: r.get(3)?,
+            },
+            r.get(4)?,
+        ))
+    })
+    .map_err(Into::into)
+}
+
+/// Groups rows that arrive ordered by storage into resource → scope → items, the way OTLP nests
+/// them: consecutive rows with the same resource and scope share one group.
+struct Nester<T> {
+    out: Vec<(i64, Vec<(i64, Vec<T>)>)>,
+}
+
+impl<T> Nester<T> {
+    fn new() -> Self {
+        Self { out: Vec::new() }
+    }
+
+    fn push(&mut self, resource_id: i64, scope_id: i64, item: T) {
+        match self.out.last_mut() {
+            Some((rid, scopes)) if *rid == resource_id => match scopes.last_mut() {
+                Some((sid, items)) if *sid == scope_id => items.push(item),
+                _ => scopes.push((scope_id, vec![item])),
+            },
+            _ => self.out.push((resource_id, vec![(scope_id, vec![item])])),
+        }
+    }
+}
+
+/// All stored spans as one request, in arrival order.
+pub fn export_traces(conn: &Connection) -> Result<ExportTraceServiceRequest> {
+    let mut stmt = conn.prepare(
+        "SELECT trace_id, span_id, parent_span_id, trace_state, flags, name, kind,
+                start_time_unix_nano, end_time_unix_nano, attributes, dropped_attributes_count,
+                events, dropped_events_count, links, dropped_links_count, status_code,
+                status_message, resource_id, scope_id
+           FROM spans ORDER BY id",
+    )?;
+    let mut nest = Nester::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let span = Span {
+            trace_id: r.get(0)?,
+            span_id: r.get(1)?,
+            parent_span_id: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
+            trace_state: r.get(3)?,
+            flags: r.get(4)?,
+            name: r.get(5)?,
+            kind: r.get(6)?,
+            start_time_unix_nano: r.get::<_, i64>(7)? as u64,
+            end_time_unix_nano: r.get::<_, i64>(8)? as u64,
+            attributes: attrs_from_json(&r.get::<_, String>(9)?),
+            dropped_attributes_count: r.get(10)?,
+            events: events_from_json(&r.get::<_, String>(11)?),
+            dropped_events_count: r.get(12)?,
+            links: links_from_json(&r.get::<_, String>(13)?),
+            dropped_links_count: r.get(14)?,
+            status: Some(Status {
+                code: r.get(15)?,
+                message: r.get(16)?,
+            }),
+        };
+        nest.push(r.get(17)?, r.get(18)?, span);
+    }
+    let mut resource_spans = Vec::new();
+    for (rid, scopes) in nest.out {
+        let (res, schema_url) = resource(conn, rid)?;
+        let mut scope_spans = Vec::new();
+        for (sid, spans) in scopes {
+            let (sc, schema_url) = scope(conn, sid)?;
+            scope_spans.push(ScopeSpans {
+                scope: Some(sc),
+                spans,
+                schema_url,
+            });
+        }
+        resource_spans.push(ResourceSpans {
+            resource: Some(res),
+            scope_spans,
+            schema_url,
+        });
+    }
+    Ok(ExportTraceServiceRequest { resource_spans })
+}
+
+/// All stored logs as one request, in arrival order.
+pub fn export_logs(conn: &Connection) -> Result<ExportLogsServiceRequest> {
+    let mut stmt = conn.prepare(
+        "SELECT time_unix_nano, observed_time_unix_nano, severity_number, severity_text, body,
+                attributes, dropped_attributes_count, flags, trace_id, span_id, event_name,
+                resource_id, scope_id
+           FROM logs ORDER BY id",
+    )?;
+    let mut nest = Nester::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let record = LogRecord {
+            time_unix_nano: r.get::<_, i64>(0)? as u64,
+            observed_time_unix_nano: r.get::<_, i64>(1)? as u64,
+            severity_number: r.get(2)?,
+            severity_text: r.get(3)?,
+            body: r.get::<_, Option<String>>(4)?.and_then(|b| value_from_json(&b)),
+            attributes: attrs_from_json(&r.get::<_, String>(5)?),
+            dropped_attributes_count: r.get(6)?,
+            flags: r.get(7)?,
+            trace_id: r.get::<_, Option<Vec<u8>>>(8)?.unwrap_or_default(),
+            span_id: r.get::<_, Option<Vec<u8>>>(9)?.unwrap_or_default(),
+            event_name: r.get(10)?,
+        };
+        nest.push(r.get(11)?, r.get(12)?, record);
+    }
+    let mut resource_logs = Vec::new();
+    for (rid, scopes) in nest.out {
+        let (res, schema_url) = resource(conn, rid)?;
+        let mut scope_logs = Vec::new();
+        for (sid, log_records) in scopes {
+            let (sc, schema_url) = scope(conn, sid)?;
+            scope_logs.push(ScopeLogs {
+                scope: Some(sc),
+                log_records,
+                schema_url,
+            });
+        }
+        resource_logs.push(ResourceLogs {
+            resource: Some(res),
+            scope_logs,
+            schema_url,
+        });
+    }
+    Ok(ExportLogsServiceRequest { resource_logs })
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {err}"))
+}
+
+/// Adds one stored point to its metric, decoding the point for the metric's type.
+fn push_point(metric: &mut Metric, point: &[u8], attrs: &str) -> Result<()> {
+    let attributes = attrs_from_json(attrs);
+    match &mut metric.data {
+        Some(metric::Data::Gauge(g)) => {
+            let mut p = NumberDataPoint::decode(point).map_err(|e| corrupt("gauge point", e))?;
+            p.attributes = attributes;
+            g.data_points.push(p);
+        }
+        Some(metric::Data::Sum(s)) => {
+            let mut p = NumberDataPoint::decode(point).map_err(|e| corrupt("sum point", e))?;
+            p.attributes = attributes;
+            s.data_points.push(p);
+        }
+        Some(metric::Data::Histogram(h)) => {
+            let mut p =
+                HistogramDataPoint::decode(point).map_err(|e| corrupt("histogram point", e))?;
+            p.attributes = attributes;
+            h.data_points.push(p);
+        }
+        Some(metric::Data::ExponentialHistogram(h)) => {
+            let mut p = ExponentialHistogramDataPoint::decode(point)
+                .map_err(|e| corrupt("exponential histogram point", e))?;
+            p.attributes = attributes;
+            h.data_points.push(p);
+        }
+        Some(metric::Data::Summary(s)) => {
+            let mut p = SummaryDataPoint::decode(point).map_err(|e| corrupt("summary point", e))?;
+            p.attributes = attributes;
+            s.data_points.push(p);
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn empty_metric(r: &Row<'_>) -> rusqlite::Result<Metric> {
+    let kind: Option<String> = r.get(3)?;
+    let temporality: i32 = r.get(4)?;
+    let data = match kind.as_deref() {
+        Some("gauge") => Some(metric::Data::Gauge(Gauge::default())),
+        Some("sum") => Some(metric::Data::Sum(Sum {
+            data_points: Vec::new(),
+            aggregation_temporality: temporality,
+            is_monotonic: r.get(5)?,
+        })),
+        Some("histogram") => Some(metric::Data::Histogram(Histogram {
+            data_points: Vec::new(),
+            aggregation_temporality: temporality,
+        })),
+        Some("exponential_histogram") => {
+            Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: Vec::new(),
+                aggregation_temporality: temporality,
+            }))
+        }
+        Some("summary") => Some(metric::Data::Summary(Summary::default())),
+        _ => None,
+    };
+    Ok(Metric {
+        name: r.get(0)?,
+        description: r.get(1)?,
+        unit: r.get(2)?,
+        metadata: attrs_from_json(&r.get::<_, String>(6)?),
+        data,
+    })
+}
+
+/// All stored metrics as one request: each stream with its points in arrival order; streams in
+/// the order they first arrived.
+pub fn export_metrics(conn: &Connection) -> Result<ExportMetricsServiceRequest> {
+    let mut stmt = conn.prepare(
+        "SELECT name, description, unit, type, aggregation_temporality, is_monotonic, metadata,
+                id, resource_id, scope_id
+           FROM metrics ORDER BY id",
+    )?;
+    let mut points = conn.prepare(
+        "SELECT point, attributes FROM metric_points WHERE metric_id = ?1 ORDER BY id",
+    )?;
+    let mut nest = Nester::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let mut metric = empty_metric(r)?;
+        let id: i64 = r.get(7)?;
+        let mut prow = points.query([id])?;
+        while let Some(p) = prow.next()? {
+            push_point(&mut metric, &p.get::<_, Vec<u8>>(0)?, &p.get::<_, String>(1)?)?;
+        }
+        nest.push(r.get(8)?, r.get(9)?, metric);
+    }
+    let mut resource_metrics = Vec::new();
+    for (rid, scopes) in nest.out {
+        let (res, schema_url) = resource(conn, rid)?;
+        let mut scope_metrics = Vec::new();
+        for (sid, metrics) in scopes {
+            let (sc, schema_url) = scope(conn, sid)?;
+            scope_metrics.push(ScopeMetrics {
+                scope: Some(sc),
+                metrics,
+                schema_url,
+            });
+        }
+        resource_metrics.push(ResourceMetrics {
+            resource: Some(res),
+            scope_metrics,
+            schema_url,
+        });
+    }
+    Ok(ExportMetricsServiceRequest { resource_metrics })
+}
+
+/// Whether a trace id has any stored span (used by tests and the importer).
+pub fn has_trace(conn: &Connection, trace_id: &[u8; 16]) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM spans WHERE trace_id = ?1 LIMIT 1", [&trace_id[..]], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

@@ -1,0 +1,389 @@
+//! The single writer: one thread, one connection, group commit.
+//!
+//! Requests queue their [`Batch`] with an acknowledgement channel. The thread takes everything
+//! queued (up to [`MAX_ROWS_PER_TRANSACTION`]), writes it in one transaction, and only after
+//! COMMIT returns does it acknowledge each request, so an acknowledged batch is on disk.
+//! Under load, many requests share one commit; idle, a lone request commits at once.
+//!
+//! The queue is bounded ([`WRITER_QUEUE_DEPTH`]); admission control in front of it (the server's)
+//! decides what a client is told when it is full.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, ErrorCode, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Result, StoreError};
+use crate::model::{metric_stream_hash, Batch, ContentHash};
+
+/// Requests waiting for the writer. Each holds at most one decoded request body, so this bounds
+/// the memory held in the queue together with the server's admission limit.
+pub const WRITER_QUEUE_DEPTH: usize = 64;
+
+/// Rows in one transaction. Large enough that commit overhead is amortized (about 100 requests
+/// of 512 spans), small enough that a commit takes well under a second and readers see fresh
+/// data quickly.
+pub const MAX_ROWS_PER_TRANSACTION: usize = 50_000;
+
+/// Ids of rows the writer has seen, so a repeated resource costs a hash lookup, not a query.
+/// Capped because a misbehaving client could send a new resource with every request.
+const ID_CACHE_CAPACITY: usize = 100_000;
+
+type Ack = oneshot::Sender<Result<(), StoreError>>;
+
+struct Job {
+    batch: Batch,
+    ack: Ack,
+}
+
+/// A handle for queueing writes; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Queues a batch and waits until it is committed.
+    pub async fn write(&self, batch: Batch) -> Result<()> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job { batch, ack })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Blocking variant for threads outside the async runtime (importers, tests).
+    pub fn write_blocking(&self, batch: Batch) -> Result<()> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .blocking_send(Job { batch, ack })
+            .map_err(|_| StoreError::Closed)?;
+        done.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// The writer thread; joining it waits for the last commit and a WAL checkpoint.
+pub(crate) struct WriterThread {
+    handle: JoinHandle<()>,
+}
+
+impl WriterThread {
+    pub(crate) fn spawn(conn: Connection, path: PathBuf) -> Result<(Writer, WriterThread)> {
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
+        let handle = std::thread::Builder::new()
+            .name("sightline-writer".into())
+            .spawn(move || run(conn, rx, path))
+            .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
+        Ok((Writer { tx }, WriterThread { handle }))
+    }
+
+    pub(crate) fn join(self) {
+        if self.handle.join().is_err() {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+#[derive(Default)]
+struct IdCache {
+    resources: HashMap<ContentHash, i64>,
+    scopes: HashMap<ContentHash, i64>,
+    metrics: HashMap<ContentHash, i64>,
+}
+
+impl IdCache {
+    fn merge(&mut self, other: IdCache) {
+        for (mine, theirs) in [
+            (&mut self.resources, other.resources),
+            (&mut self.scopes, other.scopes),
+            (&mut self.metrics, other.metrics),
+        ] {
+            if mine.len() + theirs.len() > ID_CACHE_CAPACITY {
+                mine.clear();
+            }
+            mine.extend(theirs);
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: PathBuf) {
+    let mut cache = IdCache::default();
+    while let Some(first) = rx.blocking_recv() {
+        let mut rows = first.batch.row_count();
+        let mut jobs = vec![first];
+        while rows < MAX_ROWS_PER_TRANSACTION {
+            match rx.try_recv() {
+                Ok(job) => {
+                    rows += job.batch.row_count();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let outcome = commit(&mut conn, &cache, &jobs);
+        match outcome {
+            Ok(new_ids) => {
+                cache.merge(new_ids);
+                for job in jobs {
+                    let _ = job.ack.send(Ok(()));
+                }
+            }
+            Err(err) => {
+                let retryable = matches!(
+                    err.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull)
+                );
+                tracing::warn!(%err, jobs = jobs.len(), "group commit failed");
+                for job in jobs {
+                    let message = err.to_string();
+                    let _ = job.ack.send(Err(if retryable {
+                        StoreError::Unavailable(message)
+                    } else {
+                        StoreError::Write(message)
+                    }));
+                }
+            }
+        }
+    }
+    // Every sender is gone: the last commit has been acknowledged. Fold the WAL back into the
+    // main file so the database is one self-contained file at rest.
+    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
+        tracing::warn!(%err, path = %path.display(), "final checkpoint failed");
+    }
+}
+
+/// Writes all jobs in one IMMEDIATE transaction. Returns the ids it created, which join the
+/// cache only once the commit has succeeded (a rolled-back id must never be reused).
+fn commit(conn: &mut Connection, cache: &IdCache, jobs: &[Job]) -> rusqlite::Result<IdCache> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut fresh = IdCache::default();
+    for job in jobs {
+        write_batch(&tx, cache, &mut fresh, &job.batch)?;
+    }
+    tx.commit()?;
+    Ok(fresh)
+}
+
+fn lookup(
+    committed: &HashMap<ContentHash, i64>,
+    fresh: &HashMap<ContentHash, i64>,
+    hash: &ContentHash,
+) -> Option<i64> {
+    committed.get(hash).or_else(|| fresh.get(hash)).copied()
+}
+
+fn write_batch(
+    tx: &Transaction<'_>,
+    cache: &IdCache,
+    fresh: &mut IdCache,
+    batch: &Batch,
+) -> rusqlite::Result<()> {
+    let mut resource_ids = Vec::with_capacity(batch.resources.len());
+    for r in &batch.resources {
+        let id = match lookup(&cache.resources, &fresh.resources, &r.hash) {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO resources (hash, service_name, attributes, dropped_attributes_count,
+                                            entity_refs, schema_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+                )?
+                .execute(params![
+                    &r.hash[..],
+                    r.service_name,
+                    r.attributes,
+                    r.dropped_attributes_count,
+                    r.entity_refs,
+                    r.schema_url
+                ])?;
+                let id = tx
+                    .prepare_cached("SELECT id FROM resources WHERE hash = ?1")?
+                    .query_row([&r.hash[..]], |row| row.get(0))?;
+                fresh.resources.insert(r.hash, id);
+                id
+            }
+        };
+        resource_ids.push((id, r.service_name.as_deref()));
+    }
+
+    let mut scope_ids = Vec::with_capacity(batch.scopes.len());
+    for s in &batch.scopes {
+        let id = match lookup(&cache.scopes, &fresh.scopes, &s.hash) {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO scopes (hash, name, version, attributes, dropped_attributes_count,
+                                         schema_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+                )?
+                .execute(params![
+                    &s.hash[..],
+                    s.name,
+                    s.version,
+                    s.attributes,
+                    s.dropped_attributes_count,
+                    s.schema_url
+                ])?;
+                let id = tx
+                    .prepare_cached("SELECT id FROM scopes WHERE hash = ?1")?
+                    .query_row([&s.hash[..]], |row| row.get(0))?;
+                fresh.scopes.insert(s.hash, id);
+                id
+            }
+        };
+        scope_ids.push(id);
+    }
+
+    let resolve = |resource: usize, scope: usize| -> rusqlite::Result<(i64, Option<&str>, i64)> {
+        let (rid, service) = resource_ids
+            .get(resource)
+            .copied()
+            .ok_or_else(|| bad_ref("resource", resource))?;
+        let sid = scope_ids
+            .get(scope)
+            .copied()
+            .ok_or_else(|| bad_ref("scope", scope))?;
+        Ok((rid, service, sid))
+    };
+
+    if !batch.spans.is_empty() {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO spans (trace_id, span_id, parent_span_id, trace_state, flags, name, kind,
+                                start_time_unix_nano, end_time_unix_nano, attributes,
+                                dropped_attributes_count, events, dropped_events_count, links,
+                                dropped_links_count, status_code, status_message, resource_id,
+                                scope_id, service_name, session_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18, ?19, ?20, ?21)",
+        )?;
+        for s in &batch.spans {
+            let (rid, service, sid) = resolve(s.resource, s.scope)?;
+            insert.execute(params![
+                &s.trace_id[..],
+                &s.span_id[..],
+                s.parent_span_id.as_ref().map(|p| &p[..]),
+                s.trace_state,
+                s.flags,
+                s.name,
+                s.kind,
+                s.start_time_unix_nano as i64,
+                s.end_time_unix_nano as i64,
+                s.attributes,
+                s.dropped_attributes_count,
+                s.events,
+                s.dropped_events_count,
+                s.links,
+                s.dropped_links_count,
+                s.status_code,
+                s.status_message,
+                rid,
+                sid,
+                service,
+                s.session_id,
+            ])?;
+        }
+    }
+
+    if !batch.logs.is_empty() {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO logs (time_unix_nano, observed_time_unix_nano, severity_number,
+                               severity_text, body, attributes, dropped_attributes_count, flags,
+                               trace_id, span_id, event_name, resource_id, scope_id, service_name,
+                               session_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        for l in &batch.logs {
+            let (rid, service, sid) = resolve(l.resource, l.scope)?;
+            insert.execute(params![
+                l.time_unix_nano as i64,
+                l.observed_time_unix_nano as i64,
+                l.severity_number,
+                l.severity_text,
+                l.body,
+                l.attributes,
+                l.dropped_attributes_count,
+                l.flags,
+                l.trace_id.as_ref().map(|t| &t[..]),
+                l.span_id.as_ref().map(|s| &s[..]),
+                l.event_name,
+                rid,
+                sid,
+                service,
+                l.session_id,
+            ])?;
+        }
+    }
+
+    let mut metric_ids = Vec::with_capacity(batch.metrics.len());
+    for m in &batch.metrics {
+        let (rid, service, sid) = resolve(m.resource, m.scope)?;
+        let hash = metric_stream_hash(m, rid, sid);
+        let id = match lookup(&cache.metrics, &fresh.metrics, &hash) {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO metrics (hash, resource_id, scope_id, name, description, unit, type,
+                                          aggregation_temporality, is_monotonic, metadata,
+                                          service_name)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (hash) DO NOTHING",
+                )?
+                .execute(params![
+                    &hash[..],
+                    rid,
+                    sid,
+                    m.name,
+                    m.description,
+                    m.unit,
+                    m.kind,
+                    m.aggregation_temporality,
+                    m.is_monotonic,
+                    m.metadata,
+                    service
+                ])?;
+                let id = tx
+                    .prepare_cached("SELECT id FROM metrics WHERE hash = ?1")?
+                    .query_row([&hash[..]], |row| row.get(0))?;
+                fresh.metrics.insert(hash, id);
+                id
+            }
+        };
+        metric_ids.push(id);
+    }
+
+    if !batch.points.is_empty() {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO metric_points (metric_id, time_unix_nano, start_time_unix_nano, attributes,
+                                        value, count, sum, point)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for p in &batch.points {
+            let mid = metric_ids
+                .get(p.metric)
+                .copied()
+                .ok_or_else(|| bad_ref("metric", p.metric))?;
+            insert.execute(params![
+                mid,
+                p.time_unix_nano as i64,
+                p.start_time_unix_nano as i64,
+                p.attributes,
+                p.value,
+                p.count.map(|c| c as i64),
+                p.sum,
+                p.point,
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// A row pointing outside its batch is a bug in the normalizer, never client input; it fails
+/// the commit rather than storing a dangling reference.
+fn bad_ref(what: &str, index: usize) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(
+        format!("row refers to {what} #{index}, which is not in its batch").into(),
+    )
+}
