@@ -19,7 +19,12 @@ impl Format {
     /// RFC 9110 says media types are case-insensitive.
     pub fn from_content_type(header: Option<&str>) -> Result<Format> {
         let raw = header.unwrap_or("");
-        let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = raw
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
             "application/json" => Ok(Format::Json),
@@ -124,7 +129,10 @@ mod tests {
             inflate(body.clone(), Encoding::Gzip, 1 << 20),
             Err(IngestError::TooLarge { limit: 1048576 })
         ));
-        assert_eq!(inflate(body, Encoding::Gzip, 10 << 20).unwrap().len(), 10 << 20);
+        assert_eq!(
+            inflate(body, Encoding::Gzip, 10 << 20).unwrap().len(),
+            10 << 20
+        );
     }
 
     #[test]
@@ -135,7 +143,10 @@ mod tests {
         let mut r = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         r.write_all(data).unwrap();
         for body in [z.finish().unwrap(), r.finish().unwrap()] {
-            assert_eq!(&inflate(body.into(), Encoding::Deflate, 100).unwrap()[..], data);
+            assert_eq!(
+                &inflate(body.into(), Encoding::Deflate, 100).unwrap()[..],
+                data
+            );
         }
     }
 }

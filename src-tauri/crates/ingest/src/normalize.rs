@@ -12,9 +12,7 @@ use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Gauge, 
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use sightline_store::attrs::{attrs_to_json, value_to_json};
-use sightline_store::model::{
-    Batch, LogRow, MetricRow, PointRow, ResourceRow, ScopeRow, SpanRow,
-};
+use sightline_store::model::{Batch, LogRow, MetricRow, PointRow, ResourceRow, ScopeRow, SpanRow};
 use sightline_store::span_json::{events_to_json, links_to_json};
 
 use crate::session::session_for;
@@ -38,10 +36,9 @@ impl Normalized {
     /// The English message for OTLP's `partial_success.error_message`.
     pub fn rejection_message(&self, what: &str) -> String {
         match &self.first_rejection {
-            Some(first) if self.rejected > 1 => format!(
-                "{} {what} rejected; the first: {first}",
-                self.rejected
-            ),
+            Some(first) if self.rejected > 1 => {
+                format!("{} {what} rejected; the first: {first}", self.rejected)
+            }
             Some(first) => format!("1 {what} rejected: {first}"),
             None => String::new(),
         }
@@ -49,12 +46,13 @@ impl Normalized {
 }
 
 fn service_name(attrs: &[KeyValue]) -> Option<String> {
-    attrs.iter().find(|kv| kv.key == "service.name").and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
+    attrs
+        .iter()
+        .find(|kv| kv.key == "service.name")
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
             Value::StringValue(s) => Some(s.clone()),
             _ => None,
-        }
-    })
+        })
 }
 
 fn push_resource(batch: &mut Batch, resource: Option<&Resource>, schema_url: &str) -> usize {
@@ -101,7 +99,11 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
     let mut out = Normalized::default();
     for rs in &req.resource_spans {
         let resource = push_resource(&mut out.batch, rs.resource.as_ref(), &rs.schema_url);
-        let resource_attrs = rs.resource.as_ref().map(|r| &r.attributes[..]).unwrap_or(&[]);
+        let resource_attrs = rs
+            .resource
+            .as_ref()
+            .map(|r| &r.attributes[..])
+            .unwrap_or(&[]);
         for ss in &rs.scope_spans {
             let scope = push_scope(&mut out.batch, ss.scope.as_ref(), &ss.schema_url);
             for span in &ss.spans {
@@ -168,7 +170,11 @@ pub fn logs(req: &ExportLogsServiceRequest) -> Normalized {
     let mut out = Normalized::default();
     for rl in &req.resource_logs {
         let resource = push_resource(&mut out.batch, rl.resource.as_ref(), &rl.schema_url);
-        let resource_attrs = rl.resource.as_ref().map(|r| &r.attributes[..]).unwrap_or(&[]);
+        let resource_attrs = rl
+            .resource
+            .as_ref()
+            .map(|r| &r.attributes[..])
+            .unwrap_or(&[]);
         for sl in &rl.scope_logs {
             let scope = push_scope(&mut out.batch, sl.scope.as_ref(), &sl.schema_url);
             for log in &sl.log_records {
@@ -267,9 +273,11 @@ pub fn metrics(req: &ExportMetricsServiceRequest) -> Normalized {
                     Some(metric::Data::Histogram(h)) => {
                         (Some("histogram"), h.aggregation_temporality, false)
                     }
-                    Some(metric::Data::ExponentialHistogram(h)) => {
-                        (Some("exponential_histogram"), h.aggregation_temporality, false)
-                    }
+                    Some(metric::Data::ExponentialHistogram(h)) => (
+                        Some("exponential_histogram"),
+                        h.aggregation_temporality,
+                        false,
+                    ),
                     Some(metric::Data::Summary(_)) => (Some("summary"), 0, false),
                     None => (None, 0, false),
                 };

@@ -117,15 +117,25 @@ mod tests {
     #[test]
     fn every_known_key_is_found() {
         for key in SESSION_KEYS {
-            assert_eq!(session_in(&[kv(key, "s-1")]).as_deref(), Some("s-1"), "{key}");
+            assert_eq!(
+                session_in(&[kv(key, "s-1")]).as_deref(),
+                Some("s-1"),
+                "{key}"
+            );
         }
     }
 
     #[test]
     fn record_wins_over_resource() {
-        let got = session_for(&[kv("rum.sessionId", "mine")], &[kv("session.id", "theirs")]);
+        let got = session_for(
+            &[kv("rum.sessionId", "mine")],
+            &[kv("session.id", "theirs")],
+        );
         assert_eq!(got.as_deref(), Some("mine"));
-        assert_eq!(session_for(&[], &[kv("session.id", "res")]).as_deref(), Some("res"));
+        assert_eq!(
+            session_for(&[], &[kv("session.id", "res")]).as_deref(),
+            Some("res")
+        );
     }
 
     #[test]

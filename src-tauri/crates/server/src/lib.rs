@@ -1,1 +1,153 @@
-//! placeholder
+//! Sightline's engine service: binds the OTLP receivers (gRPC, HTTP) and the UI/API address,
+//! owns the store for its lifetime, and shuts everything down in order.
+//!
+//! [`start`] returns a [`Handle`] with the bound addresses (port 0 is allowed everywhere);
+//! [`Handle::shutdown`] stops accepting, lets in-flight requests finish, and waits for the
+//! writer's last commit.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod otlp_grpc;
+pub mod otlp_http;
+pub mod pipeline;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sightline_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Limits, ServerConfig};
+pub use error::{Result, ServerError};
+
+/// A running engine.
+pub struct Handle {
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    pub ui: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    store: Store,
+}
+
+fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServerError::PortInUse { what, flag, addr }
+        } else {
+            ServerError::Bind {
+                what,
+                flag,
+                addr,
+                source,
+            }
+        }
+    })?;
+    let io_err = |source| ServerError::Bind {
+        what,
+        flag,
+        addr,
+        source,
+    };
+    listener.set_nonblocking(true).map_err(io_err)?;
+    TcpListener::from_std(listener).map_err(io_err)
+}
+
+/// Binds every address, opens the store, and starts serving.
+pub async fn start(config: ServerConfig) -> Result<Handle> {
+    // Bind first: a port in use is the likeliest startup failure, and it must not leave a
+    // half-started engine behind.
+    let grpc = bind(config.otlp_grpc, "OTLP/gRPC", "--otlp-grpc")?;
+    let http = bind(config.otlp_http, "OTLP/HTTP", "--otlp-http")?;
+    let ui = bind(config.ui, "the UI", "--ui")?;
+    let local = |l: &TcpListener, addr| l.local_addr().unwrap_or(addr);
+    let (grpc_addr, http_addr, ui_addr) = (
+        local(&grpc, config.otlp_grpc),
+        local(&http, config.otlp_http),
+        local(&ui, config.ui),
+    );
+
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_dir(&data_dir))
+        .await
+        .map_err(|e| ServerError::Internal(format!("store startup failed: {e}")))??;
+    let pipeline = Arc::new(pipeline::Pipeline::new(
+        store.writer(),
+        config.limits.clone(),
+    ));
+
+    let (stop, _) = watch::channel(false);
+    let stopped = |stop: &watch::Sender<bool>| {
+        let mut rx = stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    let mut tasks = Vec::new();
+
+    let (traces, logs, metrics) = otlp_grpc::services(pipeline.clone());
+    let grpc_server = tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            otlp_grpc::remap_too_large::<tonic::body::Body>,
+        ))
+        .add_service(traces)
+        .add_service(logs)
+        .add_service(metrics)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(grpc),
+            stopped(&stop),
+        );
+    tasks.push(tokio::spawn(async move {
+        if let Err(err) = grpc_server.await {
+            tracing::error!(%err, "OTLP/gRPC server stopped");
+        }
+    }));
+
+    let http_server =
+        axum::serve(http, otlp_http::router(pipeline)).with_graceful_shutdown(stopped(&stop));
+    tasks.push(tokio::spawn(async move {
+        if let Err(err) = http_server.await {
+            tracing::error!(%err, "OTLP/HTTP server stopped");
+        }
+    }));
+
+    let ui_server =
+        axum::serve(ui, api::router(store.readers())).with_graceful_shutdown(stopped(&stop));
+    tasks.push(tokio::spawn(async move {
+        if let Err(err) = ui_server.await {
+            tracing::error!(%err, "UI server stopped");
+        }
+    }));
+
+    tracing::info!(%grpc_addr, %http_addr, %ui_addr, db = %store.path().display(), "Sightline is listening");
+    Ok(Handle {
+        otlp_grpc: grpc_addr,
+        otlp_http: http_addr,
+        ui: ui_addr,
+        stop,
+        tasks,
+        store,
+    })
+}
+
+impl Handle {
+    /// The database file.
+    pub fn database(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    /// Stops accepting, finishes in-flight requests, then waits for the writer to commit and
+    /// checkpoint.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let store = self.store;
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+}

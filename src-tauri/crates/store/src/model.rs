@@ -225,6 +225,14 @@ impl Batch {
 }
 
 /// A metric stream's identity in the database: its own fields plus where it came from.
-pub(crate) fn metric_stream_hash(metric: &MetricRow, resource_id: i64, scope_id: i64) -> ContentHash {
-    content_hash(&[&metric.hash, &resource_id.to_le_bytes(), &scope_id.to_le_bytes()])
+pub(crate) fn metric_stream_hash(
+    metric: &MetricRow,
+    resource_id: i64,
+    scope_id: i64,
+) -> ContentHash {
+    content_hash(&[
+        &metric.hash,
+        &resource_id.to_le_bytes(),
+        &scope_id.to_le_bytes(),
+    ])
 }

@@ -66,7 +66,8 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     })
 }
 
-const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
+const SPAN_COLUMNS: &str =
+    "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
      s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
      s.status_code, s.status_message, s.service_name, s.session_id,
@@ -145,7 +146,9 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
     if spans.is_empty() && logs.is_empty() {
         return Ok(None);
     }
-    Ok(Some(json!({ "traceId": hex::encode(trace_id), "spans": spans, "logs": logs })))
+    Ok(Some(
+        json!({ "traceId": hex::encode(trace_id), "spans": spans, "logs": logs }),
+    ))
 }
 
 // ---- Rebuilding OTLP requests: the store's round-trip, and later the exporter's source. ----
@@ -281,7 +284,9 @@ pub fn export_logs(conn: &Connection) -> Result<ExportLogsServiceRequest> {
             observed_time_unix_nano: r.get::<_, i64>(1)? as u64,
             severity_number: r.get(2)?,
             severity_text: r.get(3)?,
-            body: r.get::<_, Option<String>>(4)?.and_then(|b| value_from_json(&b)),
+            body: r
+                .get::<_, Option<String>>(4)?
+                .and_then(|b| value_from_json(&b)),
             attributes: attrs_from_json(&r.get::<_, String>(5)?),
             dropped_attributes_count: r.get(6)?,
             flags: r.get(7)?,
@@ -392,9 +397,8 @@ pub fn export_metrics(conn: &Connection) -> Result<ExportMetricsServiceRequest> 
                 id, resource_id, scope_id
            FROM metrics ORDER BY id",
     )?;
-    let mut points = conn.prepare(
-        "SELECT point, attributes FROM metric_points WHERE metric_id = ?1 ORDER BY id",
-    )?;
+    let mut points = conn
+        .prepare("SELECT point, attributes FROM metric_points WHERE metric_id = ?1 ORDER BY id")?;
     let mut nest = Nester::new();
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -402,7 +406,11 @@ pub fn export_metrics(conn: &Connection) -> Result<ExportMetricsServiceRequest> 
         let id: i64 = r.get(7)?;
         let mut prow = points.query([id])?;
         while let Some(p) = prow.next()? {
-            push_point(&mut metric, &p.get::<_, Vec<u8>>(0)?, &p.get::<_, String>(1)?)?;
+            push_point(
+                &mut metric,
+                &p.get::<_, Vec<u8>>(0)?,
+                &p.get::<_, String>(1)?,
+            )?;
         }
         nest.push(r.get(8)?, r.get(9)?, metric);
     }
@@ -430,7 +438,11 @@ pub fn export_metrics(conn: &Connection) -> Result<ExportMetricsServiceRequest> 
 /// Whether a trace id has any stored span (used by tests and the importer).
 pub fn has_trace(conn: &Connection, trace_id: &[u8; 16]) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM spans WHERE trace_id = ?1 LIMIT 1", [&trace_id[..]], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM spans WHERE trace_id = ?1 LIMIT 1",
+            [&trace_id[..]],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }

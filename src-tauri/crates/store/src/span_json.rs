@@ -82,7 +82,10 @@ pub fn events_from_json(text: &str) -> Vec<Event> {
         .map(|d| Event {
             time_unix_nano: str_field(d, "timeUnixNano").parse().unwrap_or_default(),
             name: str_field(d, "name").to_owned(),
-            attributes: d.get("attributes").map(attrs_from_value).unwrap_or_default(),
+            attributes: d
+                .get("attributes")
+                .map(attrs_from_value)
+                .unwrap_or_default(),
             dropped_attributes_count: u32_field(d, "droppedAttributesCount"),
         })
         .collect()
@@ -95,7 +98,10 @@ pub fn links_from_json(text: &str) -> Vec<Link> {
             trace_id: hex::decode(str_field(d, "traceId")).unwrap_or_default(),
             span_id: hex::decode(str_field(d, "spanId")).unwrap_or_default(),
             trace_state: str_field(d, "traceState").to_owned(),
-            attributes: d.get("attributes").map(attrs_from_value).unwrap_or_default(),
+            attributes: d
+                .get("attributes")
+                .map(attrs_from_value)
+                .unwrap_or_default(),
             dropped_attributes_count: u32_field(d, "droppedAttributesCount"),
             flags: u32_field(d, "flags"),
         })

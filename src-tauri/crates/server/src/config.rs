@@ -1,0 +1,76 @@
+//! The engine's configuration: plain structs with defaults. The CLI (and later the desktop
+//! settings) parse their input into these at the edge.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// OTLP's suggested receive limit (the Collector's default): 64 MiB, applied after inflation.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Requests being decoded, queued or written at once, over gRPC and HTTP together. With the
+/// body limit this bounds ingest memory (worst case 32 × 64 MiB of bodies plus their decoded
+/// form); in practice requests are far smaller, and 32 keeps both cores and the writer busy.
+pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 32;
+
+/// How long a request waits for admission before it is told to retry (HTTP 503 + Retry-After,
+/// gRPC UNAVAILABLE + RetryInfo). Short enough that an SDK's 10 s export timeout is not used up
+/// waiting; long enough to ride out one slow group commit.
+pub const DEFAULT_ADMISSION_WAIT: Duration = Duration::from_secs(2);
+
+/// What a refused client is told to wait before retrying.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Loopback only by default, as the Collector does since v0.104: telemetry can hold secrets.
+const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_inflight_requests: usize,
+    pub admission_wait: Duration,
+    pub retry_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_inflight_requests: DEFAULT_MAX_INFLIGHT_REQUESTS,
+            admission_wait: DEFAULT_ADMISSION_WAIT,
+            retry_after: DEFAULT_RETRY_AFTER,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Holds `sightline.db`.
+    pub data_dir: PathBuf,
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    /// The UI and its API.
+    pub ui: SocketAddr,
+    pub limits: Limits,
+}
+
+/// The platform's data directory for Sightline (`~/.local/share/sightline` on Linux,
+/// `~/Library/Application Support/sightline` on macOS); the working directory if there is no
+/// home.
+pub fn default_data_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.data_dir().join("sightline"))
+        .unwrap_or_else(|| PathBuf::from("sightline-data"))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            otlp_grpc: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4317)),
+            otlp_http: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4318)),
+            ui: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4320)),
+            limits: Limits::default(),
+        }
+    }
+}

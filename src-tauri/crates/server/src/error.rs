@@ -1,0 +1,166 @@
+//! The server's one error type, and the one place it becomes each protocol's answer:
+//! a gRPC `Status` ([`ServerError::to_grpc`]), an OTLP/HTTP `google.rpc.Status` response
+//! ([`ServerError::to_otlp_http`]), or an API JSON error ([`ServerError::to_api`]).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use sightline_ingest::{Format, IngestError};
+use sightline_store::StoreError;
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "cannot listen on {addr} for {what}: the port is already in use (another Sightline or an \
+         OpenTelemetry Collector?). Choose another with {flag} ADDR (port 0 picks a free one)."
+    )]
+    PortInUse {
+        what: &'static str,
+        flag: &'static str,
+        addr: SocketAddr,
+    },
+    #[error("cannot listen on {addr} for {what} ({flag}): {source}")]
+    Bind {
+        what: &'static str,
+        flag: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("Sightline is receiving more than it can write; retry after {retry_after:?}")]
+    Overloaded { retry_after: Duration },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the body could not be read: {0}")]
+    Body(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// `google.rpc.Status`, the body of every OTLP error. `details` is never sent.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+impl ServerError {
+    /// Whether the client may succeed by retrying the same request later.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ServerError::Overloaded { retry_after } => Some(*retry_after),
+            ServerError::Store(e) if e.is_retryable() => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+
+    fn grpc_code(&self) -> Code {
+        match self {
+            ServerError::Ingest(IngestError::TooLarge { .. }) => Code::ResourceExhausted,
+            ServerError::Ingest(_) | ServerError::BadRequest(_) | ServerError::Body(_) => {
+                Code::InvalidArgument
+            }
+            ServerError::NotFound(_) => Code::NotFound,
+            _ if self.retry_after().is_some() => Code::Unavailable,
+            _ => Code::Internal,
+        }
+    }
+
+    fn http_status(&self) -> StatusCode {
+        match self {
+            ServerError::Ingest(IngestError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::Ingest(IngestError::UnsupportedMediaType(_))
+            | ServerError::Ingest(IngestError::UnsupportedEncoding(_)) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ServerError::Ingest(_) | ServerError::BadRequest(_) | ServerError::Body(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ServerError::NotFound(_) => StatusCode::NOT_FOUND,
+            _ if self.retry_after().is_some() => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC answer; retryable errors carry `RetryInfo` so SDKs back off by what we ask.
+    pub fn to_grpc(&self) -> tonic::Status {
+        let code = self.grpc_code();
+        match self.retry_after() {
+            Some(delay) => tonic::Status::with_error_details(
+                code,
+                self.to_string(),
+                ErrorDetails::with_retry_info(Some(delay)),
+            ),
+            None => tonic::Status::new(code, self.to_string()),
+        }
+    }
+
+    /// The OTLP/HTTP answer: a `google.rpc.Status` body in the request's format.
+    pub fn to_otlp_http(&self, format: Format) -> Response {
+        let status = self.http_status();
+        let body = RpcStatus {
+            code: self.grpc_code() as i32,
+            message: self.to_string(),
+        };
+        otlp_status_response(status, &body, format, self.retry_after())
+    }
+
+    /// The query API's answer: `{"error": message}` with the status that fits.
+    pub fn to_api(&self) -> Response {
+        let status = self.http_status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "API request failed");
+        }
+        let mut resp = (
+            status,
+            axum::Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        if let Some(delay) = self.retry_after() {
+            set_retry_after(&mut resp, delay);
+        }
+        resp
+    }
+}
+
+/// A `google.rpc.Status` response for errors found before a request reaches a handler (404, 405).
+pub fn otlp_status_response(
+    status: StatusCode,
+    body: &RpcStatus,
+    format: Format,
+    retry_after: Option<Duration>,
+) -> Response {
+    let bytes = match format {
+        Format::Protobuf => prost::Message::encode_to_vec(body),
+        Format::Json => serde_json::to_vec(body).unwrap_or_default(),
+    };
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Some(delay) = retry_after {
+        set_retry_after(&mut resp, delay);
+    }
+    resp
+}
+
+fn set_retry_after(resp: &mut Response, delay: Duration) {
+    let secs = delay.as_secs().max(1);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}

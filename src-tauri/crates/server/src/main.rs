@@ -1,0 +1,130 @@
+//! The `sightline` binary: `sightline serve` runs the engine headless.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sightline_server::{config, ServerConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Local-first full-stack debugging: session replay beside OpenTelemetry traces and logs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine: OTLP receivers, the store, and the UI/API address.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Where the database lives [default: the platform data dir, ~/.local/share/sightline on Linux]
+    #[arg(long, env = "SIGHTLINE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// OTLP/gRPC listen address (a bare port means 127.0.0.1:PORT; port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:4317", value_parser = parse_addr)]
+    otlp_grpc: SocketAddr,
+    /// OTLP/HTTP listen address
+    #[arg(long, default_value = "127.0.0.1:4318", value_parser = parse_addr)]
+    otlp_http: SocketAddr,
+    /// UI and query API listen address
+    #[arg(long, default_value = "127.0.0.1:4320", value_parser = parse_addr)]
+    ui: SocketAddr,
+    /// Largest accepted request body, after decompression, in MiB
+    #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
+    max_body_mib: usize,
+}
+
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an address: use HOST:PORT, e.g. 127.0.0.1:4318"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("sightline: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => match runtime.block_on(serve(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("sightline: {err}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = ServerConfig {
+        otlp_grpc: args.otlp_grpc,
+        otlp_http: args.otlp_http,
+        ui: args.ui,
+        ..ServerConfig::default()
+    };
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    config.limits.max_body_bytes = args.max_body_mib.max(1) * 1024 * 1024;
+    let handle = sightline_server::start(config).await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "otlp-grpc={}", handle.otlp_grpc)?;
+        writeln!(out, "otlp-http={}", handle.otlp_http)?;
+        writeln!(out, "ui={}", handle.ui)?;
+        writeln!(out, "database={}", handle.database().display())?;
+        out.flush()?;
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests and flushing the writer");
+    handle.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

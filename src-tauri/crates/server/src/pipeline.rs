@@ -1,0 +1,111 @@
+//! What both OTLP receivers share: admission, normalization, the write, and the response.
+//!
+//! Admission is one semaphore for gRPC and HTTP together, so neither protocol can starve the
+//! other, and a client that cannot be admitted in time is told to retry instead of queueing
+//! without bound.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use sightline_ingest::{normalize, Normalized};
+use sightline_store::Writer;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::Limits;
+use crate::error::{Result, ServerError};
+
+pub struct Pipeline {
+    writer: Writer,
+    slots: Arc<Semaphore>,
+    limits: Limits,
+}
+
+impl Pipeline {
+    pub fn new(writer: Writer, limits: Limits) -> Self {
+        Self {
+            writer,
+            slots: Arc::new(Semaphore::new(limits.max_inflight_requests)),
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Waits (bounded) for a slot; the permit is held until the response is ready.
+    pub async fn admit(&self) -> Result<OwnedSemaphorePermit> {
+        let overloaded = ServerError::Overloaded {
+            retry_after: self.limits.retry_after,
+        };
+        match tokio::time::timeout(
+            self.limits.admission_wait,
+            self.slots.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(overloaded),
+        }
+    }
+
+    async fn store(&self, normalized: Normalized) -> Result<Normalized> {
+        let Normalized {
+            batch,
+            rejected,
+            first_rejection,
+        } = normalized;
+        if !batch.is_empty() {
+            self.writer.write(batch).await?;
+        }
+        Ok(Normalized {
+            batch: Default::default(),
+            rejected,
+            first_rejection,
+        })
+    }
+
+    pub async fn traces(
+        &self,
+        req: ExportTraceServiceRequest,
+    ) -> Result<ExportTraceServiceResponse> {
+        let done = self.store(normalize::traces(&req)).await?;
+        Ok(ExportTraceServiceResponse {
+            partial_success: (done.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: done.rejected,
+                error_message: done.rejection_message("spans"),
+            }),
+        })
+    }
+
+    pub async fn logs(&self, req: ExportLogsServiceRequest) -> Result<ExportLogsServiceResponse> {
+        let done = self.store(normalize::logs(&req)).await?;
+        Ok(ExportLogsServiceResponse {
+            partial_success: (done.rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: done.rejected,
+                error_message: done.rejection_message("log records"),
+            }),
+        })
+    }
+
+    pub async fn metrics(
+        &self,
+        req: ExportMetricsServiceRequest,
+    ) -> Result<ExportMetricsServiceResponse> {
+        let done = self.store(normalize::metrics(&req)).await?;
+        Ok(ExportMetricsServiceResponse {
+            partial_success: (done.rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: done.rejected,
+                error_message: done.rejection_message("data points"),
+            }),
+        })
+    }
+}
