@@ -193,8 +193,11 @@ fn scope(conn: &Connection, id: i64) -> Result<(InstrumentationScope, String)> {
 /// Groups rows that arrive ordered by storage into resource → scope → items, the way OTLP nests
 /// them: consecutive rows with the same resource and scope share one group.
 struct Nester<T> {
-    out: Vec<(i64, Vec<(i64, Vec<T>)>)>,
+    out: Vec<(i64, Vec<ScopeGroup<T>>)>,
 }
+
+/// A scope id and its items.
+type ScopeGroup<T> = (i64, Vec<T>);
 
 impl<T> Nester<T> {
     fn new() -> Self {
