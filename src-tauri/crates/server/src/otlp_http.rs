@@ -68,7 +68,7 @@ async fn metrics(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
     .await
 }
 
-fn header_str<'a>(req: &'a Request, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
