@@ -1,1 +1,247 @@
-//! harness
+//! The black-box test harness: start Sightline (in-process over loopback, or as the real
+//! `sightline` binary), send to it, and ask its API what it stored.
+//!
+//! Every address is bound on port 0; every engine gets its own data directory.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use sightline_server::{Handle, Limits, ServerConfig};
+
+/// An engine running in this process on its own runtime, like the binary would.
+pub struct Engine {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub ui: SocketAddr,
+    pub db: PathBuf,
+    handle: Option<Handle>,
+    rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl Engine {
+    pub fn start() -> Engine {
+        Self::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Engine {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = ServerConfig {
+            data_dir: dir.path().to_owned(),
+            otlp_grpc: loopback(),
+            otlp_http: loopback(),
+            ui: loopback(),
+            limits,
+        };
+        let handle = rt
+            .block_on(sightline_server::start(config))
+            .expect("engine starts");
+        Engine {
+            grpc: handle.otlp_grpc,
+            http: handle.otlp_http,
+            ui: handle.ui,
+            db: handle.database().to_owned(),
+            handle: Some(handle),
+            rt,
+            dir,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    pub fn otlp_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.ui, path)
+    }
+
+    /// GET on the API: status and JSON body.
+    pub fn api(&self, path: &str) -> (u16, Value) {
+        api_get(self.ui, path)
+    }
+
+    pub fn stats(&self) -> Value {
+        let (status, body) = self.api("/api/v1/stats");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// One trace from the API, or panics after saying what the API answered.
+    pub fn trace(&self, trace_id: &str) -> Value {
+        let (status, body) = self.api(&format!("/api/v1/traces/{trace_id}"));
+        assert_eq!(status, 200, "trace {trace_id}: {body}");
+        body
+    }
+
+    /// Reads the store directly, read-only, for what the API does not expose yet.
+    pub fn read<T>(&self, f: impl FnOnce(&sightline_store::Connection) -> T) -> T {
+        let conn =
+            sightline_store::Connection::open_with_flags(&self.db, rusqlite_flags_read_only())
+                .expect("open db read-only");
+        f(&conn)
+    }
+}
+
+fn rusqlite_flags_read_only() -> sightline_store::OpenFlags {
+    sightline_store::OpenFlags::SQLITE_OPEN_READ_ONLY
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.rt.block_on(handle.shutdown());
+        }
+    }
+}
+
+pub fn api_get(ui: SocketAddr, path: &str) -> (u16, Value) {
+    let resp = reqwest::blocking::get(format!("http://{ui}{path}")).expect("API answers");
+    let status = resp.status().as_u16();
+    let body = resp.json().unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// The `sightline` binary next to the test executable (cargo builds every default member's
+/// binaries for `cargo test`); built on demand when a test is run on its own.
+pub fn sightline_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = profile_dir.join(format!("sightline{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "sightline-server", "--bin", "sightline"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the sightline binary failed");
+    }
+    bin
+}
+
+/// The `sightline serve` process.
+pub struct Process {
+    pub child: Child,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub ui: SocketAddr,
+    pub stderr: PathBuf,
+}
+
+/// How long the binary may take to print its addresses (a cold debug build under load).
+const STARTUP_LIMIT: Duration = Duration::from_secs(60);
+
+impl Process {
+    /// Starts `sightline serve` on port 0 everywhere, with `data_dir`, and waits for its
+    /// address lines.
+    pub fn serve(data_dir: &Path, extra: &[&str]) -> Result<Process> {
+        let stderr = data_dir.join(format!("stderr-{}.log", std::process::id()));
+        let mut child = Command::new(sightline_bin())
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--otlp-grpc",
+                "127.0.0.1:0",
+                "--otlp-http",
+                "127.0.0.1:0",
+                "--ui",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr)?)
+            .spawn()
+            .context("spawn sightline")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + STARTUP_LIMIT;
+        let (mut grpc, mut http, mut ui) = (None, None, None);
+        while grpc.is_none() || http.is_none() || ui.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = child.kill();
+                    let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+                    bail!("sightline did not print its addresses; stderr:\n{log}");
+                }
+            };
+            let parse = |v: &str| v.parse::<SocketAddr>().ok();
+            if let Some(v) = line.strip_prefix("otlp-grpc=") {
+                grpc = parse(v);
+            } else if let Some(v) = line.strip_prefix("otlp-http=") {
+                http = parse(v);
+            } else if let Some(v) = line.strip_prefix("ui=") {
+                ui = parse(v);
+            }
+        }
+        Ok(Process {
+            child,
+            grpc: grpc.unwrap_or_else(loopback),
+            http: http.unwrap_or_else(loopback),
+            ui: ui.unwrap_or_else(loopback),
+            stderr,
+        })
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Peak resident memory (VmHWM) in KiB, from /proc.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        read_status_kib(self.child.id(), "VmHWM:")
+    }
+
+    pub fn rss_kib(&self) -> Option<u64> {
+        read_status_kib(self.child.id(), "VmRSS:")
+    }
+}
+
+fn read_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

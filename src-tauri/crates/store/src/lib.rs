@@ -19,7 +19,7 @@ pub use db::SCHEMA_VERSION;
 pub use error::{Result, StoreError};
 pub use model::Batch;
 pub use reader::Readers;
-pub use rusqlite::Connection;
+pub use rusqlite::{Connection, OpenFlags};
 pub use writer::{Writer, MAX_ROWS_PER_TRANSACTION, WRITER_QUEUE_DEPTH};
 
 /// The database file's name inside the data directory.
