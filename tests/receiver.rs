@@ -93,7 +93,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 fn rpc_status_json(resp: Response) -> Value {
     assert_eq!(
-        resp.headers()["content-type"], "application/json",
+        resp.headers()["content-type"],
+        "application/json",
         "error bodies are in the request's encoding"
     );
     resp.json().unwrap()
@@ -112,7 +113,10 @@ fn protobuf_request_gets_protobuf_success() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/x-protobuf");
     let decoded = ExportTraceServiceResponse::decode(resp.bytes().unwrap()).unwrap();
-    assert_eq!(decoded.partial_success, None, "full success leaves partial_success unset");
+    assert_eq!(
+        decoded.partial_success, None,
+        "full success leaves partial_success unset"
+    );
     assert_eq!(e.trace(TRACE_A_HEX)["spans"][0]["name"], "GET /");
 }
 
@@ -155,13 +159,26 @@ fn empty_requests_succeed_in_both_encodings() {
 fn partial_success_reports_rejected_items_and_keeps_the_rest() {
     let e = Engine::start();
     // A 2-byte trace id cannot be stored; the good span beside it must be.
-    let body = traces(vec![span(vec![1, 2], "bad"), span(TRACE_A.to_vec(), "good")]);
-    let resp = post(&e, "/v1/traces", "application/x-protobuf", None, body.encode_to_vec());
+    let body = traces(vec![
+        span(vec![1, 2], "bad"),
+        span(TRACE_A.to_vec(), "good"),
+    ]);
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        body.encode_to_vec(),
+    );
     assert_eq!(resp.status(), 200);
     let decoded = ExportTraceServiceResponse::decode(resp.bytes().unwrap()).unwrap();
     let partial = decoded.partial_success.expect("partial success");
     assert_eq!(partial.rejected_spans, 1);
-    assert!(partial.error_message.contains("invalid trace id"), "{}", partial.error_message);
+    assert!(
+        partial.error_message.contains("invalid trace id"),
+        "{}",
+        partial.error_message
+    );
     assert_eq!(e.trace(TRACE_A_HEX)["spans"][0]["name"], "good");
     assert_eq!(e.stats()["spans"], 1);
 
@@ -249,25 +266,55 @@ fn partial_success_reports_rejected_items_and_keeps_the_rest() {
 #[test]
 fn undecodable_bodies_get_400_with_a_status_in_the_request_encoding() {
     let e = Engine::start();
-    let resp = post(&e, "/v1/traces", "application/x-protobuf", None, vec![0xff; 32]);
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        vec![0xff; 32],
+    );
     assert_eq!(resp.status(), 400);
     let status = rpc_status_proto(resp);
     assert_eq!(status.code, 3, "INVALID_ARGUMENT");
     assert!(status.message.contains("protobuf"), "{}", status.message);
 
-    let resp = post(&e, "/v1/logs", "application/json", None, b"{\"resourceLogs\": [".to_vec());
+    let resp = post(
+        &e,
+        "/v1/logs",
+        "application/json",
+        None,
+        b"{\"resourceLogs\": [".to_vec(),
+    );
     assert_eq!(resp.status(), 400);
     let status = rpc_status_json(resp);
     assert_eq!(status["code"], 3);
-    assert!(status["message"].as_str().unwrap().contains("JSON"), "{status}");
+    assert!(
+        status["message"].as_str().unwrap().contains("JSON"),
+        "{status}"
+    );
 
     // Valid JSON, wrong shape.
-    let resp = post(&e, "/v1/traces", "application/json", None, b"[1,2]".to_vec());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        None,
+        b"[1,2]".to_vec(),
+    );
     assert_eq!(resp.status(), 400);
     // Not gzip at all, though it says so.
-    let resp = post(&e, "/v1/traces", "application/json", Some("gzip"), b"{}".to_vec());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        Some("gzip"),
+        b"{}".to_vec(),
+    );
     assert_eq!(resp.status(), 400);
-    assert!(rpc_status_json(resp)["message"].as_str().unwrap().contains("gzip"));
+    assert!(rpc_status_json(resp)["message"]
+        .as_str()
+        .unwrap()
+        .contains("gzip"));
 }
 
 #[test]
@@ -293,9 +340,18 @@ fn wrong_method_path_and_media_type_get_405_404_415() {
     let resp = post(&e, "/v1/traces", "text/plain", None, b"hello".to_vec());
     assert_eq!(resp.status(), 415);
     let status = rpc_status_json(resp);
-    assert!(status["message"].as_str().unwrap().contains("text/plain"), "{status}");
+    assert!(
+        status["message"].as_str().unwrap().contains("text/plain"),
+        "{status}"
+    );
 
-    let resp = post(&e, "/v1/traces", "application/json", Some("br"), b"{}".to_vec());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        Some("br"),
+        b"{}".to_vec(),
+    );
     assert_eq!(resp.status(), 415);
 }
 
@@ -303,14 +359,26 @@ fn wrong_method_path_and_media_type_get_405_404_415() {
 fn gzip_and_deflate_bodies_are_inflated() {
     let e = Engine::start();
     let body = traces(vec![span(TRACE_A.to_vec(), "gzipped")]).encode_to_vec();
-    let resp = post(&e, "/v1/traces", "application/x-protobuf", Some("gzip"), gzip(&body));
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/x-protobuf",
+        Some("gzip"),
+        gzip(&body),
+    );
     assert_eq!(resp.status(), 200);
 
     let other = [0xcd; 16];
     let body = traces(vec![span(other.to_vec(), "deflated")]);
     let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
     z.write_all(&serde_json::to_vec(&body).unwrap()).unwrap();
-    let resp = post(&e, "/v1/traces", "application/json", Some("deflate"), z.finish().unwrap());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        Some("deflate"),
+        z.finish().unwrap(),
+    );
     assert_eq!(resp.status(), 200);
     assert_eq!(e.trace(TRACE_A_HEX)["spans"][0]["name"], "gzipped");
     assert_eq!(e.trace(&hex::encode(other))["spans"][0]["name"], "deflated");
@@ -334,14 +402,26 @@ fn oversized() -> ExportTraceServiceRequest {
 fn the_cap_applies_after_decompression_with_413() {
     let e = Engine::with_limits(small_cap());
     let body = oversized().encode_to_vec();
-    let resp = post(&e, "/v1/traces", "application/x-protobuf", None, body.clone());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        body.clone(),
+    );
     assert_eq!(resp.status(), 413);
     assert_eq!(rpc_status_proto(resp).code, 8, "RESOURCE_EXHAUSTED");
 
     // Compressed, it is tiny on the wire; inflated, it is over the cap.
     let compressed = gzip(&body);
     assert!(compressed.len() < 64 * 1024);
-    let resp = post(&e, "/v1/traces", "application/x-protobuf", Some("gzip"), compressed);
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/x-protobuf",
+        Some("gzip"),
+        compressed,
+    );
     assert_eq!(resp.status(), 413);
     assert!(rpc_status_proto(resp).message.contains("1048576"));
     assert_eq!(e.stats()["spans"], 0);
@@ -381,7 +461,10 @@ fn ingest_routes_answer_cors_preflights_and_the_api_does_not() {
             .request(reqwest::Method::OPTIONS, url)
             .header("origin", "http://shop.localhost:3000")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,x-session-id")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-session-id",
+            )
             .send()
             .unwrap()
     };
@@ -390,8 +473,14 @@ fn ingest_routes_answer_cors_preflights_and_the_api_does_not() {
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         let h = resp.headers();
         assert_eq!(h["access-control-allow-origin"], "*");
-        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-        let allowed = h["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+        assert!(h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST"));
+        let allowed = h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase();
         assert!(allowed.contains("content-type") && allowed.contains("x-session-id"));
         assert_eq!(h["access-control-max-age"], "7200");
     }
@@ -428,7 +517,13 @@ fn otlp_json_as_specified_and_as_other_writers_send_it() {
         "endTimeUnixNano": 1700000000100000000_u64, "somethingNew": {"x": 1},
         "attributes": [{"key": "n", "value": {"intValue": "42"}}]
     }]}]}]});
-    let resp = post(&e, "/v1/traces", "application/json", None, spec.to_string().into());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        None,
+        spec.to_string().into(),
+    );
     assert_eq!(resp.status(), 200);
     let span = &e.trace("5b8efff798038103d269b633813fc60c")["spans"][0];
     assert_eq!(span["startTimeUnixNano"], "1700000000000000000");
@@ -441,7 +536,13 @@ fn otlp_json_as_specified_and_as_other_writers_send_it() {
         "parent_span_id": null, "name": "lenient", "kind": "SPAN_KIND_CLIENT",
         "dropped_attributes_count": "0", "status": {"code": "STATUS_CODE_ERROR"}
     }]}]}]});
-    let resp = post(&e, "/v1/traces", "application/json", None, lenient.to_string().into());
+    let resp = post(
+        &e,
+        "/v1/traces",
+        "application/json",
+        None,
+        lenient.to_string().into(),
+    );
     assert_eq!(resp.status(), 200, "{:?}", resp.text());
     let span = &e.trace(TRACE_A_HEX)["spans"][0];
     assert_eq!(span["name"], "lenient");
@@ -453,7 +554,13 @@ fn otlp_json_as_specified_and_as_other_writers_send_it() {
         "severityNumber": "SEVERITY_NUMBER_WARN", "body": {"stringValue": "named severity"},
         "traceId": "", "spanId": ""
     }]}]}]});
-    let resp = post(&e, "/v1/logs", "application/json", None, logs.to_string().into());
+    let resp = post(
+        &e,
+        "/v1/logs",
+        "application/json",
+        None,
+        logs.to_string().into(),
+    );
     assert_eq!(resp.status(), 200);
     let severity = e.read(|c| {
         c.query_row("SELECT severity_number, trace_id FROM logs", [], |r| {
@@ -461,5 +568,9 @@ fn otlp_json_as_specified_and_as_other_writers_send_it() {
         })
         .unwrap()
     });
-    assert_eq!(severity, (13, None), "WARN, and an empty trace id is no trace id");
+    assert_eq!(
+        severity,
+        (13, None),
+        "WARN, and an empty trace id is no trace id"
+    );
 }

@@ -93,9 +93,31 @@ fn enum_value(key: &str, name: &str) -> Option<i64> {
         "AGGREGATION_TEMPORALITY_CUMULATIVE",
     ];
     const SEVERITY: &[&str] = &[
-        "UNSPECIFIED", "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3",
-        "DEBUG4", "INFO", "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR",
-        "ERROR2", "ERROR3", "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
+        "UNSPECIFIED",
+        "TRACE",
+        "TRACE2",
+        "TRACE3",
+        "TRACE4",
+        "DEBUG",
+        "DEBUG2",
+        "DEBUG3",
+        "DEBUG4",
+        "INFO",
+        "INFO2",
+        "INFO3",
+        "INFO4",
+        "WARN",
+        "WARN2",
+        "WARN3",
+        "WARN4",
+        "ERROR",
+        "ERROR2",
+        "ERROR3",
+        "ERROR4",
+        "FATAL",
+        "FATAL2",
+        "FATAL3",
+        "FATAL4",
     ];
     let table: &[&str] = match key {
         "kind" => SPAN_KIND,
@@ -142,7 +164,11 @@ fn relax(value: &mut Value, key: Option<&str>) {
                 if v.is_null() {
                     continue;
                 }
-                let k = if k.contains('_') { snake_to_camel(&k) } else { k };
+                let k = if k.contains('_') {
+                    snake_to_camel(&k)
+                } else {
+                    k
+                };
                 relax(&mut v, Some(&k));
                 new.insert(k, v);
             }
@@ -179,7 +205,9 @@ pub fn encode<T: Message + Serialize>(message: &T, format: Format) -> Bytes {
             if let Value::Object(map) = &mut json {
                 map.retain(|_, v| !v.is_null());
             }
-            serde_json::to_vec(&json).unwrap_or_else(|_| b"{}".to_vec()).into()
+            serde_json::to_vec(&json)
+                .unwrap_or_else(|_| b"{}".to_vec())
+                .into()
         }
     }
 }
