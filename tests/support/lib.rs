@@ -123,23 +123,26 @@ pub fn api_get(ui: SocketAddr, path: &str) -> (u16, Value) {
     (status, body)
 }
 
-/// The `sightline` binary next to the test executable (cargo builds every default member's
-/// binaries for `cargo test`); built on demand when a test is run on its own.
+/// The `sightline` binary, built once per test process. `cargo test --test X` does not rebuild
+/// another package's binaries, so relying on what is in `target/` could test a stale build.
 pub fn sightline_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let bin = profile_dir.join(format!("sightline{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "sightline-server", "--bin", "sightline"])
-            .status()
-            .expect("cargo build");
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "-p", "sightline-server", "--bin", "sightline"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo build");
         assert!(status.success(), "building the sightline binary failed");
-    }
-    bin
+        profile_dir.join(format!("sightline{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
 }
 
 /// The `sightline serve` process.

@@ -67,35 +67,75 @@ impl Encoding {
     }
 }
 
-/// Returns the body inflated, failing with [`IngestError::TooLarge`] as soon as the output would
-/// pass `limit`: the decoder is read through `take(limit + 1)`, so a compression bomb costs at
-/// most `limit` bytes of memory, never its inflated size.
+/// Inflated bodies up to this size are decoded straight into memory. Almost every OTLP request
+/// is far smaller; a body that inflates past it is first measured without being kept, so a
+/// compression bomb costs at most this much memory, never the cap.
+pub const INFLATE_IN_MEMORY: usize = 8 * 1024 * 1024;
+
+/// Returns the body inflated, or [`IngestError::TooLarge`] if it would pass `limit`.
+///
+/// Inflation never runs past `limit` (every reader goes through `take(limit + 1)`), and memory
+/// never holds more than [`INFLATE_IN_MEMORY`] of output until the full size is known to be
+/// within `limit`. Bodies larger than that are inflated twice: rare, and cheaper than holding
+/// a bomb's worth of output.
 pub fn inflate(body: bytes::Bytes, encoding: Encoding, limit: usize) -> Result<bytes::Bytes> {
-    if body.len() > limit && encoding == Encoding::Identity {
+    if body.len() > limit {
         return Err(IngestError::TooLarge { limit });
     }
-    let (name, reader): (&'static str, Box<dyn Read + '_>) = match encoding {
-        Encoding::Identity => return Ok(body),
-        Encoding::Gzip => ("gzip", Box::new(MultiGzDecoder::new(&body[..]))),
+    if encoding == Encoding::Identity {
+        return Ok(body);
+    }
+    let first = INFLATE_IN_MEMORY.min(limit);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(first + 1));
+    let mut reader = decoder(&body, encoding);
+    read(&mut reader, first, encoding, |r| r.read_to_end(&mut out))?;
+    if out.len() <= first {
+        return Ok(out.into());
+    }
+    if first == limit {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let kept = out.len();
+    drop(out);
+    let rest = read(&mut reader, limit - kept, encoding, |r| {
+        std::io::copy(r, &mut std::io::sink()).map(|n| n as usize)
+    })?;
+    let total = kept + rest;
+    if total > limit {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let mut full = Vec::with_capacity(total);
+    read(&mut decoder(&body, encoding), limit, encoding, |r| {
+        r.read_to_end(&mut full)
+    })?;
+    Ok(full.into())
+}
+
+/// Runs `f` on at most `max + 1` bytes of `reader`'s output.
+fn read<T>(
+    reader: &mut (dyn Read + '_),
+    max: usize,
+    encoding: Encoding,
+    f: impl FnOnce(&mut std::io::Take<&mut (dyn Read + '_)>) -> std::io::Result<T>,
+) -> Result<T> {
+    f(&mut reader.take(max as u64 + 1)).map_err(|e| IngestError::Decompress {
+        encoding: match encoding {
+            Encoding::Gzip => "gzip",
+            _ => "deflate",
+        },
+        reason: e.to_string(),
+    })
+}
+
+fn decoder(body: &[u8], encoding: Encoding) -> Box<dyn Read + '_> {
+    match encoding {
+        Encoding::Identity => Box::new(body),
+        Encoding::Gzip => Box::new(MultiGzDecoder::new(body)),
         // HTTP's "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2), but some clients send raw
         // deflate; the zlib header's check bits tell them apart.
-        Encoding::Deflate if looks_like_zlib(&body) => {
-            ("deflate", Box::new(ZlibDecoder::new(&body[..])))
-        }
-        Encoding::Deflate => ("deflate", Box::new(DeflateDecoder::new(&body[..]))),
-    };
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| IngestError::Decompress {
-            encoding: name,
-            reason: e.to_string(),
-        })?;
-    if out.len() > limit {
-        return Err(IngestError::TooLarge { limit });
+        Encoding::Deflate if looks_like_zlib(body) => Box::new(ZlibDecoder::new(body)),
+        Encoding::Deflate => Box::new(DeflateDecoder::new(body)),
     }
-    Ok(out.into())
 }
 
 fn looks_like_zlib(body: &[u8]) -> bool {
