@@ -28,8 +28,32 @@ CREATE TABLE scopes (
     schema_url               TEXT    NOT NULL    -- Scope{Spans,Logs,Metrics}.schema_url
 );
 
+-- One row per trace, whichever signal named it first (a log can arrive before its spans).
+-- This is where the random key lives: indexing trace ids per trace rather than per span writes
+-- far fewer random B-tree pages, which is what bounds ingest (see BENCHMARKS.md). `id` is
+-- assigned in arrival order, so per-span indexes on it are nearly append-only.
+CREATE TABLE traces (
+    id                   INTEGER PRIMARY KEY,
+    trace_id             BLOB    NOT NULL UNIQUE,
+    start_time_unix_nano INTEGER,              -- earliest span start; NULL until a span arrives
+    end_time_unix_nano   INTEGER,              -- latest span end
+    span_count           INTEGER NOT NULL,
+    error_count          INTEGER NOT NULL,     -- spans with status ERROR
+    session_id           TEXT                  -- the first user session seen on its spans or logs
+);
+CREATE INDEX traces_by_session ON traces (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX traces_by_start   ON traces (start_time_unix_nano);
+
+-- Which services took part in which trace: service → traces in arrival (≈ time) order.
+CREATE TABLE trace_services (
+    service_name TEXT    NOT NULL,
+    trace        INTEGER NOT NULL REFERENCES traces(id),
+    PRIMARY KEY (service_name, trace)
+) WITHOUT ROWID;
+
 CREATE TABLE spans (
     id                       INTEGER PRIMARY KEY,  -- arrival order; round-trips keep it
+    trace                    INTEGER NOT NULL REFERENCES traces(id),
     trace_id                 BLOB    NOT NULL,
     span_id                  BLOB    NOT NULL,
     parent_span_id           BLOB,                 -- NULL for a root span
@@ -49,13 +73,10 @@ CREATE TABLE spans (
     status_message           TEXT    NOT NULL,
     resource_id              INTEGER NOT NULL REFERENCES resources(id),
     scope_id                 INTEGER NOT NULL REFERENCES scopes(id),
-    service_name             TEXT,                 -- copied from the resource for index-only lookups
+    service_name             TEXT,                 -- copied from the resource
     session_id               TEXT                  -- the user session, extracted at ingest
 );
--- The indexes decide ingest speed; each one here serves a join later issues need.
-CREATE INDEX spans_by_trace   ON spans (trace_id);
-CREATE INDEX spans_by_session ON spans (session_id, start_time_unix_nano) WHERE session_id IS NOT NULL;
-CREATE INDEX spans_by_service ON spans (service_name, start_time_unix_nano);
+CREATE INDEX spans_by_trace ON spans (trace);
 
 CREATE TABLE logs (
     id                       INTEGER PRIMARY KEY,
@@ -69,13 +90,14 @@ CREATE TABLE logs (
     flags                    INTEGER NOT NULL,
     trace_id                 BLOB,
     span_id                  BLOB,
+    trace                    INTEGER REFERENCES traces(id),  -- NULL when trace_id is
     event_name               TEXT    NOT NULL,
     resource_id              INTEGER NOT NULL REFERENCES resources(id),
     scope_id                 INTEGER NOT NULL REFERENCES scopes(id),
     service_name             TEXT,
     session_id               TEXT
 );
-CREATE INDEX logs_by_trace   ON logs (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_by_trace   ON logs (trace) WHERE trace IS NOT NULL;
 CREATE INDEX logs_by_session ON logs (session_id, time_unix_nano) WHERE session_id IS NOT NULL;
 CREATE INDEX logs_by_time    ON logs (time_unix_nano);
 

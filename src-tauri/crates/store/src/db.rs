@@ -33,15 +33,40 @@ pub fn open_writer(path: &Path) -> Result<Connection> {
     // synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before it returns, so it
     // survives the process being killed at any instant; only a power loss can take back the last
     // commits. FULL would add an fsync per commit for that case.
+    // wal_autocheckpoint = 0: checkpoints run on their own thread (writer.rs), not inline
+    // after the commit that crosses the threshold.
+    // journal_size_limit: after a checkpoint resets the WAL, its file is cut back to this size
+    // instead of staying at its high-water mark.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -{WRITER_CACHE_KIB};
-         PRAGMA foreign_keys = OFF;"
+         PRAGMA foreign_keys = OFF;
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
     ))
     .map_err(open_err)?;
     migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// What the WAL file is truncated to after a checkpoint resets it.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Opens the checkpointer's connection (writable: checkpoints write the database file).
+pub fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+        .map_err(open_err)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; PRAGMA wal_autocheckpoint = 0;"
+    ))
+    .map_err(open_err)?;
     Ok(conn)
 }
 

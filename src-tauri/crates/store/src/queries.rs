@@ -53,13 +53,13 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     wal.push("-wal");
     Ok(Stats {
         spans: count("SELECT count(*) FROM spans")?,
-        traces: count("SELECT count(DISTINCT trace_id) FROM spans")?,
+        traces: count("SELECT count(*) FROM traces WHERE span_count > 0")?,
         logs: count("SELECT count(*) FROM logs")?,
         metrics: count("SELECT count(*) FROM metrics")?,
         metric_points: count("SELECT count(*) FROM metric_points")?,
         resources: count("SELECT count(*) FROM resources")?,
         sessions: count(
-            "SELECT count(*) FROM (SELECT session_id FROM spans WHERE session_id IS NOT NULL
+            "SELECT count(*) FROM (SELECT session_id FROM traces WHERE session_id IS NOT NULL
                                    UNION SELECT session_id FROM logs WHERE session_id IS NOT NULL)",
         )?,
         database_bytes: file_len(path) + file_len(Path::new(&wal)),
@@ -127,21 +127,28 @@ fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
 /// One trace for the API: its spans (in start order) and the logs that carry its id.
 /// `None` when nothing of the trace is stored.
 pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>> {
+    let Some(row) = conn
+        .prepare_cached("SELECT id FROM traces WHERE trace_id = ?1")?
+        .query_row([&trace_id[..]], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {SPAN_COLUMNS} FROM spans s
            JOIN resources r ON r.id = s.resource_id
            JOIN scopes c ON c.id = s.scope_id
-          WHERE s.trace_id = ?1
+          WHERE s.trace = ?1
           ORDER BY s.start_time_unix_nano, s.id"
     ))?;
     let spans = stmt
-        .query_map([&trace_id[..]], span_view)?
+        .query_map([row], span_view)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {LOG_COLUMNS} FROM logs l WHERE l.trace_id = ?1 ORDER BY l.time_unix_nano, l.id"
+        "SELECT {LOG_COLUMNS} FROM logs l WHERE l.trace = ?1 ORDER BY l.time_unix_nano, l.id"
     ))?;
     let logs = stmt
-        .query_map([&trace_id[..]], log_view)?
+        .query_map([row], log_view)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if spans.is_empty() && logs.is_empty() {
         return Ok(None);

@@ -27,6 +27,10 @@ pub const WRITER_QUEUE_DEPTH: usize = 64;
 /// data quickly.
 pub const MAX_ROWS_PER_TRANSACTION: usize = 50_000;
 
+/// How often, at most, the checkpointer copies the WAL back into the database file. Each
+/// checkpoint costs an fsync; batching them keeps that off the hot path.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Ids of rows the writer has seen, so a repeated resource costs a hash lookup, not a query.
 /// Capped because a misbehaving client could send a new resource with every request.
 const ID_CACHE_CAPACITY: usize = 100_000;
@@ -73,9 +77,10 @@ pub(crate) struct WriterThread {
 impl WriterThread {
     pub(crate) fn spawn(conn: Connection, path: PathBuf) -> Result<(Writer, WriterThread)> {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
+        let checkpointer = Checkpointer::spawn(&path)?;
         let handle = std::thread::Builder::new()
             .name("sightline-writer".into())
-            .spawn(move || run(conn, rx, path))
+            .spawn(move || run(conn, rx, path, checkpointer))
             .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
         Ok((Writer { tx }, WriterThread { handle }))
     }
@@ -84,6 +89,43 @@ impl WriterThread {
         if self.handle.join().is_err() {
             tracing::error!("the writer thread panicked");
         }
+    }
+}
+
+/// Checkpoints on a thread and connection of its own, so the writer never waits for the copy
+/// back into the database file or its fsync. SQLite lets a PASSIVE checkpoint run beside a
+/// writer in WAL mode; the writer's own automatic checkpoints are turned off (see `db.rs`).
+struct Checkpointer {
+    nudge: std::sync::mpsc::SyncSender<()>,
+    handle: JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn spawn(path: &std::path::Path) -> Result<Checkpointer> {
+        let conn = crate::db::open_checkpointer(path)?;
+        // One slot: nudges while a checkpoint runs coalesce into one more.
+        let (nudge, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let handle = std::thread::Builder::new()
+            .name("sightline-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::warn!(%err, "checkpoint failed; the next one will retry");
+                    }
+                    std::thread::sleep(CHECKPOINT_INTERVAL);
+                }
+            })
+            .map_err(|e| StoreError::Write(format!("cannot start the checkpointer: {e}")))?;
+        Ok(Checkpointer { nudge, handle })
+    }
+
+    fn nudge(&self) {
+        let _ = self.nudge.try_send(());
+    }
+
+    fn stop(self) {
+        drop(self.nudge);
+        let _ = self.handle.join();
     }
 }
 
@@ -109,7 +151,12 @@ impl IdCache {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: PathBuf) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    path: PathBuf,
+    checkpointer: Checkpointer,
+) {
     let mut cache = IdCache::default();
     while let Some(first) = rx.blocking_recv() {
         let mut rows = first.batch.row_count();
@@ -130,6 +177,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: PathBuf) {
                 for job in jobs {
                     let _ = job.ack.send(Ok(()));
                 }
+                checkpointer.nudge();
             }
             Err(err) => {
                 let retryable = matches!(
@@ -150,6 +198,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: PathBuf) {
     }
     // Every sender is gone: the last commit has been acknowledged. Fold the WAL back into the
     // main file so the database is one self-contained file at rest.
+    checkpointer.stop();
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
         tracing::warn!(%err, path = %path.display(), "final checkpoint failed");
     }
@@ -160,12 +209,106 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, path: PathBuf) {
 fn commit(conn: &mut Connection, cache: &IdCache, jobs: &[Job]) -> rusqlite::Result<IdCache> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = IdCache::default();
+    let traces = upsert_traces(&tx, jobs)?;
     for job in jobs {
-        write_batch(&tx, cache, &mut fresh, &job.batch)?;
+        write_batch(&tx, cache, &mut fresh, &traces, &job.batch)?;
     }
     tx.commit()?;
     Ok(fresh)
 }
+
+/// What one group commit adds to a trace's summary row.
+#[derive(Default)]
+struct TraceDelta {
+    start: Option<u64>,
+    end: Option<u64>,
+    spans: i64,
+    errors: i64,
+    session: Option<String>,
+    services: Vec<String>,
+}
+
+/// Upserts one summary row per trace named in `jobs` (in order of first appearance, so ids
+/// follow arrival) and returns trace id → row id. One random-key write per trace instead of
+/// one per span is what keeps ingest fast on a large database.
+fn upsert_traces(
+    tx: &Transaction<'_>,
+    jobs: &[Job],
+) -> rusqlite::Result<HashMap<[u8; 16], i64>> {
+    let mut order: Vec<[u8; 16]> = Vec::new();
+    let mut deltas: HashMap<[u8; 16], TraceDelta> = HashMap::new();
+    for job in jobs {
+        let b = &job.batch;
+        for s in &b.spans {
+            let d = deltas.entry(s.trace_id).or_insert_with(|| {
+                order.push(s.trace_id);
+                TraceDelta::default()
+            });
+            d.start = Some(d.start.map_or(s.start_time_unix_nano, |v| v.min(s.start_time_unix_nano)));
+            d.end = Some(d.end.map_or(s.end_time_unix_nano, |v| v.max(s.end_time_unix_nano)));
+            d.spans += 1;
+            d.errors += i64::from(s.status_code == STATUS_CODE_ERROR);
+            if d.session.is_none() {
+                d.session.clone_from(&s.session_id);
+            }
+            if let Some(service) = b.resources.get(s.resource).and_then(|r| r.service_name.as_ref()) {
+                if !d.services.contains(service) {
+                    d.services.push(service.clone());
+                }
+            }
+        }
+        for l in &b.logs {
+            let Some(trace_id) = l.trace_id else { continue };
+            let d = deltas.entry(trace_id).or_insert_with(|| {
+                order.push(trace_id);
+                TraceDelta::default()
+            });
+            if d.session.is_none() {
+                d.session.clone_from(&l.session_id);
+            }
+        }
+    }
+    let mut ids = HashMap::with_capacity(order.len());
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO traces (trace_id, start_time_unix_nano, end_time_unix_nano, span_count,
+                             error_count, session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (trace_id) DO UPDATE SET
+             start_time_unix_nano = min(coalesce(start_time_unix_nano, excluded.start_time_unix_nano),
+                                        coalesce(excluded.start_time_unix_nano, start_time_unix_nano)),
+             end_time_unix_nano = max(coalesce(end_time_unix_nano, excluded.end_time_unix_nano),
+                                      coalesce(excluded.end_time_unix_nano, end_time_unix_nano)),
+             span_count = span_count + excluded.span_count,
+             error_count = error_count + excluded.error_count,
+             session_id = coalesce(session_id, excluded.session_id)
+         RETURNING id",
+    )?;
+    let mut link = tx.prepare_cached(
+        "INSERT INTO trace_services (service_name, trace) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for trace_id in order {
+        let Some(d) = deltas.remove(&trace_id) else { continue };
+        let id: i64 = upsert.query_row(
+            params![
+                &trace_id[..],
+                d.start.map(|v| v as i64),
+                d.end.map(|v| v as i64),
+                d.spans,
+                d.errors,
+                d.session
+            ],
+            |r| r.get(0),
+        )?;
+        for service in &d.services {
+            link.execute(params![service, id])?;
+        }
+        ids.insert(trace_id, id);
+    }
+    Ok(ids)
+}
+
+/// OTLP's `STATUS_CODE_ERROR`.
+const STATUS_CODE_ERROR: i32 = 2;
 
 fn lookup(
     committed: &HashMap<ContentHash, i64>,
@@ -179,8 +322,15 @@ fn write_batch(
     tx: &Transaction<'_>,
     cache: &IdCache,
     fresh: &mut IdCache,
+    traces: &HashMap<[u8; 16], i64>,
     batch: &Batch,
 ) -> rusqlite::Result<()> {
+    let trace_row = |trace_id: &[u8; 16]| -> rusqlite::Result<i64> {
+        traces
+            .get(trace_id)
+            .copied()
+            .ok_or_else(|| bad_ref("trace", 0))
+    };
     let mut resource_ids = Vec::with_capacity(batch.resources.len());
     for r in &batch.resources {
         let id = match lookup(&cache.resources, &fresh.resources, &r.hash) {
@@ -255,9 +405,9 @@ fn write_batch(
                                 start_time_unix_nano, end_time_unix_nano, attributes,
                                 dropped_attributes_count, events, dropped_events_count, links,
                                 dropped_links_count, status_code, status_message, resource_id,
-                                scope_id, service_name, session_id)
+                                scope_id, service_name, session_id, trace)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21)",
+                     ?18, ?19, ?20, ?21, ?22)",
         )?;
         for s in &batch.spans {
             let (rid, service, sid) = resolve(s.resource, s.scope)?;
@@ -283,6 +433,7 @@ fn write_batch(
                 sid,
                 service,
                 s.session_id,
+                trace_row(&s.trace_id)?,
             ])?;
         }
     }
@@ -292,8 +443,8 @@ fn write_batch(
             "INSERT INTO logs (time_unix_nano, observed_time_unix_nano, severity_number,
                                severity_text, body, attributes, dropped_attributes_count, flags,
                                trace_id, span_id, event_name, resource_id, scope_id, service_name,
-                               session_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                               session_id, trace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         for l in &batch.logs {
             let (rid, service, sid) = resolve(l.resource, l.scope)?;
@@ -313,6 +464,7 @@ fn write_batch(
                 sid,
                 service,
                 l.session_id,
+                l.trace_id.as_ref().map(trace_row).transpose()?,
             ])?;
         }
     }

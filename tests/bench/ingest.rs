@@ -1,0 +1,226 @@
+//! Ingest benchmark: realistic spans (20 attributes, 512 per request) from several concurrent
+//! clients, over gRPC and over HTTP/protobuf, into a running `sightline serve` (release build),
+//! first with an empty database and then with one already holding millions of spans.
+//!
+//!     cargo bench --bench ingest -- [--clients 4] [--seconds 20] [--fill 5000000]
+//!
+//! Reports spans/s, request MB/s (protobuf bytes on the wire), request latency (p50/p99) and
+//! the server's peak RSS per phase. Every acknowledged request is durable: the server answers
+//! only after its group commit. The client runs on the same 2 cores, so its cost is included.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
+use rand::SeedableRng;
+use sightline_tests::{api_get, Process};
+
+mod workload;
+use workload::{request, SPANS_PER_REQUEST};
+
+struct Args {
+    clients: usize,
+    seconds: u64,
+    fill: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        clients: 4,
+        seconds: 20,
+        fill: 5_000_000,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let next = || argv.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        match argv[i].as_str() {
+            "--clients" => a.clients = next().unwrap_or(4) as usize,
+            "--seconds" => a.seconds = next().unwrap_or(20),
+            "--fill" => a.fill = next().unwrap_or(5_000_000),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+struct Outcome {
+    spans: u64,
+    bytes: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    failures: u64,
+}
+
+/// Runs `clients` concurrent senders for `duration` (or until `span_budget` is sent).
+fn run(
+    rt: &tokio::runtime::Runtime,
+    p: &Process,
+    protocol: Protocol,
+    clients: usize,
+    duration: Duration,
+    span_budget: u64,
+) -> Outcome {
+    let spans = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let (grpc, http) = (p.grpc, p.http);
+    let latencies = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (spans, bytes, failures) = (spans.clone(), bytes.clone(), failures.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64 + 1);
+                let mut lat = Vec::new();
+                let mut grpc_client = match protocol {
+                    Protocol::Grpc => Some(
+                        TraceServiceClient::connect(format!("http://{grpc}"))
+                            .await
+                            .expect("grpc connect")
+                            .max_encoding_message_size(64 << 20),
+                    ),
+                    Protocol::HttpProtobuf => None,
+                };
+                let http_client = reqwest::Client::new();
+                let url = format!("http://{http}/v1/traces");
+                while Instant::now() < deadline && spans.load(Ordering::Relaxed) < span_budget {
+                    let req = request(&mut rng, c % 3);
+                    let t = Instant::now();
+                    let (ok, size) = match &mut grpc_client {
+                        Some(client) => {
+                            let size = req.encoded_len() as u64;
+                            (client.export(req).await.is_ok(), size)
+                        }
+                        None => {
+                            let body = req.encode_to_vec();
+                            let size = body.len() as u64;
+                            let resp = http_client
+                                .post(&url)
+                                .header("content-type", "application/x-protobuf")
+                                .body(body)
+                                .send()
+                                .await;
+                            (resp.map(|r| r.status().is_success()).unwrap_or(false), size)
+                        }
+                    };
+                    if ok {
+                        lat.push(t.elapsed());
+                        spans.fetch_add(SPANS_PER_REQUEST as u64, Ordering::Relaxed);
+                        bytes.fetch_add(size, Ordering::Relaxed);
+                    } else {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                lat
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("client task"));
+        }
+        all
+    });
+    Outcome {
+        spans: spans.load(Ordering::Relaxed),
+        bytes: bytes.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        latencies,
+        failures: failures.load(Ordering::Relaxed),
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Resets the kernel's peak-RSS counter for the process, so each phase reports its own peak.
+fn reset_peak(p: &Process) {
+    let _ = std::fs::write(format!("/proc/{}/clear_refs", p.child.id()), "5");
+}
+
+fn report(phase: &str, protocol: Protocol, clients: usize, o: &mut Outcome, p: &Process) {
+    o.latencies.sort();
+    let secs = o.elapsed.as_secs_f64();
+    println!(
+        "{phase:<18} {:<14} clients={clients} spans={:>9} {:>9.0} spans/s {:>6.1} MB/s  p50={:>6.1}ms p99={:>6.1}ms  peak RSS={:>4} MiB  failures={}",
+        match protocol {
+            Protocol::Grpc => "gRPC",
+            Protocol::HttpProtobuf => "HTTP/protobuf",
+        },
+        o.spans,
+        o.spans as f64 / secs,
+        o.bytes as f64 / secs / 1e6,
+        percentile(&o.latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&o.latencies, 0.99).as_secs_f64() * 1e3,
+        p.peak_rss_kib().unwrap_or(0) / 1024,
+        o.failures,
+    );
+}
+
+fn main() {
+    let a = args();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = Process::serve(dir.path(), &[]).expect("sightline serve starts");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "sightline ingest benchmark: {} spans/request, 20 attributes/span, {} clients, {} s per phase; machine: {} cores",
+        SPANS_PER_REQUEST,
+        a.clients,
+        a.seconds,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    let phase = Duration::from_secs(a.seconds);
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        reset_peak(&p);
+        let mut o = run(&rt, &p, protocol, a.clients, phase, u64::MAX);
+        report("empty database", protocol, a.clients, &mut o, &p);
+    }
+
+    let (_, stats) = api_get(p.ui, "/api/v1/stats");
+    let have = stats["spans"].as_u64().unwrap_or(0);
+    if a.fill > have {
+        let t = Instant::now();
+        let mut o = run(&rt, &p, Protocol::Grpc, a.clients, Duration::from_secs(24 * 3600), a.fill - have);
+        println!(
+            "filled to {} spans in {:.0} s ({:.0} spans/s)",
+            have + o.spans,
+            t.elapsed().as_secs_f64(),
+            o.spans as f64 / t.elapsed().as_secs_f64()
+        );
+        o.latencies.clear();
+    }
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        reset_peak(&p);
+        let mut o = run(&rt, &p, protocol, a.clients, phase, u64::MAX);
+        report("filled database", protocol, a.clients, &mut o, &p);
+    }
+    let (_, stats) = api_get(p.ui, "/api/v1/stats");
+    println!(
+        "database: {} spans, {:.0} MiB ({} bytes/span)",
+        stats["spans"],
+        stats["databaseBytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+        stats["databaseBytes"].as_u64().unwrap_or(0) / stats["spans"].as_u64().unwrap_or(1).max(1)
+    );
+}
