@@ -11,6 +11,8 @@ use rand::SeedableRng;
 use sightline_ingest::{normalize, otlp, Format};
 use sightline_store::Store;
 
+// Each bench uses part of the shared workload.
+#[allow(dead_code)]
 mod workload;
 use workload::{request, SPANS_PER_REQUEST};
 
@@ -53,7 +55,11 @@ fn main() {
             .collect();
     rate("server: protobuf decode", spans, t);
 
-    let json: Vec<_> = decoded.iter().take(40).map(|r| serde_json::to_vec(r).unwrap()).collect();
+    let json: Vec<_> = decoded
+        .iter()
+        .take(40)
+        .map(|r| serde_json::to_vec(r).unwrap())
+        .collect();
     let json_spans = json.len() * SPANS_PER_REQUEST;
     let t = Instant::now();
     for b in &json {

@@ -10,7 +10,8 @@ pub const SPANS_PER_REQUEST: usize = 512;
 
 /// Telemetry arrives roughly in time order: each request starts a little after the previous
 /// one (with some jitter between services), as live exports do.
-static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_763_000_000_000_000_000);
+static CLOCK: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(1_763_000_000_000_000_000);
 
 fn s(key: &str, v: &str) -> KeyValue {
     KeyValue {
@@ -128,3 +129,104 @@ pub fn request(rng: &mut impl Rng, service: usize) -> ExportTraceServiceRequest 
     }
 }
 
+/// A pre-encoded request whose trace ids and times are patched in place for each send: every
+/// request is still unique (fresh trace ids, times moving forward), but the load generator
+/// spends well under a microsecond per span, as a collector forwarding batches would, leaving
+/// the cores to the server being measured.
+pub struct Template {
+    body: Vec<u8>,
+    /// Byte offsets of each trace's id, one group per trace (16 bytes each).
+    traces: Vec<Vec<usize>>,
+    /// Byte offsets of every fixed64 timestamp (little-endian).
+    times: Vec<usize>,
+}
+
+/// Every 8-byte window of a body, by content: finds ids and timestamps in one pass.
+struct Windows<'a> {
+    body: &'a [u8],
+    at: std::collections::HashMap<[u8; 8], Vec<usize>>,
+}
+
+impl<'a> Windows<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        let mut at: std::collections::HashMap<[u8; 8], Vec<usize>> = Default::default();
+        for (i, w) in body.windows(8).enumerate() {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(w);
+            at.entry(k).or_default().push(i);
+        }
+        Windows { body, at }
+    }
+
+    fn find_all(&self, needle: &[u8]) -> Vec<usize> {
+        let mut k = [0u8; 8];
+        k.copy_from_slice(&needle[..8]);
+        self.at
+            .get(&k)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| self.body.get(i..i + needle.len()) == Some(needle))
+            .collect()
+    }
+}
+
+impl Template {
+    pub fn new(rng: &mut impl Rng, service: usize) -> Template {
+        use prost::Message;
+        let req = request(rng, service);
+        let body = req.encode_to_vec();
+        let windows = Windows::new(&body);
+        let spans = &req.resource_spans[0].scope_spans[0].spans;
+        let mut traces: Vec<Vec<usize>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut times = Vec::new();
+        for s in spans {
+            if seen.insert(s.trace_id.clone()) {
+                let at = windows.find_all(&s.trace_id);
+                assert_eq!(
+                    at.len(),
+                    8,
+                    "each trace id appears once per span of its trace"
+                );
+                traces.push(at);
+            }
+            let mut stamps = vec![s.start_time_unix_nano, s.end_time_unix_nano];
+            stamps.extend(s.events.iter().map(|e| e.time_unix_nano));
+            for t in stamps {
+                let at = windows.find_all(&t.to_le_bytes());
+                assert!(!at.is_empty(), "timestamp not found in the encoding");
+                times.extend(at);
+            }
+        }
+        times.sort_unstable();
+        times.dedup();
+        drop(windows);
+        Template {
+            body,
+            traces,
+            times,
+        }
+    }
+
+    /// A new request body: fresh trace ids, times moved forward with the shared clock.
+    pub fn instantiate(&self, rng: &mut impl Rng) -> Vec<u8> {
+        let shift = CLOCK.fetch_add(5_000_000, std::sync::atomic::Ordering::Relaxed)
+            - 1_763_000_000_000_000_000;
+        let mut body = self.body.clone();
+        for group in &self.traces {
+            let mut id = [0u8; 16];
+            rng.fill_bytes(&mut id);
+            for &at in group {
+                body[at..at + 16].copy_from_slice(&id);
+            }
+        }
+        for &at in &self.times {
+            let mut t = [0u8; 8];
+            t.copy_from_slice(&body[at..at + 8]);
+            let v = u64::from_le_bytes(t).wrapping_add(shift);
+            body[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        body
+    }
+}

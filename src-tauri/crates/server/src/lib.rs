@@ -23,6 +23,10 @@ use tokio::task::JoinHandle;
 pub use config::{Limits, ServerConfig};
 pub use error::{Result, ServerError};
 
+/// HTTP/2 flow-control windows for OTLP/gRPC (see `start`).
+const GRPC_STREAM_WINDOW: u32 = 4 * 1024 * 1024;
+const GRPC_CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
+
 /// A running engine.
 pub struct Handle {
     pub otlp_grpc: SocketAddr,
@@ -90,7 +94,12 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     let mut tasks = Vec::new();
 
     let (traces, logs, metrics) = otlp_grpc::services(pipeline.clone());
+    // HTTP/2's default 64 KiB windows make a typical OTLP export (hundreds of KiB) wait for
+    // several WINDOW_UPDATE round trips; windows of a few MiB let it arrive in one flight.
+    // Memory stays bounded by admission: a stream's window only fills with its request body.
     let grpc_server = tonic::transport::Server::builder()
+        .initial_stream_window_size(GRPC_STREAM_WINDOW)
+        .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
         .layer(tower::util::MapResponseLayer::new(
             otlp_grpc::remap_too_large::<tonic::body::Body>,
         ))

@@ -31,6 +31,13 @@ pub const MAX_ROWS_PER_TRANSACTION: usize = 50_000;
 /// checkpoint costs an fsync; batching them keeps that off the hot path.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Under sustained writes the background checkpoints never catch up completely, and SQLite
+/// only restarts the WAL once every frame is copied back, so the WAL would grow without bound.
+/// Past this size the writer checkpoints itself between two transactions: by then the
+/// background thread has copied most frames, so this is short, and it lets the next
+/// transaction restart the WAL from the beginning.
+const WAL_INLINE_CHECKPOINT_BYTES: u64 = 128 * 1024 * 1024;
+
 /// Ids of rows the writer has seen, so a repeated resource costs a hash lookup, not a query.
 /// Capped because a misbehaving client could send a new resource with every request.
 const ID_CACHE_CAPACITY: usize = 100_000;
@@ -178,6 +185,11 @@ fn run(
                     let _ = job.ack.send(Ok(()));
                 }
                 checkpointer.nudge();
+                if wal_bytes(&path) > WAL_INLINE_CHECKPOINT_BYTES {
+                    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::warn!(%err, "inline checkpoint failed");
+                    }
+                }
             }
             Err(err) => {
                 let retryable = matches!(
@@ -202,6 +214,14 @@ fn run(
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
         tracing::warn!(%err, path = %path.display(), "final checkpoint failed");
     }
+}
+
+fn wal_bytes(db: &std::path::Path) -> u64 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(std::path::Path::new(&wal))
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 /// Writes all jobs in one IMMEDIATE transaction. Returns the ids it created, which join the
@@ -231,10 +251,7 @@ struct TraceDelta {
 /// Upserts one summary row per trace named in `jobs` (in order of first appearance, so ids
 /// follow arrival) and returns trace id → row id. One random-key write per trace instead of
 /// one per span is what keeps ingest fast on a large database.
-fn upsert_traces(
-    tx: &Transaction<'_>,
-    jobs: &[Job],
-) -> rusqlite::Result<HashMap<[u8; 16], i64>> {
+fn upsert_traces(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<HashMap<[u8; 16], i64>> {
     let mut order: Vec<[u8; 16]> = Vec::new();
     let mut deltas: HashMap<[u8; 16], TraceDelta> = HashMap::new();
     for job in jobs {
@@ -244,14 +261,24 @@ fn upsert_traces(
                 order.push(s.trace_id);
                 TraceDelta::default()
             });
-            d.start = Some(d.start.map_or(s.start_time_unix_nano, |v| v.min(s.start_time_unix_nano)));
-            d.end = Some(d.end.map_or(s.end_time_unix_nano, |v| v.max(s.end_time_unix_nano)));
+            d.start = Some(
+                d.start
+                    .map_or(s.start_time_unix_nano, |v| v.min(s.start_time_unix_nano)),
+            );
+            d.end = Some(
+                d.end
+                    .map_or(s.end_time_unix_nano, |v| v.max(s.end_time_unix_nano)),
+            );
             d.spans += 1;
             d.errors += i64::from(s.status_code == STATUS_CODE_ERROR);
             if d.session.is_none() {
                 d.session.clone_from(&s.session_id);
             }
-            if let Some(service) = b.resources.get(s.resource).and_then(|r| r.service_name.as_ref()) {
+            if let Some(service) = b
+                .resources
+                .get(s.resource)
+                .and_then(|r| r.service_name.as_ref())
+            {
                 if !d.services.contains(service) {
                     d.services.push(service.clone());
                 }
@@ -287,7 +314,9 @@ fn upsert_traces(
         "INSERT INTO trace_services (service_name, trace) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
     for trace_id in order {
-        let Some(d) = deltas.remove(&trace_id) else { continue };
+        let Some(d) = deltas.remove(&trace_id) else {
+            continue;
+        };
         let id: i64 = upsert.query_row(
             params![
                 &trace_id[..],
