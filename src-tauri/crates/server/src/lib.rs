@@ -26,6 +26,8 @@ pub use error::{Result, ServerError};
 /// HTTP/2 flow-control windows for OTLP/gRPC (see `start`).
 const GRPC_STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 const GRPC_CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
+/// Frames clients may send: 16 KiB (the default) splits an export into dozens of frames.
+const GRPC_MAX_FRAME: u32 = 1024 * 1024;
 
 /// A running engine.
 pub struct Handle {
@@ -100,6 +102,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     let grpc_server = tonic::transport::Server::builder()
         .initial_stream_window_size(GRPC_STREAM_WINDOW)
         .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
+        .max_frame_size(GRPC_MAX_FRAME)
         .layer(tower::util::MapResponseLayer::new(
             otlp_grpc::remap_too_large::<tonic::body::Body>,
         ))

@@ -18,7 +18,7 @@ pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 
 /// Page cache for the writer: large enough to keep the hot part of the span indexes (random
 /// trace ids) in memory, which is what bounds insert speed on a large database.
-const WRITER_CACHE_KIB: i64 = 128 * 1024;
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
 
 /// Opens the writer's connection, creating and migrating the database as needed.
 pub fn open_writer(path: &Path) -> Result<Connection> {
@@ -38,7 +38,8 @@ pub fn open_writer(path: &Path) -> Result<Connection> {
     // journal_size_limit: after a checkpoint resets the WAL, its file is cut back to this size
     // instead of staying at its high-water mark.
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA page_size = {PAGE_SIZE};
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -{WRITER_CACHE_KIB};
@@ -50,6 +51,10 @@ pub fn open_writer(path: &Path) -> Result<Connection> {
     migrate(&conn, path)?;
     Ok(conn)
 }
+
+/// Page size for new databases (an existing file keeps its own). Spans are ~1 KiB rows appended
+/// in bulk: larger pages mean fewer page splits and WAL frame headers per row.
+const PAGE_SIZE: u32 = 8192;
 
 /// What the WAL file is truncated to after a checkpoint resets it.
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
