@@ -86,9 +86,9 @@ pub fn inflate(body: bytes::Bytes, encoding: Encoding, limit: usize) -> Result<b
         return Ok(body);
     }
     let first = INFLATE_IN_MEMORY.min(limit);
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(first + 1));
     let mut reader = decoder(&body, encoding);
-    read(&mut reader, first, encoding, |r| r.read_to_end(&mut out))?;
+    let guess = body.len().saturating_mul(4);
+    let out = read(&mut reader, first, encoding, |r| read_growing_once(r, guess, first + 1))?;
     if out.len() <= first {
         return Ok(out.into());
     }
@@ -109,6 +109,24 @@ pub fn inflate(body: bytes::Bytes, encoding: Encoding, limit: usize) -> Result<b
         r.read_to_end(&mut full)
     })?;
     Ok(full.into())
+}
+
+/// Reads everything from `r` (at most `cap` bytes, which `r` is already limited to). The buffer
+/// starts at `guess` and, if that is not enough, grows once, straight to `cap`: doubling would
+/// hold the old and the new buffer at once, more memory than the cap suggests.
+fn read_growing_once(r: &mut impl Read, guess: usize, cap: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(guess.max(4096).min(cap));
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > out.capacity() {
+            out.reserve_exact(cap.max(out.len() + n) - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Runs `f` on at most `max + 1` bytes of `reader`'s output.
