@@ -88,7 +88,9 @@ pub fn inflate(body: bytes::Bytes, encoding: Encoding, limit: usize) -> Result<b
     let first = INFLATE_IN_MEMORY.min(limit);
     let mut reader = decoder(&body, encoding);
     let guess = body.len().saturating_mul(4);
-    let out = read(&mut reader, first, encoding, |r| read_growing_once(r, guess, first + 1))?;
+    let out = read(&mut reader, first, encoding, |r| {
+        read_growing_once(r, guess, first + 1)
+    })?;
     if out.len() <= first {
         return Ok(out.into());
     }

@@ -29,6 +29,10 @@ const GRPC_CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
 /// Frames clients may send: 16 KiB (the default) splits an export into dozens of frames.
 const GRPC_MAX_FRAME: u32 = 1024 * 1024;
 
+/// How long shutdown waits for in-flight requests; a client that never finishes its request
+/// must not keep the process alive.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A running engine.
 pub struct Handle {
     pub otlp_grpc: SocketAddr,
@@ -152,12 +156,16 @@ impl Handle {
         self.store.path()
     }
 
-    /// Stops accepting, finishes in-flight requests, then waits for the writer to commit and
-    /// checkpoint.
+    /// Stops accepting, finishes in-flight requests (for at most [`SHUTDOWN_GRACE`]), then
+    /// waits for the writer to commit what it was given and checkpoint.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!("a connection outlived the shutdown grace period; closing it");
+                task.abort();
+            }
         }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
