@@ -46,82 +46,48 @@ fn resource(transport: Transport) -> Resource {
         .build()
 }
 
-fn span_exporter(e: &Engine, t: Transport) -> opentelemetry_otlp::SpanExporter {
-    match t {
-        Transport::GrpcGzip => e.runtime().block_on(async {
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(format!("http://{}", e.grpc))
+/// Builds one signal's exporter for a transport: the three builders differ only in their type
+/// and the HTTP path.
+macro_rules! exporter {
+    ($exporter:ty, $engine:expr, $transport:expr, $path:literal) => {{
+        let (e, t): (&Engine, Transport) = ($engine, $transport);
+        match t {
+            // tonic needs a runtime to build its channel on; the engine's is running.
+            Transport::GrpcGzip => e.runtime().block_on(async {
+                <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(format!("http://{}", e.grpc))
+                    .with_compression(Compression::Gzip)
+                    .build()
+                    .expect("grpc exporter")
+            }),
+            Transport::HttpProtoGzip => <$exporter>::builder()
+                .with_http()
+                .with_protocol(Protocol::HttpBinary)
                 .with_compression(Compression::Gzip)
+                .with_endpoint(e.otlp_url($path))
                 .build()
-                .expect("grpc exporter")
-        }),
-        Transport::HttpProtoGzip => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_compression(Compression::Gzip)
-            .with_endpoint(e.otlp_url("/v1/traces"))
-            .build()
-            .expect("http exporter"),
-        Transport::HttpJson => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpJson)
-            .with_endpoint(e.otlp_url("/v1/traces"))
-            .build()
-            .expect("http json exporter"),
-    }
+                .expect("http exporter"),
+            Transport::HttpJson => <$exporter>::builder()
+                .with_http()
+                .with_protocol(Protocol::HttpJson)
+                .with_endpoint(e.otlp_url($path))
+                .build()
+                .expect("http json exporter"),
+        }
+    }};
+}
+
+fn span_exporter(e: &Engine, t: Transport) -> opentelemetry_otlp::SpanExporter {
+    exporter!(opentelemetry_otlp::SpanExporter, e, t, "/v1/traces")
 }
 
 fn log_exporter(e: &Engine, t: Transport) -> opentelemetry_otlp::LogExporter {
-    match t {
-        Transport::GrpcGzip => e.runtime().block_on(async {
-            opentelemetry_otlp::LogExporter::builder()
-                .with_tonic()
-                .with_endpoint(format!("http://{}", e.grpc))
-                .with_compression(Compression::Gzip)
-                .build()
-                .expect("grpc exporter")
-        }),
-        Transport::HttpProtoGzip => opentelemetry_otlp::LogExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_compression(Compression::Gzip)
-            .with_endpoint(e.otlp_url("/v1/logs"))
-            .build()
-            .expect("http exporter"),
-        Transport::HttpJson => opentelemetry_otlp::LogExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpJson)
-            .with_endpoint(e.otlp_url("/v1/logs"))
-            .build()
-            .expect("http json exporter"),
-    }
+    exporter!(opentelemetry_otlp::LogExporter, e, t, "/v1/logs")
 }
 
 fn metric_exporter(e: &Engine, t: Transport) -> opentelemetry_otlp::MetricExporter {
-    match t {
-        Transport::GrpcGzip => e.runtime().block_on(async {
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .with_endpoint(format!("http://{}", e.grpc))
-                .with_compression(Compression::Gzip)
-                .build()
-                .expect("grpc exporter")
-        }),
-        Transport::HttpProtoGzip => opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_compression(Compression::Gzip)
-            .with_endpoint(e.otlp_url("/v1/metrics"))
-            .build()
-            .expect("http exporter"),
-        Transport::HttpJson => opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpJson)
-            .with_endpoint(e.otlp_url("/v1/metrics"))
-            .build()
-            .expect("http json exporter"),
-    }
+    exporter!(opentelemetry_otlp::MetricExporter, e, t, "/v1/metrics")
 }
 
 /// Emits a server span with a client child, then returns (trace id, server span id, client span id).

@@ -16,41 +16,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// for one group commit, so a wait this long means another process holds the file.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 
-/// Page cache for the writer: large enough to keep the hot part of the span indexes (random
-/// trace ids) in memory, which is what bounds insert speed on a large database.
+/// Page cache for the writer. Small on purpose: the OS page cache holds the file anyway, and
+/// 128 MiB here measured no faster while doubling the engine's RSS (BENCHMARKS.md).
 const WRITER_CACHE_KIB: i64 = 8 * 1024;
-
-/// Opens the writer's connection, creating and migrating the database as needed.
-pub fn open_writer(path: &Path) -> Result<Connection> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_owned(),
-        source,
-    };
-    let conn = Connection::open(path).map_err(open_err)?;
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
-        .map_err(open_err)?;
-    // WAL: readers never block the writer and vice versa.
-    // synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before it returns, so it
-    // survives the process being killed at any instant; only a power loss can take back the last
-    // commits. FULL would add an fsync per commit for that case.
-    // wal_autocheckpoint = 0: checkpoints run on their own thread (writer.rs), not inline
-    // after the commit that crosses the threshold.
-    // journal_size_limit: after a checkpoint resets the WAL, its file is cut back to this size
-    // instead of staying at its high-water mark.
-    conn.execute_batch(&format!(
-        "PRAGMA page_size = {PAGE_SIZE};
-         PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -{WRITER_CACHE_KIB};
-         PRAGMA foreign_keys = OFF;
-         PRAGMA wal_autocheckpoint = 0;
-         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
-    ))
-    .map_err(open_err)?;
-    migrate(&conn, path)?;
-    Ok(conn)
-}
 
 /// Page size for new databases (an existing file keeps its own). Spans are ~1 KiB rows appended
 /// in bulk: larger pages mean fewer page splits and WAL frame headers per row.
@@ -59,39 +27,65 @@ const PAGE_SIZE: u32 = 8192;
 /// What the WAL file is truncated to after a checkpoint resets it.
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Opens the checkpointer's connection (writable: checkpoints write the database file).
-pub fn open_checkpointer(path: &Path) -> Result<Connection> {
+/// Opens a connection with the shared busy timeout and then `pragmas`.
+fn connect(path: &Path, flags: OpenFlags, pragmas: &str) -> Result<Connection> {
     let open_err = |source| StoreError::Open {
         path: path.to_owned(),
         source,
     };
-    let conn = Connection::open(path).map_err(open_err)?;
+    let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
         .map_err(open_err)?;
-    conn.execute_batch(&format!(
-        "PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; PRAGMA wal_autocheckpoint = 0;"
-    ))
-    .map_err(open_err)?;
+    conn.execute_batch(pragmas).map_err(open_err)?;
     Ok(conn)
+}
+
+/// Opens the writer's connection, creating and migrating the database as needed.
+///
+/// - WAL: readers never block the writer and vice versa.
+/// - `synchronous = NORMAL`: a commit is in the WAL (the OS's page cache) before it returns, so
+///   it survives the process being killed at any instant; only a power loss can take back the
+///   last commits. FULL would add an fsync per commit for that case.
+/// - `wal_autocheckpoint = 0`: checkpoints run on their own thread (writer.rs), not inline
+///   after the commit that crosses the threshold.
+/// - `journal_size_limit`: after a checkpoint resets the WAL, its file is cut back to this size
+///   instead of staying at its high-water mark.
+pub fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = connect(
+        path,
+        OpenFlags::default(),
+        &format!(
+            "PRAGMA page_size = {PAGE_SIZE};
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -{WRITER_CACHE_KIB};
+             PRAGMA foreign_keys = OFF;
+             PRAGMA wal_autocheckpoint = 0;
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ),
+    )?;
+    migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection (writable: checkpoints write the database file).
+pub fn open_checkpointer(path: &Path) -> Result<Connection> {
+    connect(
+        path,
+        OpenFlags::default(),
+        &format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; PRAGMA wal_autocheckpoint = 0;"),
+    )
 }
 
 /// Opens a read-only connection. `query_only` also stops a statement that slips through from
 /// writing (for example through a `PRAGMA`).
 pub fn open_reader(path: &Path) -> Result<Connection> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_owned(),
-        source,
-    };
-    let conn = Connection::open_with_flags(
+    connect(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        "PRAGMA query_only = ON; PRAGMA cache_size = -16384;",
     )
-    .map_err(open_err)?;
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
-        .map_err(open_err)?;
-    conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16384;")
-        .map_err(open_err)?;
-    Ok(conn)
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<()> {
