@@ -135,3 +135,46 @@ fn grpc_clients_get_unavailable_with_retry_info() {
     assert!(accepted.1.is_ok(), "{:?}", accepted.1);
     assert_eq!(e.stats()["spans"], 1);
 }
+
+#[test]
+fn grpc_admission_comes_before_the_message_is_read() {
+    // An oversized message tells the two orders apart: read first, it is refused as too large;
+    // admitted first (while the only slot is taken), it is refused as unavailable without its
+    // body being read.
+    let e = Engine::with_limits(Limits {
+        max_body_bytes: 1024 * 1024,
+        ..narrow()
+    });
+    let lock = WriteLock::take(&e);
+    let addr = format!("http://{}", e.grpc);
+    let mut huge = one_span(9);
+    huge.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(2 * 1024 * 1024);
+    let seen = e.runtime().block_on(async {
+        // This one is admitted and then waits on the locked database, holding the slot.
+        let holder = tokio::spawn({
+            let addr = addr.clone();
+            async move {
+                let mut client = TraceServiceClient::connect(addr).await.unwrap();
+                client.export(one_span(1)).await
+            }
+        });
+        let mut client = TraceServiceClient::connect(addr).await.unwrap();
+        let mut seen = Vec::new();
+        // Until the holder is admitted, the oversized call is read and refused as too large.
+        for _ in 0..50 {
+            let code = client.export(huge.clone()).await.unwrap_err().code();
+            seen.push(code);
+            if code == tonic::Code::Unavailable {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(lock);
+        assert!(holder.await.unwrap().is_ok());
+        seen
+    });
+    assert_eq!(seen.last(), Some(&tonic::Code::Unavailable), "{seen:?}");
+    assert!(seen
+        .iter()
+        .all(|c| matches!(c, tonic::Code::Unavailable | tonic::Code::ResourceExhausted)));
+}

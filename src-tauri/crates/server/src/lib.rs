@@ -110,6 +110,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         .layer(tower::util::MapResponseLayer::new(
             otlp_grpc::remap_too_large::<tonic::body::Body>,
         ))
+        .layer(otlp_grpc::AdmitLayer::new(pipeline.clone()))
         .add_service(traces)
         .add_service(logs)
         .add_service(metrics)

@@ -1,5 +1,8 @@
 //! OTLP/gRPC: the Trace, Logs and Metrics `Export` services on the gRPC address.
 //!
+//! Admission ([`AdmitLayer`]) comes before tonic reads and decodes the message, so gRPC
+//! requests waiting to be written hold a permit and memory stays bounded exactly as for HTTP.
+//!
 //! tonic decodes and inflates (gzip, deflate) within the same limit as HTTP; its inflation stops
 //! at the limit (RESOURCE_EXHAUSTED). It reports an over-long *uncompressed* message as
 //! OUT_OF_RANGE, which [`remap_too_large`] turns into RESOURCE_EXHAUSTED as OTLP specifies.
@@ -24,6 +27,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
@@ -40,7 +47,6 @@ impl TraceService for Receiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let _permit = self.pipeline.admit().await.map_err(|e| e.to_grpc())?;
         self.pipeline
             .traces(request.into_inner())
             .await
@@ -55,7 +61,6 @@ impl LogsService for Receiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let _permit = self.pipeline.admit().await.map_err(|e| e.to_grpc())?;
         self.pipeline
             .logs(request.into_inner())
             .await
@@ -70,7 +75,6 @@ impl MetricsService for Receiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let _permit = self.pipeline.admit().await.map_err(|e| e.to_grpc())?;
         self.pipeline
             .metrics(request.into_inner())
             .await
@@ -114,4 +118,72 @@ pub fn remap_too_large<B>(mut resp: http::Response<B>) -> http::Response<B> {
             .insert("grpc-status", http::HeaderValue::from_static("8"));
     }
     resp
+}
+
+/// Admits each gRPC call through the shared [`Pipeline`] limit before it reaches tonic; a call
+/// that cannot be admitted in time is answered UNAVAILABLE with RetryInfo without its body
+/// ever being read.
+#[derive(Clone)]
+pub struct AdmitLayer {
+    pipeline: Arc<Pipeline>,
+}
+
+impl AdmitLayer {
+    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+        Self { pipeline }
+    }
+}
+
+impl<S> tower::Layer<S> for AdmitLayer {
+    type Service = Admit<S>;
+    fn layer(&self, inner: S) -> Admit<S> {
+        Admit {
+            inner,
+            pipeline: self.pipeline.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Admit<S> {
+    inner: S,
+    pipeline: Arc<Pipeline>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Admit<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        // The clone that was polled ready is the one to call; a fresh clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let pipeline = self.pipeline.clone();
+        Box::pin(async move {
+            match pipeline.admit().await {
+                Ok(permit) => {
+                    let response = inner.call(req).await;
+                    drop(permit);
+                    response
+                }
+                Err(refused) => Ok(refused.to_grpc().into_http()),
+            }
+        })
+    }
 }
