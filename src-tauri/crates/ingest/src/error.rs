@@ -5,6 +5,11 @@
 pub enum IngestError {
     #[error("unsupported content type {0:?}: send application/x-protobuf or application/json")]
     UnsupportedMediaType(String),
+    #[error(
+        "unsupported content type {0:?}: send application/json (or text/plain holding JSON, as \
+         navigator.sendBeacon does)"
+    )]
+    UnsupportedReplayMediaType(String),
     #[error("unsupported content encoding {0:?}: send gzip, deflate or identity")]
     UnsupportedEncoding(String),
     #[error("the request body exceeds the limit of {limit} bytes after decompression")]

@@ -8,6 +8,7 @@ pub mod content;
 mod error;
 pub mod normalize;
 pub mod otlp;
+pub mod replay;
 pub mod session;
 
 pub use content::{inflate, Encoding, Format};

@@ -83,6 +83,7 @@ impl ServerError {
         match self {
             ServerError::Ingest(IngestError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ServerError::Ingest(IngestError::UnsupportedMediaType(_))
+            | ServerError::Ingest(IngestError::UnsupportedReplayMediaType(_))
             | ServerError::Ingest(IngestError::UnsupportedEncoding(_)) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }

@@ -18,7 +18,7 @@ use http::{header, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use prost::Message;
 use serde::{de::DeserializeOwned, Serialize};
-use sightline_ingest::{inflate, otlp, Encoding, Format, IngestError};
+use sightline_ingest::{inflate, otlp, replay, Encoding, Format, IngestError};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::error::{otlp_status_response, RpcStatus, ServerError};
@@ -41,6 +41,7 @@ pub fn router(pipeline: Arc<Pipeline>) -> Router {
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
+        .route("/v1/replay", post(replay))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(cors)
@@ -66,6 +67,35 @@ async fn metrics(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
         p.metrics(r).await
     })
     .await
+}
+
+/// `POST /v1/replay`: one recorder batch. Errors are `{"error": …}` JSON, like the API's,
+/// since the recorder is not an OTLP client.
+async fn replay(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
+    let result = async {
+        replay::check_content_type(header_str(&req, header::CONTENT_TYPE))?;
+        let encoding = Encoding::from_header(header_str(&req, header::CONTENT_ENCODING))?;
+        let _permit = p.admit().await?;
+        let limit = p.limits().max_body_bytes;
+        let raw = read_body(req.into_body(), limit).await?;
+        let body = inflate(raw, encoding, limit)?;
+        if let Some(chunk) = replay::decode(&body, now_ms())? {
+            p.replay(chunk).await?;
+        }
+        Ok::<_, ServerError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => axum::Json(serde_json::json!({ "ok": true })).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
@@ -157,7 +187,7 @@ async fn not_found(req: Request) -> Response {
     let body = RpcStatus {
         code: tonic::Code::NotFound as i32,
         message: format!(
-            "no such path {}: OTLP/HTTP serves /v1/traces, /v1/logs and /v1/metrics",
+            "no such path {}: this port serves /v1/traces, /v1/logs, /v1/metrics and /v1/replay",
             req.uri().path()
         ),
     };

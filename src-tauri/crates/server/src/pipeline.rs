@@ -96,6 +96,16 @@ impl Pipeline {
         })
     }
 
+    /// Stores one recorder batch (idempotent on its session and batch number).
+    pub async fn replay(&self, chunk: sightline_store::model::ReplayChunkRow) -> Result<()> {
+        let batch = sightline_store::Batch {
+            replay: vec![chunk],
+            ..Default::default()
+        };
+        self.writer.write(batch).await?;
+        Ok(())
+    }
+
     pub async fn metrics(
         &self,
         req: ExportMetricsServiceRequest,

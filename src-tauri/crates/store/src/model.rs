@@ -202,6 +202,39 @@ pub struct PointRow {
     pub point: Vec<u8>,
 }
 
+/// What the recorder said about the page and user, with one batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplayMeta {
+    pub user_id: Option<String>,
+    pub user_email: Option<String>,
+    pub url: Option<String>,
+    pub user_agent: Option<String>,
+    /// JSON, as the recorder sent it.
+    pub viewport: Option<String>,
+    /// Free attributes, a JSON object.
+    pub attributes: String,
+}
+
+/// One recorder batch of rrweb events, validated and compressed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayChunkRow {
+    pub session_id: String,
+    pub batch: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub event_count: u32,
+    /// Size of the events as received (JSON).
+    pub raw_bytes: u64,
+    /// zstd-compressed JSON array of the events, in the order they were sent.
+    pub data: Vec<u8>,
+    /// Full snapshots in this batch: (timestamp, index in the batch).
+    pub checkpoints: Vec<(i64, u32)>,
+    /// Pages entered in this batch (rrweb meta events, or the meta URL): (url, timestamp).
+    pub pages: Vec<(String, i64)>,
+    pub meta: ReplayMeta,
+    pub received_ms: i64,
+}
+
 /// One request's worth of rows; the writer commits several batches in one transaction.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Batch {
@@ -211,12 +244,20 @@ pub struct Batch {
     pub logs: Vec<LogRow>,
     pub metrics: Vec<MetricRow>,
     pub points: Vec<PointRow>,
+    pub replay: Vec<ReplayChunkRow>,
 }
 
 impl Batch {
     /// Rows that cost an insert; sizes group commits.
     pub fn row_count(&self) -> usize {
-        self.spans.len() + self.logs.len() + self.points.len()
+        self.spans.len()
+            + self.logs.len()
+            + self.points.len()
+            + self
+                .replay
+                .iter()
+                .map(|c| c.event_count as usize / 16 + 1)
+                .sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -456,3 +456,87 @@ pub fn has_trace(conn: &Connection, trace_id: &[u8; 16]) -> Result<bool> {
         .optional()?
         .is_some())
 }
+
+// ---- Session replay ----
+
+/// A session's summary row, as the API shows it; `None` if the session is unknown.
+pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT session_id, first_seen_ms, last_seen_ms, user_id, user_email, start_url,
+                    user_agent, viewport, attributes, event_count, batch_count, raw_bytes,
+                    stored_bytes, error_count, frustration_score
+               FROM sessions WHERE session_id = ?1",
+        )?
+        .query_row([session_id], |r| {
+            Ok(json!({
+                "sessionId": r.get::<_, String>(0)?,
+                "firstSeenMs": r.get::<_, Option<i64>>(1)?,
+                "lastSeenMs": r.get::<_, Option<i64>>(2)?,
+                "userId": r.get::<_, Option<String>>(3)?,
+                "userEmail": r.get::<_, Option<String>>(4)?,
+                "startUrl": r.get::<_, Option<String>>(5)?,
+                "userAgent": r.get::<_, Option<String>>(6)?,
+                "viewport": r.get::<_, Option<String>>(7)?.map(|v| parse_json(&v)),
+                "attributes": parse_json(&r.get::<_, String>(8)?),
+                "eventCount": r.get::<_, i64>(9)?,
+                "batchCount": r.get::<_, i64>(10)?,
+                "rawBytes": r.get::<_, i64>(11)?,
+                "storedBytes": r.get::<_, i64>(12)?,
+                "errorCount": r.get::<_, i64>(13)?,
+                "frustrationScore": r.get::<_, f64>(14)?,
+            }))
+        })
+        .optional()?;
+    let Some(mut session) = row else {
+        return Ok(None);
+    };
+    let pages: Vec<Json> = conn
+        .prepare_cached(
+            "SELECT url, first_seen_ms FROM session_pages WHERE session_id = ?1
+              ORDER BY first_seen_ms, url",
+        )?
+        .query_map([session_id], |r| {
+            Ok(json!({ "url": r.get::<_, String>(0)?, "firstSeenMs": r.get::<_, i64>(1)? }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    session["pages"] = Json::Array(pages);
+    Ok(Some(session))
+}
+
+/// Decompresses one stored chunk. The stored raw size bounds the output, so a corrupt chunk
+/// cannot make a read allocate without limit.
+fn chunk_events(data: &[u8], raw_bytes: i64) -> Result<Vec<Json>> {
+    let json = zstd::bulk::decompress(data, raw_bytes.max(0) as usize)
+        .map_err(|e| corrupt("replay chunk", e))?;
+    match serde_json::from_slice(&json) {
+        Ok(Json::Array(events)) => Ok(events),
+        Ok(_) => Err(corrupt("replay chunk", "not a JSON array")),
+        Err(e) => Err(corrupt("replay chunk", e)),
+    }
+}
+
+/// A session's rrweb events in batch order (the order the recorder produced them, whatever
+/// order the batches arrived in).
+pub fn replay_events(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT data, raw_bytes FROM replay_chunks WHERE session_id = ?1 ORDER BY batch",
+    )?;
+    let mut rows = stmt.query([session_id])?;
+    let mut events = Vec::new();
+    while let Some(r) = rows.next()? {
+        events.extend(chunk_events(&r.get::<_, Vec<u8>>(0)?, r.get(1)?)?);
+    }
+    Ok(events)
+}
+
+/// A session's full snapshots: (timestamp, batch, index in the batch), in time order.
+pub fn replay_checkpoints(conn: &Connection, session_id: &str) -> Result<Vec<(i64, i64, i64)>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, batch, event_index FROM replay_checkpoints WHERE session_id = ?1
+          ORDER BY timestamp_ms, batch, event_index",
+    )?
+    .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}

@@ -537,6 +537,10 @@ fn write_batch(
         metric_ids.push(id);
     }
 
+    for chunk in &batch.replay {
+        write_replay_chunk(tx, chunk)?;
+    }
+
     if !batch.points.is_empty() {
         let mut insert = tx.prepare_cached(
             "INSERT INTO metric_points (metric_id, time_unix_nano, start_time_unix_nano, attributes,
@@ -560,6 +564,89 @@ fn write_batch(
             ])?;
         }
     }
+    Ok(())
+}
+
+/// Stores one recorder batch. A batch already stored (a retry) changes nothing: its chunk is
+/// not inserted again and it adds nothing to the session's counts.
+fn write_replay_chunk(
+    tx: &Transaction<'_>,
+    c: &crate::model::ReplayChunkRow,
+) -> rusqlite::Result<()> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO replay_chunks (session_id, batch, first_ms, last_ms, event_count, raw_bytes,
+                                        encoding, data, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'zstd', ?7, ?8)
+             ON CONFLICT (session_id, batch) DO NOTHING",
+        )?
+        .execute(params![
+            c.session_id,
+            c.batch,
+            c.first_ms,
+            c.last_ms,
+            c.event_count,
+            c.raw_bytes as i64,
+            c.data,
+            c.received_ms
+        ])?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let mut checkpoint = tx.prepare_cached(
+        "INSERT INTO replay_checkpoints (session_id, timestamp_ms, batch, event_index)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?;
+    for (ts, index) in &c.checkpoints {
+        checkpoint.execute(params![c.session_id, ts, c.batch, index])?;
+    }
+    let mut page = tx.prepare_cached(
+        "INSERT INTO session_pages (session_id, url, first_seen_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (session_id, url) DO UPDATE SET
+             first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)",
+    )?;
+    for (url, ts) in &c.pages {
+        page.execute(params![c.session_id, url, ts])?;
+    }
+    // Every expression on the right of SET sees the row as it was, so start_url and
+    // start_batch move together to whichever batch is lowest.
+    tx.prepare_cached(
+        "INSERT INTO sessions (session_id, first_seen_ms, last_seen_ms, user_id, user_email,
+                               start_url, start_batch, user_agent, viewport, attributes,
+                               event_count, batch_count, raw_bytes, stored_bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13)
+         ON CONFLICT (session_id) DO UPDATE SET
+             first_seen_ms = min(coalesce(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms),
+             last_seen_ms = max(coalesce(last_seen_ms, excluded.last_seen_ms), excluded.last_seen_ms),
+             user_id = coalesce(excluded.user_id, user_id),
+             user_email = coalesce(excluded.user_email, user_email),
+             start_url = CASE WHEN start_batch IS NULL OR excluded.start_batch < start_batch
+                              THEN coalesce(excluded.start_url, start_url) ELSE start_url END,
+             start_batch = CASE WHEN start_batch IS NULL OR excluded.start_batch < start_batch
+                                THEN excluded.start_batch ELSE start_batch END,
+             user_agent = coalesce(user_agent, excluded.user_agent),
+             viewport = coalesce(excluded.viewport, viewport),
+             attributes = json_patch(attributes, excluded.attributes),
+             event_count = event_count + excluded.event_count,
+             batch_count = batch_count + 1,
+             raw_bytes = raw_bytes + excluded.raw_bytes,
+             stored_bytes = stored_bytes + excluded.stored_bytes",
+    )?
+    .execute(params![
+        c.session_id,
+        c.first_ms,
+        c.last_ms,
+        c.meta.user_id,
+        c.meta.user_email,
+        c.meta.url,
+        c.batch,
+        c.meta.user_agent,
+        c.meta.viewport,
+        c.meta.attributes,
+        c.event_count,
+        c.raw_bytes as i64,
+        c.data.len() as i64
+    ])?;
     Ok(())
 }
 

@@ -1,0 +1,200 @@
+//! `POST /v1/replay`: recorder batches stored once, in order, compressed, indexed; bad batches
+//! refused whole with a reason.
+
+use std::io::Write;
+
+use reqwest::blocking::{Client, Response};
+use serde_json::{json, Value};
+use sightline_store::queries;
+use sightline_tests::Engine;
+
+fn send(e: &Engine, ctype: &str, gzip: bool, body: &Value) -> Response {
+    let mut bytes = body.to_string().into_bytes();
+    let mut req = Client::new()
+        .post(e.otlp_url("/v1/replay"))
+        .header("content-type", ctype);
+    if gzip {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&bytes).unwrap();
+        bytes = gz.finish().unwrap();
+        req = req.header("content-encoding", "gzip");
+    }
+    req.body(bytes).send().unwrap()
+}
+
+/// A batch shaped like rrweb's output: a meta event and a full snapshot in batch 0, then
+/// incremental mouse moves and clicks.
+fn batch(session: &str, n: u64, start_ms: u64) -> Value {
+    let mut events = Vec::new();
+    if n == 0 {
+        events.push(json!({"type": 4, "data": {"href": "http://shop.localhost/", "width": 1280, "height": 720}, "timestamp": start_ms}));
+        events.push(json!({"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": start_ms + 1}));
+    }
+    for i in 0..20u64 {
+        events.push(json!({"type": 3, "data": {"source": 1, "positions": [{"x": i, "y": 2 * i, "id": 5, "timeOffset": 0}]}, "timestamp": start_ms + 10 + i * 50}));
+    }
+    json!({
+        "sessionId": session,
+        "batch": n,
+        "events": events,
+        "meta": {"userId": "u-42", "userEmail": "ada@example.com", "url": "http://shop.localhost/",
+                 "userAgent": "Mozilla/5.0 test", "viewport": {"width": 1280, "height": 720},
+                 "release": "2026.11"}
+    })
+}
+
+fn session(e: &Engine, id: &str) -> Option<Value> {
+    e.read(|c| queries::session_view(c, id).unwrap())
+}
+
+fn events(e: &Engine, id: &str) -> Vec<Value> {
+    e.read(|c| queries::replay_events(c, id).unwrap())
+}
+
+#[test]
+fn a_batch_is_stored_with_its_session() {
+    let e = Engine::start();
+    let resp = send(
+        &e,
+        "application/json",
+        false,
+        &batch("s-1", 0, 1_763_000_000_000),
+    );
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().unwrap(), json!({"ok": true}));
+    let s = session(&e, "s-1").expect("session row");
+    assert_eq!(s["userId"], "u-42");
+    assert_eq!(s["userEmail"], "ada@example.com");
+    assert_eq!(s["startUrl"], "http://shop.localhost/");
+    assert_eq!(s["userAgent"], "Mozilla/5.0 test");
+    assert_eq!(s["viewport"], json!({"width": 1280, "height": 720}));
+    assert_eq!(s["attributes"], json!({"release": "2026.11"}));
+    assert_eq!(s["eventCount"], 22);
+    assert_eq!(s["firstSeenMs"], 1_763_000_000_000_i64);
+    assert_eq!(s["lastSeenMs"], 1_763_000_000_000_i64 + 10 + 19 * 50);
+    assert_eq!(s["pages"][0]["url"], "http://shop.localhost/");
+    assert!(s["storedBytes"].as_i64().unwrap() < s["rawBytes"].as_i64().unwrap());
+    let stored = events(&e, "s-1");
+    assert_eq!(stored.len(), 22);
+    assert_eq!(stored[1]["type"], 2);
+    let checkpoints = e.read(|c| queries::replay_checkpoints(c, "s-1").unwrap());
+    assert_eq!(checkpoints, vec![(1_763_000_000_001, 0, 1)]);
+}
+
+#[test]
+fn a_retried_batch_is_stored_once() {
+    let e = Engine::start();
+    let b = batch("s-2", 0, 1_763_000_000_000);
+    for _ in 0..3 {
+        assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    }
+    let s = session(&e, "s-2").unwrap();
+    assert_eq!(s["eventCount"], 22, "counted once");
+    assert_eq!(s["batchCount"], 1);
+    assert_eq!(events(&e, "s-2").len(), 22);
+    assert_eq!(
+        e.read(|c| queries::replay_checkpoints(c, "s-2").unwrap())
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn out_of_order_batches_are_read_back_in_order() {
+    let e = Engine::start();
+    let t0 = 1_763_000_000_000;
+    for n in [2u64, 0, 3, 1] {
+        let resp = send(
+            &e,
+            "application/json",
+            false,
+            &batch("s-3", n, t0 + n * 1_000),
+        );
+        assert_eq!(resp.status(), 200);
+    }
+    let stored = events(&e, "s-3");
+    assert_eq!(stored.len(), 22 + 3 * 20);
+    let times: Vec<f64> = stored
+        .iter()
+        .map(|ev| ev["timestamp"].as_f64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let s = session(&e, "s-3").unwrap();
+    assert_eq!(s["firstSeenMs"], t0 as i64);
+    assert_eq!(s["batchCount"], 4);
+}
+
+#[test]
+fn beacon_style_text_plain_and_gzip_are_accepted() {
+    let e = Engine::start();
+    let resp = send(
+        &e,
+        "text/plain;charset=UTF-8",
+        false,
+        &batch("s-4", 0, 1_763_000_000_000),
+    );
+    assert_eq!(resp.status(), 200);
+    let resp = send(
+        &e,
+        "application/json",
+        true,
+        &batch("s-4", 1, 1_763_000_001_000),
+    );
+    assert_eq!(resp.status(), 200);
+    assert_eq!(events(&e, "s-4").len(), 42);
+}
+
+#[test]
+fn a_bad_batch_is_refused_whole_with_the_reason() {
+    let e = Engine::start();
+    let mut b = batch("s-5", 0, 1_763_000_000_000);
+    // One event in the middle has no timestamp: nothing of the batch may be stored.
+    b["events"][7].as_object_mut().unwrap().remove("timestamp");
+    let resp = send(&e, "application/json", false, &b);
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.json().unwrap();
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("events[7].timestamp"),
+        "{err}"
+    );
+    assert!(session(&e, "s-5").is_none());
+    assert!(events(&e, "s-5").is_empty());
+
+    let resp = send(
+        &e,
+        "application/json",
+        false,
+        &json!({"sessionId": "s-5", "events": []}),
+    );
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().unwrap().contains("batch is missing"));
+
+    let resp = Client::new()
+        .post(e.otlp_url("/v1/replay"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    let resp = send(&e, "application/x-protobuf", false, &batch("s-5", 0, 1));
+    assert_eq!(resp.status(), 415);
+    assert!(resp.text().unwrap().contains("text/plain"));
+}
+
+#[test]
+fn browsers_may_post_replay_from_any_origin() {
+    let e = Engine::start();
+    let resp = Client::new()
+        .request(reqwest::Method::OPTIONS, e.otlp_url("/v1/replay"))
+        .header("origin", "http://shop.localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+}
