@@ -198,3 +198,91 @@ fn browsers_may_post_replay_from_any_origin() {
     assert!(resp.status().is_success());
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
 }
+
+fn click(t: u64, x: u64, y: u64) -> Value {
+    json!({"type": 3, "data": {"source": 2, "type": 2, "id": 42, "x": x, "y": y}, "timestamp": t})
+}
+
+fn dom(t: u64) -> Value {
+    json!({"type": 3, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": []}, "timestamp": t})
+}
+
+fn signals(e: &Engine, id: &str) -> Vec<Value> {
+    e.read(|c| queries::frustration_signals(c, id).unwrap())
+}
+
+#[test]
+fn rage_clicks_are_detected_with_their_reason_and_raise_the_score() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let mut events =
+        vec![json!({"type": 4, "data": {"href": "http://shop/checkout"}, "timestamp": t})];
+    for i in 0..5 {
+        events.push(click(t + 100 + i * 120, 400 + i, 300));
+        events.push(json!({"type": 5, "data": {"tag": "sightline.click", "payload": {"target": "Place order"}}, "timestamp": t + 100 + i * 120}));
+        events.push(dom(t + 150 + i * 120));
+    }
+    let b = json!({"sessionId": "rage", "batch": 0, "events": events});
+    assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    let found = signals(&e, "rage");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["kind"], "rage_click");
+    assert_eq!(found[0]["target"], "Place order");
+    assert!(found[0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("5 clicks within 480 ms"));
+    assert_eq!(found[0]["evidence"].as_array().unwrap().len(), 5);
+    let s = session(&e, "rage").unwrap();
+    assert_eq!(s["frustrationScore"], 1.5);
+
+    // A retry changes nothing.
+    assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    assert_eq!(signals(&e, "rage").len(), 1);
+    let indexed = e.read(|c| queries::session_events(c, "rage").unwrap());
+    assert_eq!(indexed.iter().filter(|ev| ev["kind"] == "click").count(), 5);
+}
+
+#[test]
+fn a_late_batch_corrects_a_dead_click() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    // Batch 0 ends with a click; the page's reaction is in batch 1, which arrives later.
+    let b0 = json!({"sessionId": "late", "batch": 0, "events": [dom(t), click(t + 900, 10, 10)]});
+    assert_eq!(send(&e, "application/json", false, &b0).status(), 200);
+    let before = signals(&e, "late");
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["kind"], "dead_click");
+    assert_eq!(session(&e, "late").unwrap()["frustrationScore"], 0.5);
+
+    let b1 = json!({"sessionId": "late", "batch": 1, "events": [dom(t + 1200)]});
+    assert_eq!(send(&e, "application/json", false, &b1).status(), 200);
+    assert!(signals(&e, "late").is_empty(), "{:?}", signals(&e, "late"));
+    assert_eq!(session(&e, "late").unwrap()["frustrationScore"], 0.0);
+}
+
+#[test]
+fn errors_and_network_requests_are_indexed() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let events = vec![
+        click(t, 5, 5),
+        json!({"type": 5, "data": {"tag": "sightline.error", "payload": {"message": "TypeError: x is undefined"}}, "timestamp": t + 300}),
+        json!({"type": 5, "data": {"tag": "sightline.network", "payload": {"method": "GET", "url": "http://api/cart", "status": 200, "durationMs": 31, "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174"}}, "timestamp": t + 500}),
+        json!({"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "error", "payload": ["\"cart failed\""], "trace": []}}, "timestamp": t + 600}),
+    ];
+    let b = json!({"sessionId": "errs", "batch": 0, "events": events});
+    assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    let s = session(&e, "errs").unwrap();
+    assert_eq!(
+        s["errorCount"], 2,
+        "the uncaught error and the console error"
+    );
+    let found = signals(&e, "errs");
+    assert_eq!(found[0]["kind"], "error_click");
+    let indexed = e.read(|c| queries::session_events(c, "errs").unwrap());
+    let network = indexed.iter().find(|ev| ev["kind"] == "network").unwrap();
+    assert_eq!(network["traceId"], "5b8efff798038103d269b633813fc60c");
+    assert_eq!(network["target"], "http://api/cart");
+    assert_eq!(network["data"]["durationMs"], 31);
+}

@@ -46,6 +46,7 @@ impl Engine {
             otlp_http: loopback(),
             ui: loopback(),
             limits,
+            ..ServerConfig::default()
         };
         let handle = rt
             .block_on(sightline_server::start(config))

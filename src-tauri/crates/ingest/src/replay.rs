@@ -6,7 +6,7 @@
 //! event refuses the batch, with a message that names it.
 
 use serde_json::{Map, Value};
-use sightline_store::model::{ReplayChunkRow, ReplayMeta};
+use sightline_store::model::{ReplayChunkRow, ReplayMeta, SessionEventRow};
 
 use crate::error::{IngestError, Result};
 
@@ -195,7 +195,187 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
         pages,
         meta,
         received_ms,
+        index: index_events(&events),
     }))
+}
+
+/// Longest text kept for an indexed event's target (a console message, a URL).
+const MAX_TARGET_CHARS: usize = 500;
+/// Largest JSON detail kept for an indexed event; larger payloads keep only their shape.
+const MAX_DATA_BYTES: usize = 4096;
+/// DOM mutations are indexed at most once per this many ms: the dead-click rule asks only
+/// whether the page changed, and a busy page mutates hundreds of times a second.
+const DOM_BUCKET_MS: i64 = 100;
+
+// rrweb's incremental sources and mouse interactions (rrweb `IncrementalSource`,
+// `MouseInteractions`).
+const SOURCE_MUTATION: u64 = 0;
+const SOURCE_MOUSE_INTERACTION: u64 = 2;
+const SOURCE_SCROLL: u64 = 3;
+const SOURCE_INPUT: u64 = 5;
+const MOUSE_CLICK: u64 = 2;
+const INCREMENTAL: u64 = 3;
+const CUSTOM: u64 = 5;
+const PLUGIN: u64 = 6;
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_TARGET_CHARS {
+        s.to_owned()
+    } else {
+        s.chars().take(MAX_TARGET_CHARS).collect::<String>() + "…"
+    }
+}
+
+fn detail(v: &Value) -> String {
+    let text = v.to_string();
+    if text.len() <= MAX_DATA_BYTES {
+        text
+    } else {
+        serde_json::json!({ "truncated": true, "bytes": text.len() }).to_string()
+    }
+}
+
+fn hex_id(v: Option<&Value>, len: usize) -> Option<String> {
+    let s = v?.as_str()?.to_ascii_lowercase();
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit()) && s.bytes().any(|b| b != b'0'))
+        .then_some(s)
+}
+
+/// The meaningful events of a batch: page views, clicks, inputs (never their text), network
+/// requests, console output, errors, custom events, DOM activity and scrolls. Works on any
+/// rrweb stream; the Sightline recorder's custom events (`network`, `error`, `click`) add what
+/// rrweb alone does not say (trace ids, semantic click targets).
+pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
+    let mut out: Vec<SessionEventRow> = Vec::new();
+    let mut last_dom_bucket = i64::MIN;
+    for e in events {
+        let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0) as i64;
+        let data = e.get("data").unwrap_or(&Value::Null);
+        let num = |k: &str| data.get(k).and_then(Value::as_f64);
+        let row = |kind: &'static str| SessionEventRow {
+            timestamp_ms: ts,
+            kind,
+            data: "{}".into(),
+            ..Default::default()
+        };
+        match e.get("type").and_then(Value::as_u64) {
+            Some(META) => {
+                if let Some(href) = data.get("href").and_then(Value::as_str) {
+                    out.push(SessionEventRow {
+                        target: Some(clip(href)),
+                        ..row("page_view")
+                    });
+                }
+            }
+            Some(INCREMENTAL) => match data.get("source").and_then(Value::as_u64) {
+                Some(SOURCE_MUTATION) => {
+                    let bucket = ts.div_euclid(DOM_BUCKET_MS);
+                    if bucket != last_dom_bucket {
+                        last_dom_bucket = bucket;
+                        out.push(row("dom"));
+                    }
+                }
+                Some(SOURCE_MOUSE_INTERACTION)
+                    if data.get("type").and_then(Value::as_u64) == Some(MOUSE_CLICK) =>
+                {
+                    out.push(SessionEventRow {
+                        node_id: data.get("id").and_then(Value::as_i64),
+                        x: num("x"),
+                        y: num("y"),
+                        ..row("click")
+                    });
+                }
+                Some(SOURCE_SCROLL) => out.push(SessionEventRow {
+                    node_id: data.get("id").and_then(Value::as_i64),
+                    x: num("x"),
+                    y: num("y"),
+                    ..row("scroll")
+                }),
+                Some(SOURCE_INPUT) => out.push(SessionEventRow {
+                    node_id: data.get("id").and_then(Value::as_i64),
+                    ..row("input")
+                }),
+                _ => {}
+            },
+            Some(CUSTOM) => {
+                let tag = data.get("tag").and_then(Value::as_str).unwrap_or("");
+                let payload = data.get("payload").unwrap_or(&Value::Null);
+                let field = |k: &str| payload.get(k).and_then(Value::as_str).map(clip);
+                match tag.trim_start_matches("sightline.") {
+                    "network" => out.push(SessionEventRow {
+                        target: field("url"),
+                        level: payload.get("status").map(|s| match s {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                        trace_id: hex_id(payload.get("traceId"), 32),
+                        span_id: hex_id(payload.get("spanId"), 16),
+                        data: detail(payload),
+                        ..row("network")
+                    }),
+                    "error" => out.push(SessionEventRow {
+                        target: field("message"),
+                        data: detail(payload),
+                        ..row("error")
+                    }),
+                    "click" => {
+                        // The recorder names the element a click hit; attach the name to
+                        // rrweb's own click of the same moment, or index the click itself.
+                        let target = field("target");
+                        match out.iter_mut().rev().find(|r| {
+                            r.kind == "click"
+                                && r.target.is_none()
+                                && (r.timestamp_ms - ts).abs() <= 50
+                        }) {
+                            Some(click) => click.target = target,
+                            None => out.push(SessionEventRow {
+                                target,
+                                x: payload.get("x").and_then(Value::as_f64),
+                                y: payload.get("y").and_then(Value::as_f64),
+                                ..row("click")
+                            }),
+                        }
+                    }
+                    _ => out.push(SessionEventRow {
+                        target: Some(clip(tag)),
+                        data: detail(payload),
+                        ..row("custom")
+                    }),
+                }
+            }
+            Some(PLUGIN)
+                if data.get("plugin").and_then(Value::as_str) == Some("rrweb/console@1") =>
+            {
+                let payload = data.get("payload").unwrap_or(&Value::Null);
+                let message = payload
+                    .get("payload")
+                    .and_then(Value::as_array)
+                    .map(|parts| {
+                        parts
+                            .iter()
+                            .map(|p| {
+                                p.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| p.to_string())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    });
+                out.push(SessionEventRow {
+                    level: payload
+                        .get("level")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    target: message.as_deref().map(clip),
+                    data: detail(payload),
+                    ..row("console")
+                });
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|r| r.timestamp_ms);
+    out
 }
 
 #[cfg(test)]
@@ -265,6 +445,52 @@ mod tests {
             let err = decode(&body(v.clone()), 0).unwrap_err().to_string();
             assert!(err.contains(expected), "{v}: {err}");
         }
+    }
+
+    #[test]
+    fn meaningful_events_are_indexed_and_input_text_is_not() {
+        let events = vec![
+            json!({"type": 4, "data": {"href": "http://shop/"}, "timestamp": 1000}),
+            json!({"type": 3, "data": {"source": 0, "adds": []}, "timestamp": 1010}),
+            json!({"type": 3, "data": {"source": 0, "adds": []}, "timestamp": 1050}),
+            json!({"type": 3, "data": {"source": 2, "type": 2, "id": 9, "x": 10, "y": 20}, "timestamp": 1100}),
+            json!({"type": 5, "data": {"tag": "sightline.click", "payload": {"target": "Add to cart"}}, "timestamp": 1101}),
+            json!({"type": 3, "data": {"source": 5, "id": 12, "text": "hunter2"}, "timestamp": 1200}),
+            json!({"type": 5, "data": {"tag": "network", "payload": {"method": "POST", "url": "/api/cart", "status": 500, "durationMs": 12, "traceId": "0AF7651916CD43DD8448EB211C80319C", "spanId": "b7ad6b7169203331"}}, "timestamp": 1300}),
+            json!({"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "error", "payload": ["\"boom\"", "42"]}}, "timestamp": 1400}),
+            json!({"type": 5, "data": {"tag": "checkout.step", "payload": {"step": 2}}, "timestamp": 1500}),
+        ];
+        let rows = index_events(&events);
+        let kinds: Vec<_> = rows.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "page_view",
+                "dom",
+                "click",
+                "input",
+                "network",
+                "console",
+                "custom"
+            ],
+            "one dom row per 100 ms"
+        );
+        assert_eq!(rows[2].target.as_deref(), Some("Add to cart"));
+        assert_eq!(
+            (rows[2].x, rows[2].y, rows[2].node_id),
+            (Some(10.0), Some(20.0), Some(9))
+        );
+        assert!(
+            !format!("{rows:?}").contains("hunter2"),
+            "input text is never indexed"
+        );
+        assert_eq!(
+            rows[4].trace_id.as_deref(),
+            Some("0af7651916cd43dd8448eb211c80319c")
+        );
+        assert_eq!(rows[4].level.as_deref(), Some("500"));
+        assert_eq!(rows[5].level.as_deref(), Some("error"));
+        assert_eq!(rows[6].target.as_deref(), Some("checkout.step"));
     }
 
     #[test]

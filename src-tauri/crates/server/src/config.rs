@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// The UI and its API.
     pub ui: SocketAddr,
     pub limits: Limits,
+    /// Frustration-signal thresholds (rage, dead and error clicks, thrashing).
+    pub frustration: sightline_store::frustration::FrustrationConfig,
 }
 
 /// The platform's data directory for Sightline (`~/.local/share/sightline` on Linux,
@@ -71,6 +73,7 @@ impl Default for ServerConfig {
             otlp_http: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4318)),
             ui: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4320)),
             limits: Limits::default(),
+            frustration: Default::default(),
         }
     }
 }

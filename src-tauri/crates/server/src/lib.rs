@@ -81,7 +81,10 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     );
 
     let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open_dir(&data_dir))
+    let store_config = sightline_store::StoreConfig {
+        frustration: config.frustration.clone(),
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open_dir_with(&data_dir, store_config))
         .await
         .map_err(|e| ServerError::Internal(format!("store startup failed: {e}")))??;
     let pipeline = Arc::new(pipeline::Pipeline::new(

@@ -10,6 +10,7 @@ use crate::error::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_replay.sql"),
+    include_str!("../migrations/0003_session_events.sql"),
 ];
 
 /// The schema version this build writes.

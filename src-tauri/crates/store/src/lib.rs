@@ -7,6 +7,7 @@
 pub mod attrs;
 mod db;
 mod error;
+pub mod frustration;
 pub mod model;
 pub mod queries;
 mod reader;
@@ -25,6 +26,12 @@ pub use writer::{Writer, MAX_ROWS_PER_TRANSACTION, WRITER_QUEUE_DEPTH};
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "sightline.db";
 
+/// What can be tuned when opening a store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreConfig {
+    pub frustration: frustration::FrustrationConfig,
+}
+
 /// An open store. Closing it waits for the writer to commit what it was given.
 pub struct Store {
     path: PathBuf,
@@ -36,17 +43,28 @@ pub struct Store {
 impl Store {
     /// Opens (creating and migrating if needed) the database in `data_dir`.
     pub fn open_dir(data_dir: &Path) -> Result<Store> {
+        Self::open_dir_with(data_dir, StoreConfig::default())
+    }
+
+    /// [`Store::open_dir`] with explicit settings.
+    pub fn open_dir_with(data_dir: &Path, config: StoreConfig) -> Result<Store> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_owned(),
             source,
         })?;
-        Self::open(&data_dir.join(DATABASE_FILE))
+        Self::open_with(&data_dir.join(DATABASE_FILE), config)
     }
 
     /// Opens (creating and migrating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, StoreConfig::default())
+    }
+
+    /// [`Store::open`] with explicit settings.
+    pub fn open_with(path: &Path, config: StoreConfig) -> Result<Store> {
         let conn = db::open_writer(path)?;
-        let (writer, thread) = writer::WriterThread::spawn(conn, path.to_owned())?;
+        let (writer, thread) =
+            writer::WriterThread::spawn(conn, path.to_owned(), config.frustration)?;
         Ok(Store {
             path: path.to_owned(),
             writer,

@@ -215,6 +215,23 @@ pub struct ReplayMeta {
     pub attributes: String,
 }
 
+/// A meaningful event found in an rrweb stream, for the session's index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionEventRow {
+    pub timestamp_ms: i64,
+    /// page_view | click | input | network | console | error | custom | dom | scroll
+    pub kind: &'static str,
+    pub target: Option<String>,
+    pub node_id: Option<i64>,
+    pub x: Option<f64>,
+    pub y: Option<f64>,
+    pub level: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    /// JSON details; never the text typed into an input.
+    pub data: String,
+}
+
 /// One recorder batch of rrweb events, validated and compressed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayChunkRow {
@@ -233,6 +250,8 @@ pub struct ReplayChunkRow {
     pub pages: Vec<(String, i64)>,
     pub meta: ReplayMeta,
     pub received_ms: i64,
+    /// The batch's meaningful events, in time order.
+    pub index: Vec<SessionEventRow>,
 }
 
 /// One request's worth of rows; the writer commits several batches in one transaction.

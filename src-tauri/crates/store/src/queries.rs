@@ -540,3 +540,45 @@ pub fn replay_checkpoints(conn: &Connection, session_id: &str) -> Result<Vec<(i6
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+/// A session's frustration signals, in time order.
+pub fn frustration_signals(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, score, target, reason, evidence FROM frustration_signals
+          WHERE session_id = ?1 ORDER BY timestamp_ms, id",
+    )?
+    .query_map([session_id], |r| {
+        Ok(json!({
+            "timestampMs": r.get::<_, i64>(0)?,
+            "kind": r.get::<_, String>(1)?,
+            "score": r.get::<_, f64>(2)?,
+            "target": r.get::<_, Option<String>>(3)?,
+            "reason": r.get::<_, String>(4)?,
+            "evidence": parse_json(&r.get::<_, String>(5)?),
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}
+
+/// A session's indexed events (page views, clicks, requests, …), in time order.
+pub fn session_events(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data FROM session_events
+          WHERE session_id = ?1 AND kind NOT IN ('dom', 'scroll')
+          ORDER BY timestamp_ms, id",
+    )?
+    .query_map([session_id], |r| {
+        Ok(json!({
+            "timestampMs": r.get::<_, i64>(0)?,
+            "kind": r.get::<_, String>(1)?,
+            "target": r.get::<_, Option<String>>(2)?,
+            "level": r.get::<_, Option<String>>(3)?,
+            "traceId": r.get::<_, Option<String>>(4)?,
+            "spanId": r.get::<_, Option<String>>(5)?,
+            "data": parse_json(&r.get::<_, String>(6)?),
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}

@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, ErrorCode, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Result, StoreError};
+use crate::frustration::{self, FrustrationConfig};
 use crate::model::{metric_stream_hash, Batch, ContentHash};
 
 /// Requests waiting for the writer. Each holds at most one decoded request body, so this bounds
@@ -84,12 +85,16 @@ pub(crate) struct WriterThread {
 }
 
 impl WriterThread {
-    pub(crate) fn spawn(conn: Connection, path: PathBuf) -> Result<(Writer, WriterThread)> {
+    pub(crate) fn spawn(
+        conn: Connection,
+        path: PathBuf,
+        frustration: FrustrationConfig,
+    ) -> Result<(Writer, WriterThread)> {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
         let checkpointer = Checkpointer::spawn(&path)?;
         let handle = std::thread::Builder::new()
             .name("sightline-writer".into())
-            .spawn(move || run(conn, rx, path, checkpointer))
+            .spawn(move || run(conn, rx, path, checkpointer, frustration))
             .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
         Ok((Writer { tx }, WriterThread { handle }))
     }
@@ -165,6 +170,7 @@ fn run(
     mut rx: mpsc::Receiver<Job>,
     path: PathBuf,
     checkpointer: Checkpointer,
+    frustration: FrustrationConfig,
 ) {
     let mut cache = IdCache::default();
     while let Some(first) = rx.blocking_recv() {
@@ -179,7 +185,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let outcome = commit(&mut conn, &cache, &jobs);
+        let outcome = commit(&mut conn, &cache, &jobs, &frustration);
         match outcome {
             Ok(new_ids) => {
                 cache.merge(new_ids);
@@ -228,12 +234,17 @@ fn wal_bytes(db: &std::path::Path) -> u64 {
 
 /// Writes all jobs in one IMMEDIATE transaction. Returns the ids it created, which join the
 /// cache only once the commit has succeeded (a rolled-back id must never be reused).
-fn commit(conn: &mut Connection, cache: &IdCache, jobs: &[Job]) -> rusqlite::Result<IdCache> {
+fn commit(
+    conn: &mut Connection,
+    cache: &IdCache,
+    jobs: &[Job],
+    frustration: &FrustrationConfig,
+) -> rusqlite::Result<IdCache> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = IdCache::default();
     let traces = upsert_traces(&tx, jobs)?;
     for job in jobs {
-        write_batch(&tx, cache, &mut fresh, &traces, &job.batch)?;
+        write_batch(&tx, cache, &mut fresh, &traces, frustration, &job.batch)?;
     }
     tx.commit()?;
     Ok(fresh)
@@ -354,6 +365,7 @@ fn write_batch(
     cache: &IdCache,
     fresh: &mut IdCache,
     traces: &HashMap<[u8; 16], i64>,
+    frustration: &FrustrationConfig,
     batch: &Batch,
 ) -> rusqlite::Result<()> {
     let trace_row = |trace_id: &[u8; 16]| -> rusqlite::Result<i64> {
@@ -538,7 +550,7 @@ fn write_batch(
     }
 
     for chunk in &batch.replay {
-        write_replay_chunk(tx, chunk)?;
+        write_replay_chunk(tx, chunk, frustration)?;
     }
 
     if !batch.points.is_empty() {
@@ -572,6 +584,7 @@ fn write_batch(
 fn write_replay_chunk(
     tx: &Transaction<'_>,
     c: &crate::model::ReplayChunkRow,
+    frustration: &FrustrationConfig,
 ) -> rusqlite::Result<()> {
     let inserted = tx
         .prepare_cached(
@@ -607,6 +620,27 @@ fn write_replay_chunk(
     )?;
     for (url, ts) in &c.pages {
         page.execute(params![c.session_id, url, ts])?;
+    }
+    let mut event = tx.prepare_cached(
+        "INSERT INTO session_events (session_id, timestamp_ms, batch, kind, target, node_id, x, y,
+                                     level, trace_id, span_id, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for e in &c.index {
+        event.execute(params![
+            c.session_id,
+            e.timestamp_ms,
+            c.batch,
+            e.kind,
+            e.target,
+            e.node_id,
+            e.x,
+            e.y,
+            e.level,
+            e.trace_id,
+            e.span_id,
+            e.data
+        ])?;
     }
     // Every expression on the right of SET sees the row as it was, so start_url and
     // start_batch move together to whichever batch is lowest.
@@ -647,6 +681,76 @@ fn write_replay_chunk(
         c.raw_bytes as i64,
         c.data.len() as i64
     ])?;
+    recompute_frustration(tx, &c.session_id, c.first_ms, c.last_ms, frustration)
+}
+
+/// Recomputes the session's signals wherever this batch's events could change them: anchors
+/// within one rule horizon of the batch, from events within two. A batch that arrives late or
+/// out of order therefore corrects signals computed before it came (a click that looked dead
+/// until the next batch brought the DOM change).
+fn recompute_frustration(
+    tx: &Transaction<'_>,
+    session_id: &str,
+    first_ms: i64,
+    last_ms: i64,
+    cfg: &FrustrationConfig,
+) -> rusqlite::Result<()> {
+    let w = cfg.horizon_ms();
+    let (from, to) = (first_ms.saturating_sub(w), last_ms.saturating_add(w));
+    tx.prepare_cached(
+        "DELETE FROM frustration_signals
+          WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3",
+    )?
+    .execute(params![session_id, from, to])?;
+    let events: Vec<frustration::Event> = tx
+        .prepare_cached(
+            "SELECT timestamp_ms, kind, target, node_id, x, y FROM session_events
+              WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3
+                AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll')
+              ORDER BY timestamp_ms, id",
+        )?
+        .query_map(
+            params![session_id, from.saturating_sub(w), to.saturating_add(w)],
+            |r| {
+                Ok(frustration::Event {
+                    timestamp_ms: r.get(0)?,
+                    kind: r.get(1)?,
+                    target: r.get(2)?,
+                    node_id: r.get(3)?,
+                    x: r.get(4)?,
+                    y: r.get(5)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO frustration_signals (session_id, timestamp_ms, kind, score, target, reason,
+                                          evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for s in frustration::signals(&events, cfg) {
+        if (from..=to).contains(&s.timestamp_ms) {
+            insert.execute(params![
+                session_id,
+                s.timestamp_ms,
+                s.kind,
+                s.score,
+                s.target,
+                s.reason,
+                s.evidence.to_string()
+            ])?;
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE sessions SET
+             frustration_score = (SELECT coalesce(sum(score), 0) FROM frustration_signals
+                                   WHERE session_id = ?1),
+             error_count = (SELECT count(*) FROM session_events
+                             WHERE session_id = ?1
+                               AND (kind = 'error' OR (kind = 'console' AND level = 'error')))
+         WHERE session_id = ?1",
+    )?
+    .execute([session_id])?;
     Ok(())
 }
 
