@@ -242,10 +242,10 @@ fn sdk_traces_and_logs_arrive_field_by_field_over_every_transport() {
         assert_eq!(client["spanId"], client_id.as_str());
         assert_eq!(client["kind"], 3, "SPAN_KIND_CLIENT");
         assert_eq!(
-            client["sessionId"],
-            Json::Null,
-            "only the server span carries it"
+            client["sessionId"], "sess-42",
+            "the client span carries no session attribute but belongs to its trace's session"
         );
+        assert_eq!(view["sessionId"], "sess-42");
 
         let logs = view["logs"].as_array().expect("logs");
         assert_eq!(logs.len(), 1, "{transport:?}: {view}");

@@ -70,7 +70,7 @@ const SPAN_COLUMNS: &str =
     "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
      s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
-     s.status_code, s.status_message, s.service_name, s.session_id,
+     s.status_code, s.status_message, s.service_name, coalesce(s.session_id, t.session_id),
      r.attributes, r.dropped_attributes_count, r.schema_url, c.name, c.version";
 
 fn span_view(row: &Row<'_>) -> rusqlite::Result<Json> {
@@ -104,7 +104,7 @@ fn span_view(row: &Row<'_>) -> rusqlite::Result<Json> {
 
 const LOG_COLUMNS: &str = "l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
      l.severity_text, l.body, l.attributes, l.dropped_attributes_count, l.flags, l.trace_id,
-     l.span_id, l.event_name, l.service_name, l.session_id";
+     l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id)";
 
 fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
     Ok(json!({
@@ -127,9 +127,11 @@ fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
 /// One trace for the API: its spans (in start order) and the logs that carry its id.
 /// `None` when nothing of the trace is stored.
 pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>> {
-    let Some(row) = conn
-        .prepare_cached("SELECT id FROM traces WHERE trace_id = ?1")?
-        .query_row([&trace_id[..]], |r| r.get::<_, i64>(0))
+    let Some((row, session_id)) = conn
+        .prepare_cached("SELECT id, session_id FROM traces WHERE trace_id = ?1")?
+        .query_row([&trace_id[..]], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })
         .optional()?
     else {
         return Ok(None);
@@ -138,6 +140,7 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
         "SELECT {SPAN_COLUMNS} FROM spans s
            JOIN resources r ON r.id = s.resource_id
            JOIN scopes c ON c.id = s.scope_id
+          JOIN traces t ON t.id = s.trace
           WHERE s.trace = ?1
           ORDER BY s.start_time_unix_nano, s.id"
     ))?;
@@ -145,7 +148,8 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
         .query_map([row], span_view)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {LOG_COLUMNS} FROM logs l WHERE l.trace = ?1 ORDER BY l.time_unix_nano, l.id"
+        "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
+          WHERE l.trace = ?1 ORDER BY l.time_unix_nano, l.id"
     ))?;
     let logs = stmt
         .query_map([row], log_view)?
@@ -153,9 +157,12 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
     if spans.is_empty() && logs.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        json!({ "traceId": hex::encode(trace_id), "spans": spans, "logs": logs }),
-    ))
+    Ok(Some(json!({
+        "traceId": hex::encode(trace_id),
+        "sessionId": session_id,
+        "spans": spans,
+        "logs": logs,
+    })))
 }
 
 // ---- Rebuilding OTLP requests: the store's round-trip, and later the exporter's source. ----

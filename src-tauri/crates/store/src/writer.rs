@@ -642,6 +642,18 @@ fn write_replay_chunk(
             e.data
         ])?;
     }
+    // A request the recorder saw names its trace: that trace (and every span of it, whenever
+    // they arrive) belongs to this session. The trace row is created if its spans are not
+    // here yet; a session the spans themselves named is kept.
+    let mut link = tx.prepare_cached(
+        "INSERT INTO traces (trace_id, span_count, error_count, session_id) VALUES (?1, 0, 0, ?2)
+         ON CONFLICT (trace_id) DO UPDATE SET session_id = coalesce(session_id, excluded.session_id)",
+    )?;
+    for trace_id in c.index.iter().filter_map(|e| e.trace_id.as_deref()) {
+        if let Ok(bytes) = hex::decode(trace_id) {
+            link.execute(params![bytes, c.session_id])?;
+        }
+    }
     // Every expression on the right of SET sees the row as it was, so start_url and
     // start_batch move together to whichever batch is lowest.
     tx.prepare_cached(
