@@ -166,8 +166,11 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
     out
 }
 
-pub fn logs(req: &ExportLogsServiceRequest) -> Normalized {
+/// Log records, except those that carry session replay (see [`crate::log_replay`]), which
+/// become replay batches. `received_ms` stamps those batches.
+pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
     let mut out = Normalized::default();
+    let mut replay = crate::log_replay::Collector::default();
     for rl in &req.resource_logs {
         let resource = push_resource(&mut out.batch, rl.resource.as_ref(), &rl.schema_url);
         let resource_attrs = rl
@@ -178,6 +181,9 @@ pub fn logs(req: &ExportLogsServiceRequest) -> Normalized {
         for sl in &rl.scope_logs {
             let scope = push_scope(&mut out.batch, sl.scope.as_ref(), &sl.schema_url);
             for log in &sl.log_records {
+                if replay.offer(log, resource_attrs) {
+                    continue;
+                }
                 let Ok(trace_id) = optional_id::<16>(&log.trace_id) else {
                     out.reject(1, || {
                         format!(
@@ -214,6 +220,11 @@ pub fn logs(req: &ExportLogsServiceRequest) -> Normalized {
                 });
             }
         }
+    }
+    let carried = replay.finish(received_ms);
+    out.batch.replay.extend(carried.chunks);
+    if let Some(reason) = carried.first_rejection {
+        out.reject(carried.rejected, || reason);
     }
     out
 }

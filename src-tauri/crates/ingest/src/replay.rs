@@ -95,18 +95,29 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
         Some(_) => return Err(bad("events must be an array")),
         None => return Err(bad("events is missing")),
     };
+    let meta = match top.remove("meta") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("meta must be an object")),
+    };
+    build_chunk(session_id, batch, events, &meta, received_ms)
+}
+
+/// Validates a session's batch of rrweb events and turns it into a stored chunk. Shared by
+/// `/v1/replay` and the replay that arrives inside OTLP logs.
+pub fn build_chunk(
+    session_id: String,
+    batch: i64,
+    events: Vec<Value>,
+    meta: &Map<String, Value>,
+    received_ms: i64,
+) -> Result<Option<ReplayChunkRow>> {
     if events.len() > MAX_EVENTS_PER_BATCH {
         return Err(bad(format!(
             "a batch holds at most {MAX_EVENTS_PER_BATCH} events; this one has {}",
             events.len()
         )));
     }
-    let meta = match top.remove("meta") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m,
-        Some(_) => return Err(bad("meta must be an object")),
-    };
-
     let mut first_ms = i64::MAX;
     let mut last_ms = i64::MIN;
     let mut checkpoints = Vec::new();
@@ -151,7 +162,7 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
             }
         }
     }
-    let url = text(&meta, "url")?;
+    let url = text(meta, "url")?;
     if let Some(url) = &url {
         if !pages.iter().any(|(p, _)| p == url) {
             pages.push((url.clone(), first_ms));
@@ -169,10 +180,10 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let meta = ReplayMeta {
-        user_id: text(&meta, "userId")?,
-        user_email: text(&meta, "userEmail")?,
+        user_id: text(meta, "userId")?,
+        user_email: text(meta, "userEmail")?,
         url,
-        user_agent: text(&meta, "userAgent")?,
+        user_agent: text(meta, "userAgent")?,
         viewport,
         attributes: Value::Object(attributes).to_string(),
     };
@@ -301,7 +312,20 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                 let tag = data.get("tag").and_then(Value::as_str).unwrap_or("");
                 let payload = data.get("payload").unwrap_or(&Value::Null);
                 let field = |k: &str| payload.get(k).and_then(Value::as_str).map(clip);
+                let attr = |k: &str| payload.get(k).and_then(Value::as_str).map(clip);
                 match tag.trim_start_matches("sightline.") {
+                    // The OpenTelemetry session-replay agents' semantic events (log_replay.rs).
+                    "user.click" => out.push(SessionEventRow {
+                        target: attr("target.semantic_name").or_else(|| attr("target.element")),
+                        data: detail(payload),
+                        ..row("click")
+                    }),
+                    t if t.starts_with("page.") && attr("page.url").is_some() => {
+                        out.push(SessionEventRow {
+                            target: attr("page.url"),
+                            ..row("page_view")
+                        })
+                    }
                     "network" => out.push(SessionEventRow {
                         target: field("url"),
                         level: payload.get("status").map(|s| match s {

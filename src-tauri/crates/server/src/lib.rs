@@ -23,6 +23,14 @@ use tokio::task::JoinHandle;
 pub use config::{Limits, ServerConfig};
 pub use error::{Result, ServerError};
 
+/// Wall-clock Unix milliseconds (replay batches are stamped with their arrival).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// HTTP/2 flow-control windows for OTLP/gRPC (see `start`).
 const GRPC_STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 const GRPC_CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;

@@ -79,7 +79,7 @@ async fn replay(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
         let limit = p.limits().max_body_bytes;
         let raw = read_body(req.into_body(), limit).await?;
         let body = inflate(raw, encoding, limit)?;
-        if let Some(chunk) = replay::decode(&body, now_ms())? {
+        if let Some(chunk) = replay::decode(&body, crate::now_ms())? {
             p.replay(chunk).await?;
         }
         Ok::<_, ServerError>(())
@@ -89,13 +89,6 @@ async fn replay(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
         Ok(()) => axum::Json(serde_json::json!({ "ok": true })).into_response(),
         Err(e) => e.to_api(),
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {

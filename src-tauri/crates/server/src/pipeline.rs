@@ -87,7 +87,7 @@ impl Pipeline {
     }
 
     pub async fn logs(&self, req: ExportLogsServiceRequest) -> Result<ExportLogsServiceResponse> {
-        let done = self.store(normalize::logs(&req)).await?;
+        let done = self.store(normalize::logs(&req, crate::now_ms())).await?;
         Ok(ExportLogsServiceResponse {
             partial_success: (done.rejected > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: done.rejected,

@@ -1,0 +1,231 @@
+//! Session replay carried in OTLP logs lands in the same session as `/v1/replay` would put it:
+//! HyperDX's browser SDK (rrweb events in pieces) and the OpenTelemetry session-replay agents'
+//! semantic events.
+
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value as Any, AnyValue, InstrumentationScope, KeyValue,
+};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+use serde_json::{json, Value};
+use sightline_store::queries;
+use sightline_tests::Engine;
+
+fn s(key: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Any::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn i(key: &str, v: i64) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Any::IntValue(v)),
+        }),
+        ..Default::default()
+    }
+}
+
+fn record(body: &str, ms: u64, attrs: Vec<KeyValue>) -> LogRecord {
+    LogRecord {
+        time_unix_nano: ms * 1_000_000,
+        body: Some(AnyValue {
+            value: Some(Any::StringValue(body.into())),
+        }),
+        attributes: attrs,
+        ..Default::default()
+    }
+}
+
+fn request(
+    resource: Vec<KeyValue>,
+    scope: &str,
+    records: Vec<LogRecord>,
+) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: resource,
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope {
+                    name: scope.into(),
+                    ..Default::default()
+                }),
+                log_records: records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn send(e: &Engine, req: &ExportLogsServiceRequest) -> ExportLogsServiceResponse {
+    let resp = reqwest::blocking::Client::new()
+        .post(e.otlp_url("/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .body(req.encode_to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    ExportLogsServiceResponse::decode(resp.bytes().unwrap()).unwrap()
+}
+
+/// rrweb events as HyperDX sends them: one log record per piece of the stringified event.
+fn hyperdx_records(events: &[Value], split_event: usize) -> Vec<LogRecord> {
+    let mut out = Vec::new();
+    let mut offset = 1;
+    for (n, ev) in events.iter().enumerate() {
+        let text = ev.to_string();
+        let pieces: Vec<String> = if n == split_event {
+            let mid = text.len() / 2;
+            vec![text[..mid].to_owned(), text[mid..].to_owned()]
+        } else {
+            vec![text]
+        };
+        let total = pieces.len() as i64;
+        for (c, piece) in pieces.iter().enumerate() {
+            out.push(record(
+                piece,
+                ev["timestamp"].as_u64().unwrap(),
+                vec![
+                    i("rr-web.offset", offset),
+                    i("rr-web.event", n as i64 + 1),
+                    i("rr-web.chunk", c as i64 + 1),
+                    i("rr-web.total-chunks", total),
+                ],
+            ));
+            offset += 1;
+        }
+    }
+    out
+}
+
+fn events() -> Vec<Value> {
+    let t = 1_763_000_000_000u64;
+    vec![
+        json!({"type": 4, "data": {"href": "http://shop/", "width": 1280, "height": 720}, "timestamp": t}),
+        json!({"type": 2, "data": {"node": {"type": 0, "id": 1, "childNodes": [{"type": 2, "tagName": "html", "attributes": {}, "childNodes": [], "id": 2}]}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": t + 1}),
+        json!({"type": 3, "data": {"source": 2, "type": 2, "id": 2, "x": 10, "y": 10}, "timestamp": t + 500}),
+        json!({"type": 3, "data": {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": []}, "timestamp": t + 600}),
+    ]
+}
+
+#[test]
+fn hyperdx_replay_in_otlp_logs_becomes_a_session() {
+    let e = Engine::start();
+    let mut records = hyperdx_records(&events(), 1);
+    // An ordinary log line in the same request is still a log line.
+    records.push(record("checkout started", 1_763_000_000_100, vec![]));
+    let req = request(
+        vec![s("service.name", "shop-web"), s("rum.sessionId", "hdx-1")],
+        "rum.rr-web",
+        records,
+    );
+    let resp = send(&e, &req);
+    assert_eq!(resp.partial_success, None);
+
+    let stored = e.read(|c| queries::replay_events(c, "hdx-1").unwrap());
+    assert_eq!(
+        stored,
+        events(),
+        "the split full snapshot is reassembled exactly"
+    );
+    let checkpoints = e.read(|c| queries::replay_checkpoints(c, "hdx-1").unwrap());
+    assert_eq!(checkpoints.len(), 1);
+    let session = e
+        .read(|c| queries::session_view(c, "hdx-1").unwrap())
+        .unwrap();
+    assert_eq!(session["eventCount"], 4);
+    assert_eq!(session["pages"][0]["url"], "http://shop/");
+    assert_eq!(e.stats()["logs"], 1, "only the ordinary line is a log");
+
+    // The SDK retries the same request: stored once.
+    send(&e, &req);
+    assert_eq!(
+        e.read(|c| queries::replay_events(c, "hdx-1").unwrap())
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn an_event_missing_a_piece_is_reported_not_dropped_silently() {
+    let e = Engine::start();
+    let mut records = hyperdx_records(&events(), 1);
+    records.remove(2); // the second piece of the full snapshot
+    let req = request(vec![s("rum.sessionId", "hdx-2")], "rum.rr-web", records);
+    let partial = send(&e, &req).partial_success.expect("partial success");
+    assert_eq!(partial.rejected_log_records, 1);
+    assert!(
+        partial.error_message.contains("1 of its 2 pieces"),
+        "{}",
+        partial.error_message
+    );
+    assert_eq!(
+        e.read(|c| queries::replay_events(c, "hdx-2").unwrap())
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn semantic_replay_events_land_in_the_session() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let common = |seq: i64| {
+        vec![
+            s("session.id", "sem-1"),
+            i("session.sequence", seq),
+            s("user.id", "u-9"),
+            s("user.email", "ada@example.com"),
+            s("page.url", "http://shop/checkout"),
+        ]
+    };
+    let mut click = common(1);
+    click.extend([
+        s("target.semantic_name", "Place order"),
+        s("target.element", "button#place"),
+    ]);
+    let mut rage = common(2);
+    rage.extend([
+        s("frustration.type", "rage_click"),
+        i("frustration.score", 3),
+    ]);
+    let req = request(
+        vec![s("service.name", "shop-web")],
+        "otel-session-replay",
+        vec![
+            record("user.click", t, click),
+            record("user.frustration.rage_click", t + 900, rage),
+        ],
+    );
+    assert_eq!(send(&e, &req).partial_success, None);
+
+    let session = e
+        .read(|c| queries::session_view(c, "sem-1").unwrap())
+        .unwrap();
+    assert_eq!(session["userId"], "u-9");
+    assert_eq!(session["userEmail"], "ada@example.com");
+    assert_eq!(session["startUrl"], "http://shop/checkout");
+    let indexed = e.read(|c| queries::session_events(c, "sem-1").unwrap());
+    let click = indexed
+        .iter()
+        .find(|ev| ev["kind"] == "click")
+        .expect("click indexed");
+    assert_eq!(click["target"], "Place order");
+    assert!(indexed
+        .iter()
+        .any(|ev| ev["kind"] == "custom" && ev["target"] == "user.frustration.rage_click"));
+    assert_eq!(e.stats()["logs"], 0);
+}
