@@ -5,12 +5,17 @@ CACHE ?= $(HOME)/.cache/sightline
 PYTHON_ENV := $(CACHE)/py-clients
 CARGO ?= cargo
 
-.PHONY: run test test-clients
+.PHONY: run test test-clients ui
 
-run:
+# The browser recorder is built first: the engine embeds it (served at /sightline.js).
+ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+run: ui
 	$(CARGO) run --release -p sightline-server --bin sightline -- serve
 
-test: test-clients
+test: ui test-clients
+	cd ui && npm run typecheck
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	SIGHTLINE_TEST_PYTHON=$(PYTHON_ENV)/bin/python $(CARGO) test --workspace -- --include-ignored

@@ -42,6 +42,7 @@ pub fn router(pipeline: Arc<Pipeline>) -> Router {
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         .route("/v1/replay", post(replay))
+        .route("/sightline.js", axum::routing::get(recorder_script))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(cors)
@@ -67,6 +68,34 @@ async fn metrics(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
         p.metrics(r).await
     })
     .await
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/recorder.rs"));
+}
+
+/// How long browsers may reuse the recorder script: short, so a new Sightline build reaches
+/// pages after a reload or two.
+const RECORDER_MAX_AGE_SECS: u32 = 300;
+
+/// `GET /sightline.js`: the recorder a storefront loads with one script tag.
+async fn recorder_script() -> Response {
+    match embedded::RECORDER_JS {
+        Some(js) => (
+            [
+                (header::CONTENT_TYPE, "application/javascript; charset=utf-8".to_owned()),
+                (header::CACHE_CONTROL, format!("public, max-age={RECORDER_MAX_AGE_SECS}")),
+            ],
+            js,
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/javascript; charset=utf-8")],
+            "console.error('Sightline: this build has no recorder. Build it with `npm ci && npm run build` in ui/, then rebuild Sightline.');",
+        )
+            .into_response(),
+    }
 }
 
 /// `POST /v1/replay`: one recorder batch. Errors are `{"error": …}` JSON, like the API's,

@@ -1,0 +1,42 @@
+// Drives a page that loads Sightline's recorder, in Debian's Chromium: types a secret into
+// masked fields, rage-clicks a button, calls the backend, and flushes the recorder.
+//
+//   node browser.mjs http://127.0.0.1:PORT/     prints {"sessionId": …}
+import { chromium } from 'playwright-core';
+
+const [url] = process.argv.slice(2);
+if (!url) {
+  console.error('usage: node browser.mjs PAGE_URL');
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run',
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.Sightline !== undefined);
+  await page.fill('#password', 'hunter2-SECRET-4711');
+  await page.fill('#card', '4111-SECRET-1111');
+  await page.fill('#note', 'plain-SECRET-note');
+  // Five fast clicks on a control that does nothing: a rage click (and dead clicks).
+  for (let i = 0; i < 5; i++) await page.click('#rage', { delay: 0 });
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/checkout')),
+    page.click('#checkout'),
+  ]);
+  if (response.status() !== 200) throw new Error(`checkout answered ${response.status()}`);
+  await page.waitForSelector('#result:has-text("order")');
+  const sessionId = await page.evaluate(async () => {
+    await window.Sightline.flush();
+    return window.Sightline.sessionId;
+  });
+  console.log(JSON.stringify({ sessionId }));
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,350 @@
+// Sightline's browser recorder: rrweb's own recorder, plus the network, error, navigation and
+// click context that links what the user did to what the backend did. Batches go to
+// Sightline's `POST /v1/replay`.
+//
+// Privacy is the default: every input is masked before an event is built, `data-private` and
+// `.sightline-block` elements are not recorded at all, and `.sightline-mask` text is masked.
+
+import { record } from '@rrweb/record';
+import { getRecordConsolePlugin } from '@rrweb/rrweb-plugin-console-record';
+
+export interface RecorderOptions {
+  /** Sightline's OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318`. */
+  endpoint: string;
+  userId?: string;
+  userEmail?: string;
+  /** `mask-inputs` (default): inputs masked; `mask-all`: all text masked too. */
+  privacy?: 'mask-inputs' | 'mask-all';
+  /** Other origins that receive `traceparent` and `X-Session-ID` (same-origin always does). */
+  propagate?: string[];
+  /** Free attributes sent with every batch. */
+  attributes?: Record<string, string>;
+  /** How often a batch is sent, in ms. */
+  flushIntervalMs?: number;
+}
+
+export interface Recorder {
+  readonly sessionId: string;
+  /** Sends what is buffered now; resolves when Sightline has it (or it is queued for retry). */
+  flush(): Promise<void>;
+  stop(): void;
+}
+
+/** A session ends after this long without activity, as in most analytics tools. */
+const SESSION_IDLE_MS = 30 * 60 * 1000;
+/** A batch is sent when it holds this many events, even before the interval. */
+const MAX_BATCH_EVENTS = 500;
+/** Or this many characters of JSON (a rough byte count). */
+const MAX_BATCH_CHARS = 512 * 1024;
+/** Batches kept for retry while Sightline is unreachable; the oldest is dropped past this. */
+const MAX_QUEUED_BATCHES = 50;
+/** Retry delays, in ms. */
+const RETRY_DELAYS = [1000, 2000, 4000, 8000, 16000];
+const STORAGE_KEY = 'sightline.session';
+
+type RrwebEvent = { type: number; data: unknown; timestamp: number };
+
+interface StoredSession {
+  id: string;
+  lastActivity: number;
+}
+
+function storage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    try {
+      return window.sessionStorage;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function currentSession(now: number): StoredSession {
+  const store = storage();
+  try {
+    const raw = store?.getItem(STORAGE_KEY);
+    if (raw) {
+      const s = JSON.parse(raw) as StoredSession;
+      if (typeof s.id === 'string' && now - s.lastActivity < SESSION_IDLE_MS) {
+        return s;
+      }
+    }
+  } catch {
+    // A corrupt entry starts a new session.
+  }
+  const s = { id: crypto.randomUUID(), lastActivity: now };
+  try {
+    store?.setItem(STORAGE_KEY, JSON.stringify(s));
+  } catch {
+    // Storage full or denied: the session lasts as long as the page.
+  }
+  return s;
+}
+
+function hex(bytes: number): string {
+  const a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A W3C traceparent: an existing one is kept so an OpenTelemetry trace is never broken. */
+function traceContext(existing: string | null): { header: string; traceId: string; spanId: string } {
+  const m = existing?.match(/^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/);
+  if (m && m[1] && m[2]) {
+    return { header: existing as string, traceId: m[1], spanId: m[2] };
+  }
+  const traceId = hex(16);
+  const spanId = hex(8);
+  return { header: `00-${traceId}-${spanId}-01`, traceId, spanId };
+}
+
+/** The name a person would give the element: its label, not its value. */
+function semanticName(el: Element | null): string | undefined {
+  for (let node = el; node && node !== document.body; node = node.parentElement) {
+    const aria = node.getAttribute('aria-label');
+    if (aria) return aria.trim();
+    if (node instanceof HTMLInputElement || node instanceof HTMLSelectElement || node instanceof HTMLTextAreaElement) {
+      const label = node.labels?.[0]?.textContent?.trim();
+      if (label) return label;
+      if (node.name) return node.name;
+      if (node.id) return `#${node.id}`;
+      return node.tagName.toLowerCase();
+    }
+    if (node instanceof HTMLButtonElement || node instanceof HTMLAnchorElement || node.getAttribute('role') === 'button') {
+      const text = (node as HTMLElement).innerText?.trim();
+      if (text) return text.slice(0, 80);
+    }
+    if (node.id) return `#${node.id}`;
+  }
+  return el?.tagName.toLowerCase();
+}
+
+async function gzip(text: string): Promise<Blob | undefined> {
+  if (typeof CompressionStream === 'undefined') return undefined;
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Response(stream).blob();
+}
+
+export function start(options: RecorderOptions): Recorder {
+  const endpoint = options.endpoint.replace(/\/$/, '');
+  const url = `${endpoint}/v1/replay`;
+  const session = currentSession(Date.now());
+  // Batch numbers follow time (first event's ms × 1000 + a per-tab nonce), so two tabs of one
+  // session never collide, a retry reuses its number, and Sightline orders batches by it.
+  const tabNonce = Math.floor(Math.random() * 1000);
+  const originalFetch = window.fetch.bind(window);
+  let buffer: RrwebEvent[] = [];
+  let bufferChars = 0;
+  const queue: { batch: number; body: string; attempt: number }[] = [];
+  let sending = false;
+  let stopped = false;
+
+  const meta = () => ({
+    userId: options.userId,
+    userEmail: options.userEmail,
+    url: location.href,
+    userAgent: navigator.userAgent,
+    viewport: { width: window.innerWidth, height: window.innerHeight },
+    ...(options.attributes ?? {}),
+  });
+
+  function touch(now: number) {
+    if (now - session.lastActivity > 5000) {
+      session.lastActivity = now;
+      try {
+        storage()?.setItem(STORAGE_KEY, JSON.stringify(session));
+      } catch {
+        // Best effort.
+      }
+    }
+  }
+
+  function seal(): { batch: number; body: string } | undefined {
+    if (buffer.length === 0) return undefined;
+    const first = buffer[0] as RrwebEvent;
+    const batch = Math.floor(first.timestamp) * 1000 + tabNonce;
+    const body = JSON.stringify({ sessionId: session.id, batch, events: buffer, meta: meta() });
+    buffer = [];
+    bufferChars = 0;
+    return { batch, body };
+  }
+
+  async function send(item: { batch: number; body: string }): Promise<boolean> {
+    try {
+      const compressed = await gzip(item.body);
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (compressed) headers['Content-Encoding'] = 'gzip';
+      const resp = await originalFetch(url, {
+        method: 'POST',
+        headers,
+        body: compressed ?? item.body,
+        keepalive: !compressed && item.body.length < 60000,
+      });
+      // 4xx other than 429 will not get better by retrying.
+      return resp.ok || (resp.status >= 400 && resp.status < 500 && resp.status !== 429);
+    } catch {
+      return false;
+    }
+  }
+
+  async function drain(): Promise<void> {
+    if (sending) return;
+    sending = true;
+    try {
+      while (queue.length > 0) {
+        const item = queue[0] as { batch: number; body: string; attempt: number };
+        if (await send(item)) {
+          queue.shift();
+          continue;
+        }
+        const delay = RETRY_DELAYS[item.attempt];
+        if (delay === undefined) {
+          queue.shift();
+          console.warn('[sightline] giving up on a replay batch after retries');
+          continue;
+        }
+        item.attempt += 1;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  async function flush(): Promise<void> {
+    const sealed = seal();
+    if (sealed) {
+      queue.push({ ...sealed, attempt: 0 });
+      while (queue.length > MAX_QUEUED_BATCHES) queue.shift();
+    }
+    await drain();
+  }
+
+  const stopRecording = record({
+    emit(event) {
+      if (stopped) return;
+      const e = event as RrwebEvent;
+      buffer.push(e);
+      bufferChars += JSON.stringify(e.data ?? null).length;
+      touch(e.timestamp);
+      if (buffer.length >= MAX_BATCH_EVENTS || bufferChars >= MAX_BATCH_CHARS) void flush();
+    },
+    maskAllInputs: true,
+    maskInputOptions: { password: true, email: true, tel: true, text: true, textarea: true, select: true },
+    blockClass: 'sightline-block',
+    blockSelector: '[data-private]',
+    maskTextClass: 'sightline-mask',
+    ...(options.privacy === 'mask-all' ? { maskTextSelector: '*' } : {}),
+    plugins: [getRecordConsolePlugin({ level: ['error', 'warn'] })],
+  });
+
+  const custom = (tag: string, payload: Record<string, unknown>) => {
+    if (!stopped) record.addCustomEvent(tag, payload);
+  };
+
+  function shouldPropagate(target: URL): boolean {
+    return target.origin === location.origin || (options.propagate ?? []).includes(target.origin);
+  }
+
+  // fetch: trace headers on the way out, a network event on the way back.
+  window.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const target = new URL(request.url, location.href);
+    if (target.href.startsWith(url)) return originalFetch(input, init);
+    let ids: { traceId: string; spanId: string } | undefined;
+    let outgoing: Request = request;
+    if (shouldPropagate(target)) {
+      const ctx = traceContext(request.headers.get('traceparent'));
+      ids = { traceId: ctx.traceId, spanId: ctx.spanId };
+      const headers = new Headers(request.headers);
+      headers.set('traceparent', ctx.header);
+      headers.set('X-Session-ID', session.id);
+      outgoing = new Request(request, { headers });
+    }
+    const started = performance.now();
+    try {
+      const resp = await originalFetch(outgoing);
+      custom('sightline.network', {
+        method: request.method, url: target.href, status: resp.status,
+        durationMs: Math.round(performance.now() - started), ...ids,
+      });
+      return resp;
+    } catch (err) {
+      custom('sightline.network', {
+        method: request.method, url: target.href, status: 0, error: String(err),
+        durationMs: Math.round(performance.now() - started), ...ids,
+      });
+      throw err;
+    }
+  };
+
+  // XMLHttpRequest: the same, for code that has not moved to fetch.
+  const xhrOpen = XMLHttpRequest.prototype.open;
+  const xhrSend = XMLHttpRequest.prototype.send;
+  const xhrInfo = new WeakMap<XMLHttpRequest, { method: string; url: URL }>();
+  XMLHttpRequest.prototype.open = function (this: XMLHttpRequest, method: string, u: string | URL, ...rest: unknown[]) {
+    xhrInfo.set(this, { method, url: new URL(String(u), location.href) });
+    return (xhrOpen as (...a: unknown[]) => void).call(this, method, u, ...rest);
+  } as typeof XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    const info = xhrInfo.get(this);
+    if (info && shouldPropagate(info.url)) {
+      const ctx = traceContext(null);
+      this.setRequestHeader('traceparent', ctx.header);
+      this.setRequestHeader('X-Session-ID', session.id);
+      const started = performance.now();
+      this.addEventListener('loadend', () => {
+        custom('sightline.network', {
+          method: info.method, url: info.url.href, status: this.status,
+          durationMs: Math.round(performance.now() - started), traceId: ctx.traceId, spanId: ctx.spanId,
+        });
+      });
+    }
+    return xhrSend.call(this, body ?? null);
+  };
+
+  const onError = (e: ErrorEvent) =>
+    custom('sightline.error', { message: e.message, source: e.filename, line: e.lineno, column: e.colno, stack: e.error?.stack });
+  const onRejection = (e: PromiseRejectionEvent) =>
+    custom('sightline.error', { message: String(e.reason?.message ?? e.reason), stack: e.reason?.stack, unhandledRejection: true });
+  const onClick = (e: MouseEvent) =>
+    custom('sightline.click', { target: semanticName(e.target as Element | null), x: e.clientX, y: e.clientY });
+  const onNavigate = () => custom('sightline.navigation', { url: location.href });
+  const onHide = () => {
+    // The page may be gone before a fetch completes: a beacon is delivered anyway. Beacons
+    // cannot set headers, so this one is uncompressed text/plain holding JSON.
+    const sealed = seal();
+    if (sealed) navigator.sendBeacon(url, new Blob([sealed.body], { type: 'text/plain' }));
+  };
+  window.addEventListener('error', onError);
+  window.addEventListener('unhandledrejection', onRejection);
+  document.addEventListener('click', onClick, true);
+  window.addEventListener('popstate', onNavigate);
+  window.addEventListener('pagehide', onHide);
+  for (const method of ['pushState', 'replaceState'] as const) {
+    const original = history[method].bind(history);
+    history[method] = (...args: Parameters<History['pushState']>) => {
+      original(...args);
+      onNavigate();
+    };
+  }
+
+  const timer = window.setInterval(() => void flush(), options.flushIntervalMs ?? 5000);
+
+  return {
+    sessionId: session.id,
+    flush,
+    stop() {
+      stopped = true;
+      window.clearInterval(timer);
+      stopRecording?.();
+      window.removeEventListener('error', onError);
+      window.removeEventListener('unhandledrejection', onRejection);
+      document.removeEventListener('click', onClick, true);
+      window.removeEventListener('popstate', onNavigate);
+      window.removeEventListener('pagehide', onHide);
+    },
+  };
+}
