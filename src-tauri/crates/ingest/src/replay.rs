@@ -320,6 +320,11 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                         data: detail(payload),
                         ..row("click")
                     }),
+                    // The recorder's SPA navigations (history API) are page views.
+                    "navigation" => out.push(SessionEventRow {
+                        target: field("url"),
+                        ..row("page_view")
+                    }),
                     t if t.starts_with("page.") && attr("page.url").is_some() => {
                         out.push(SessionEventRow {
                             target: attr("page.url"),
@@ -483,6 +488,7 @@ mod tests {
             json!({"type": 5, "data": {"tag": "network", "payload": {"method": "POST", "url": "/api/cart", "status": 500, "durationMs": 12, "traceId": "0AF7651916CD43DD8448EB211C80319C", "spanId": "b7ad6b7169203331"}}, "timestamp": 1300}),
             json!({"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "error", "payload": ["\"boom\"", "42"]}}, "timestamp": 1400}),
             json!({"type": 5, "data": {"tag": "checkout.step", "payload": {"step": 2}}, "timestamp": 1500}),
+            json!({"type": 5, "data": {"tag": "sightline.navigation", "payload": {"url": "http://shop/cart"}}, "timestamp": 1600}),
         ];
         let rows = index_events(&events);
         let kinds: Vec<_> = rows.iter().map(|r| r.kind).collect();
@@ -495,7 +501,8 @@ mod tests {
                 "input",
                 "network",
                 "console",
-                "custom"
+                "custom",
+                "page_view"
             ],
             "one dom row per 100 ms"
         );
@@ -515,6 +522,11 @@ mod tests {
         assert_eq!(rows[4].level.as_deref(), Some("500"));
         assert_eq!(rows[5].level.as_deref(), Some("error"));
         assert_eq!(rows[6].target.as_deref(), Some("checkout.step"));
+        assert_eq!(
+            rows[7].target.as_deref(),
+            Some("http://shop/cart"),
+            "SPA navigation"
+        );
     }
 
     #[test]
