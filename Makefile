@@ -21,6 +21,6 @@ test: ui test-clients
 	SIGHTLINE_TEST_PYTHON=$(PYTHON_ENV)/bin/python $(CARGO) test --workspace -- --include-ignored
 
 test-clients:
-	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	test -x $(PYTHON_ENV)/bin/python || python3 -m venv $(PYTHON_ENV)
 	$(PYTHON_ENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt

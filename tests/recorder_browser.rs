@@ -40,15 +40,42 @@ impl Extractor for Headers<'_> {
     }
 }
 
+/// Where the page loads the OpenTelemetry web SDK (with its fetch instrumentation), if at all.
+#[derive(Clone, Copy, PartialEq)]
+enum Otel {
+    None,
+    /// Loaded first: its fetch wrapper ends up inside the recorder's.
+    BeforeRecorder,
+    /// Loaded last: its fetch wrapper ends up outside the recorder's.
+    AfterRecorder,
+}
+
 struct Shop {
     engine_http: std::net::SocketAddr,
     traces: SdkTracerProvider,
+    otel: Otel,
+}
+
+async fn otel_web() -> ([(&'static str, &'static str); 1], Vec<u8>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dist/otel-web.js");
+    let js = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (npm run build in tests/clients)", path.display()));
+    ([("content-type", "application/javascript")], js)
 }
 
 async fn page(State(shop): State<Arc<Shop>>) -> Html<String> {
+    let otel = format!(
+        r#"<script src="/otel-web.js" data-otlp="http://{}"></script>"#,
+        shop.engine_http
+    );
+    let (before, after) = match shop.otel {
+        Otel::None => (String::new(), String::new()),
+        Otel::BeforeRecorder => (otel, String::new()),
+        Otel::AfterRecorder => (String::new(), otel),
+    };
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Checkout</title>
-<script src="http://{engine}/sightline.js" data-user-id="shopper-7" data-user-email="ada@example.com"></script>
+{before}<script src="http://{engine}/sightline.js" data-user-id="shopper-7" data-user-email="ada@example.com"></script>{after}
 <style>.fake-button{{display:inline-block;padding:8px 16px;background:#2563eb;color:#fff;border-radius:6px;cursor:pointer}}</style>
 </head><body><h1>Checkout</h1>
 <p><label for="password">Password</label> <input id="password" type="password"></p>
@@ -84,6 +111,24 @@ async fn checkout(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Json<Val
 #[test]
 #[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
 fn the_recorder_links_a_real_browser_session_to_the_backend() {
+    checkout_session(Otel::None);
+}
+
+#[test]
+#[ignore = "needs Chromium and tests/clients (npm ci, npm run build); the README's test command runs it"]
+fn a_page_running_the_otel_web_sdk_first_keeps_one_trace() {
+    checkout_session(Otel::BeforeRecorder);
+}
+
+#[test]
+#[ignore = "needs Chromium and tests/clients (npm ci, npm run build); the README's test command runs it"]
+fn a_page_running_the_otel_web_sdk_last_keeps_one_trace() {
+    checkout_session(Otel::AfterRecorder);
+}
+
+/// One shopper's visit: typing secrets, a rage click, a checkout request; then what Sightline
+/// must have made of it.
+fn checkout_session(otel: Otel) {
     let e = Engine::start();
     let traces = e.runtime().block_on(async {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -103,9 +148,11 @@ fn the_recorder_links_a_real_browser_session_to_the_backend() {
     let shop = Arc::new(Shop {
         engine_http: e.http,
         traces: traces.clone(),
+        otel,
     });
     let app = Router::new()
         .route("/", get(page))
+        .route("/otel-web.js", get(otel_web))
         .route("/api/checkout", post(checkout))
         .with_state(shop);
     let listener = e
@@ -182,8 +229,30 @@ fn the_recorder_links_a_real_browser_session_to_the_backend() {
     assert_eq!(backend.map(|h| h.to_lowercase()), Some(trace_id.clone()));
     let trace = e.trace(&trace_id);
     assert_eq!(trace["sessionId"], session_id.as_str());
-    assert_eq!(trace["spans"][0]["sessionId"], session_id.as_str());
-    assert_eq!(trace["spans"][0]["serviceName"], "storefront-api");
+    let backend_span = trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["serviceName"] == "storefront-api")
+        .expect("the backend span");
+    assert_eq!(backend_span["sessionId"], session_id.as_str());
+    if otel != Otel::None {
+        // The browser's own OpenTelemetry span for the request is in the same trace: the
+        // recorder joined it instead of starting another.
+        let browser_span = trace["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["serviceName"] == "storefront-web")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no browser span in the trace: {trace}\nbrowser said:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        assert_eq!(browser_span["kind"], 3, "a client span");
+        assert_eq!(backend_span["parentSpanId"], browser_span["spanId"]);
+    }
 
     // Nothing typed into the masked fields is anywhere: not in the replay (decompressed), not
     // in any table, not in the database or WAL files.

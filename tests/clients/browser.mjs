@@ -19,6 +19,8 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));
+  page.on('response', (r) => { if (r.status() >= 400) console.error(`[page] ${r.status()} ${r.url()}`); });
+  page.on('requestfailed', (r) => console.error(`[page] failed ${r.url()} ${r.failure()?.errorText}`));
   await page.goto(url);
   await page.waitForFunction(() => window.Sightline !== undefined);
   await page.fill('#password', 'hunter2-SECRET-4711');
@@ -34,8 +36,17 @@ try {
   await page.waitForSelector('#result:has-text("order")');
   const sessionId = await page.evaluate(async () => {
     await window.Sightline.flush();
+    // Pages that run the OpenTelemetry web SDK export their browser spans too. Its fetch
+    // instrumentation ends a request's span only after waiting (up to 300 ms) for the request's
+    // resource-timing entry, so give it time to end before flushing.
+    if (window.otelProvider) {
+      await new Promise((r) => setTimeout(r, 1000));
+      await window.otelProvider.forceFlush();
+    }
     return window.Sightline.sessionId;
   });
+  const otel = await page.evaluate(() => typeof window.otelProvider);
+  console.error(`[page] OpenTelemetry web SDK: ${otel}`);
   console.log(JSON.stringify({ sessionId }));
 } finally {
   await browser.close();

@@ -89,15 +89,73 @@ function hex(bytes: number): string {
   return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A W3C traceparent: an existing one is kept so an OpenTelemetry trace is never broken. */
-function traceContext(existing: string | null): { header: string; traceId: string; spanId: string } {
+// The OpenTelemetry JS API registers itself on the global object under this key (API 1.x),
+// and keeps the active span in the context under this one. Reading them here lets the
+// recorder join a page's existing OpenTelemetry traces without bundling the API.
+const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
+const OTEL_SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+
+interface OtelContext {
+  getValue(key: symbol): unknown;
+  setValue(key: symbol, value: unknown): OtelContext;
+}
+interface OtelContextManager {
+  active(): OtelContext;
+  with<R>(ctx: OtelContext, fn: () => R): R;
+}
+interface SpanIds {
+  traceId: string;
+  spanId: string;
+}
+
+function otelContext(): OtelContextManager | undefined {
+  const api = (globalThis as Record<symbol, { context?: OtelContextManager } | undefined>)[OTEL_API_KEY];
+  return api?.context && typeof api.context.active === 'function' ? api.context : undefined;
+}
+
+/** The trace of the page's active OpenTelemetry span, if there is one. */
+function activeOtelTrace(manager: OtelContextManager | undefined): string | undefined {
+  const span = manager?.active().getValue(OTEL_SPAN_KEY) as { spanContext?: () => { traceId?: string } } | undefined;
+  const traceId = span?.spanContext?.().traceId;
+  return traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : undefined;
+}
+
+/**
+ * The trace a request joins: the one its `traceparent` already names (set by an OpenTelemetry
+ * instrumentation wrapping fetch outside ours), else the page's active OpenTelemetry trace, else
+ * a new trace.
+ */
+function traceContext(existing: string | null, manager: OtelContextManager | undefined): SpanIds & { header: string } {
   const m = existing?.match(/^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/);
   if (m && m[1] && m[2]) {
     return { header: existing as string, traceId: m[1], spanId: m[2] };
   }
-  const traceId = hex(16);
+  const traceId = activeOtelTrace(manager) ?? hex(16);
   const spanId = hex(8);
   return { header: `00-${traceId}-${spanId}-01`, traceId, spanId };
+}
+
+/**
+ * Runs `fn` with the request's ids as the active OpenTelemetry span, so that an OpenTelemetry
+ * fetch instrumentation wrapping fetch inside ours makes its span a child of it: same trace, and
+ * the trace id the recorder reports is the one the backend sees.
+ */
+function withSpan<R>(manager: OtelContextManager | undefined, ids: SpanIds, fn: () => R): R {
+  if (!manager) return fn();
+  const parent = {
+    spanContext: () => ({ traceId: ids.traceId, spanId: ids.spanId, traceFlags: 1, isRemote: true }),
+    isRecording: () => false,
+    setAttribute() { return parent; },
+    setAttributes() { return parent; },
+    addEvent() { return parent; },
+    addLink() { return parent; },
+    addLinks() { return parent; },
+    setStatus() { return parent; },
+    updateName() { return parent; },
+    recordException() {},
+    end() {},
+  };
+  return manager.with(manager.active().setValue(OTEL_SPAN_KEY, parent), fn);
 }
 
 /** The name a person would give the element: its label, not its value. */
@@ -253,10 +311,11 @@ export function start(options: RecorderOptions): Recorder {
     const request = new Request(input, init);
     const target = new URL(request.url, location.href);
     if (target.href.startsWith(url)) return originalFetch(input, init);
-    let ids: { traceId: string; spanId: string } | undefined;
+    let ids: SpanIds | undefined;
     let outgoing: Request = request;
+    const otel = otelContext();
     if (shouldPropagate(target)) {
-      const ctx = traceContext(request.headers.get('traceparent'));
+      const ctx = traceContext(request.headers.get('traceparent'), otel);
       ids = { traceId: ctx.traceId, spanId: ctx.spanId };
       const headers = new Headers(request.headers);
       headers.set('traceparent', ctx.header);
@@ -265,7 +324,8 @@ export function start(options: RecorderOptions): Recorder {
     }
     const started = performance.now();
     try {
-      const resp = await originalFetch(outgoing);
+      const call = () => originalFetch(outgoing);
+      const resp = await (ids ? withSpan(otel, ids, call) : call());
       custom('sightline.network', {
         method: request.method, url: target.href, status: resp.status,
         durationMs: Math.round(performance.now() - started), ...ids,
@@ -291,7 +351,7 @@ export function start(options: RecorderOptions): Recorder {
   XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     const info = xhrInfo.get(this);
     if (info && shouldPropagate(info.url)) {
-      const ctx = traceContext(null);
+      const ctx = traceContext(null, otelContext());
       this.setRequestHeader('traceparent', ctx.header);
       this.setRequestHeader('X-Session-ID', session.id);
       const started = performance.now();
