@@ -220,3 +220,31 @@ fn sigterm_flushes_and_exits_cleanly() {
         .unwrap();
     assert_eq!(n, 50);
 }
+
+#[test]
+fn frustration_thresholds_are_set_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two clicks make a rage click here; the default needs three.
+    let p = Process::serve(
+        dir.path(),
+        &["--rage-clicks", "2", "--rage-window-ms", "500"],
+    )
+    .unwrap();
+    let t = 1_763_000_000_000u64;
+    let click = |ms: u64| serde_json::json!({"type": 3, "timestamp": ms, "data": {"source": 2, "type": 2, "id": 4, "x": 10, "y": 10}});
+    let dom = |ms: u64| serde_json::json!({"type": 3, "timestamp": ms, "data": {"source": 0, "adds": []}});
+    let batch = serde_json::json!({"sessionId": "cli", "batch": 0,
+        "events": [click(t), dom(t + 10), click(t + 400), dom(t + 410)]});
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("http://{}/v1/replay", p.http))
+        .header("content-type", "application/json")
+        .body(batch.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    p.kill9();
+    let conn = sightline_store::Connection::open(dir.path().join("sightline.db")).unwrap();
+    let signals = sightline_store::queries::frustration_signals(&conn, "cli").unwrap();
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    assert_eq!(signals[0]["kind"], "rage_click");
+}

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use sightline_server::{config, ServerConfig};
+use sightline_store::frustration::FrustrationConfig;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +48,49 @@ struct ServeArgs {
     /// Largest accepted request body, after decompression, in MiB
     #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
     max_body_mib: usize,
+    #[command(flatten)]
+    frustration: FrustrationArgs,
+}
+
+/// Frustration-signal thresholds (defaults follow the most common definitions).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Frustration signals")]
+struct FrustrationArgs {
+    /// Rage click: at least this many clicks…
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_clicks)]
+    rage_clicks: usize,
+    /// …within this many milliseconds…
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_window_ms)]
+    rage_window_ms: i64,
+    /// …within this many pixels of the first
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_radius_px)]
+    rage_radius_px: f64,
+    /// Dead click: no DOM change, navigation or request within this many ms
+    #[arg(long, default_value_t = FrustrationConfig::default().dead_click_ms)]
+    dead_click_ms: i64,
+    /// Error click: an uncaught error within this many ms of the click
+    #[arg(long, default_value_t = FrustrationConfig::default().error_click_ms)]
+    error_click_ms: i64,
+    /// Thrashing: at least this many scroll-direction reversals…
+    #[arg(long, default_value_t = FrustrationConfig::default().thrash_reversals)]
+    thrash_reversals: usize,
+    /// …within this many ms
+    #[arg(long, default_value_t = FrustrationConfig::default().thrash_window_ms)]
+    thrash_window_ms: i64,
+}
+
+impl From<FrustrationArgs> for FrustrationConfig {
+    fn from(a: FrustrationArgs) -> Self {
+        FrustrationConfig {
+            rage_clicks: a.rage_clicks.max(1),
+            rage_window_ms: a.rage_window_ms.max(0),
+            rage_radius_px: a.rage_radius_px.max(0.0),
+            dead_click_ms: a.dead_click_ms.max(0),
+            error_click_ms: a.error_click_ms.max(0),
+            thrash_reversals: a.thrash_reversals.max(1),
+            thrash_window_ms: a.thrash_window_ms.max(0),
+        }
+    }
 }
 
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
@@ -98,6 +142,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.data_dir = dir;
     }
     config.limits.max_body_bytes = args.max_body_mib.max(1) * 1024 * 1024;
+    config.frustration = args.frustration.into();
     let handle = sightline_server::start(config).await?;
     {
         use std::io::Write;
