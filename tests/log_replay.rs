@@ -71,14 +71,8 @@ fn request(
 }
 
 fn send(e: &Engine, req: &ExportLogsServiceRequest) -> ExportLogsServiceResponse {
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/logs"))
-        .header("content-type", "application/x-protobuf")
-        .body(req.encode_to_vec())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    ExportLogsServiceResponse::decode(resp.bytes().unwrap()).unwrap()
+    let body = e.post_protobuf("/v1/logs", req.encode_to_vec());
+    ExportLogsServiceResponse::decode(&body[..]).unwrap()
 }
 
 /// rrweb events as HyperDX sends them: one log record per piece of the stringified event.

@@ -351,16 +351,6 @@ fn full_metrics() -> ExportMetricsServiceRequest {
     }
 }
 
-fn send(e: &Engine, path: &str, body: Vec<u8>) {
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url(path))
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{path}");
-}
-
 /// NaN != NaN, so compare the protobuf encodings, which are exact (and then the structs, for a
 /// readable diff when they differ).
 fn assert_same<T: Message + PartialEq + std::fmt::Debug>(sent: &T, stored: &T) {
@@ -374,7 +364,7 @@ fn assert_same<T: Message + PartialEq + std::fmt::Debug>(sent: &T, stored: &T) {
 fn every_trace_field_round_trips() {
     let e = Engine::start();
     let sent = full_traces();
-    send(&e, "/v1/traces", sent.encode_to_vec());
+    e.post_protobuf("/v1/traces", sent.encode_to_vec());
     let stored = e.read(|c| queries::export_traces(c).unwrap());
     assert_same(&sent, &stored);
 }
@@ -383,7 +373,7 @@ fn every_trace_field_round_trips() {
 fn every_log_field_round_trips() {
     let e = Engine::start();
     let sent = full_logs();
-    send(&e, "/v1/logs", sent.encode_to_vec());
+    e.post_protobuf("/v1/logs", sent.encode_to_vec());
     let stored = e.read(|c| queries::export_logs(c).unwrap());
     assert_same(&sent, &stored);
 }
@@ -392,7 +382,7 @@ fn every_log_field_round_trips() {
 fn every_metric_field_round_trips() {
     let e = Engine::start();
     let sent = full_metrics();
-    send(&e, "/v1/metrics", sent.encode_to_vec());
+    e.post_protobuf("/v1/metrics", sent.encode_to_vec());
     let stored = e.read(|c| queries::export_metrics(c).unwrap());
     assert_same(&sent, &stored);
 }

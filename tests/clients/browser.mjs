@@ -2,20 +2,14 @@
 // masked fields, rage-clicks a button, calls the backend, and flushes the recorder.
 //
 //   node browser.mjs http://127.0.0.1:PORT/     prints {"sessionId": …}
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [url] = process.argv.slice(2);
 if (!url) {
   console.error('usage: node browser.mjs PAGE_URL');
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-  ],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));

@@ -3,17 +3,11 @@
 // SPA routes, for SECONDS seconds.
 //
 //   node session.mjs PAGE_URL SECONDS     prints {"sessionId": …}
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [url, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 180);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-  ],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(url);

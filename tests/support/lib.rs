@@ -78,6 +78,18 @@ impl Engine {
         format!("http://{}{}", self.ui, path)
     }
 
+    /// POSTs a protobuf body to an OTLP/HTTP path, asserts 200, and returns the response bytes.
+    pub fn post_protobuf(&self, path: &str, body: Vec<u8>) -> Vec<u8> {
+        let resp = reqwest::blocking::Client::new()
+            .post(self.otlp_url(path))
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .expect("request");
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.bytes().expect("body").to_vec()
+    }
+
     /// GET on the API: status and JSON body.
     pub fn api(&self, path: &str) -> (u16, Value) {
         api_get(self.ui, path)
