@@ -286,3 +286,45 @@ fn errors_and_network_requests_are_indexed() {
     assert_eq!(network["target"], "http://api/cart");
     assert_eq!(network["data"]["durationMs"], 31);
 }
+
+#[test]
+fn seeking_starts_at_the_nearest_full_snapshot() {
+    let e = Engine::start();
+    let t0 = 1_763_000_000_000u64;
+    let minute = 60_000u64;
+    // 45 minutes in 1-minute batches, with a full snapshot (and its meta event) every 5 minutes.
+    for n in 0..45u64 {
+        let start = t0 + n * minute;
+        let mut events = Vec::new();
+        if n % 5 == 0 {
+            events.push(json!({"type": 4, "data": {"href": "http://shop/", "width": 1280, "height": 720}, "timestamp": start}));
+            events.push(json!({"type": 2, "data": {"node": {"type": 0, "id": 1, "childNodes": []}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": start + 1}));
+        }
+        for i in 0..10u64 {
+            events.push(json!({"type": 3, "data": {"source": 1, "positions": [{"x": i, "y": n, "id": 1, "timeOffset": 0}]}, "timestamp": start + 100 + i * 5000}));
+        }
+        let b = json!({"sessionId": "long", "batch": n, "events": events});
+        assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    }
+    // Minute 40 to 41.
+    let from = (t0 + 40 * minute + 30_000) as i64;
+    let window = e.read(|c| queries::replay_window(c, "long", from, from + 60_000).unwrap());
+    assert_eq!(window.checkpoint_ms, Some((t0 + 40 * minute + 1) as i64));
+    assert_eq!(
+        window.chunks_decoded, 2,
+        "only minutes 40 and 41 are decoded, not 0 to 39"
+    );
+    assert_eq!(
+        window.events[0]["type"], 4,
+        "the meta event that announces the snapshot"
+    );
+    assert_eq!(window.events[1]["type"], 2, "then the snapshot itself");
+    let last = window.events.last().unwrap()["timestamp"].as_i64().unwrap();
+    assert!(last <= from + 60_000);
+
+    // Before the first snapshot there is nothing to start from but the beginning.
+    let start = e.read(|c| queries::replay_window(c, "long", t0 as i64, t0 as i64 + 1).unwrap());
+    assert_eq!(start.checkpoint_ms, None);
+    assert_eq!(start.chunks_decoded, 1);
+    assert_eq!(start.events.len(), 2, "the meta event and the first snapshot");
+}

@@ -38,6 +38,11 @@ const MAX_BATCH_EVENTS = 500;
 const MAX_BATCH_CHARS = 512 * 1024;
 /** Batches kept for retry while Sightline is unreachable; the oldest is dropped past this. */
 const MAX_QUEUED_BATCHES = 50;
+/**
+ * A fresh full snapshot this often, so that a player can start near any moment of a long
+ * session: seeking decodes at most this much of it.
+ */
+const CHECKOUT_EVERY_MS = 5 * 60 * 1000;
 /** Retry delays, in ms. */
 const RETRY_DELAYS = [1000, 2000, 4000, 8000, 16000];
 const STORAGE_KEY = 'sightline.session';
@@ -289,6 +294,7 @@ export function start(options: RecorderOptions): Recorder {
       touch(e.timestamp);
       if (buffer.length >= MAX_BATCH_EVENTS || bufferChars >= MAX_BATCH_CHARS) void flush();
     },
+    checkoutEveryNms: CHECKOUT_EVERY_MS,
     maskAllInputs: true,
     maskInputOptions: { password: true, email: true, tel: true, text: true, textarea: true, select: true },
     blockClass: 'sightline-block',

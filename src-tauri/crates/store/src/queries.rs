@@ -589,3 +589,69 @@ pub fn session_events(conn: &Connection, session_id: &str) -> Result<Vec<Json>> 
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+/// The events a player needs to show `[from_ms, to_ms]` of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayWindow {
+    /// The full snapshot playback starts from, if the session has one at or before `from_ms`.
+    pub checkpoint_ms: Option<i64>,
+    pub events: Vec<Json>,
+    /// Chunks decompressed to answer: the cost of the seek.
+    pub chunks_decoded: usize,
+}
+
+const RRWEB_META: i64 = 4;
+
+/// Seeks: starts at the last full snapshot at or before `from_ms` (with the meta event that
+/// announces it), so reaching minute 40 decodes only the chunks from that snapshot on, not
+/// the whole session.
+pub fn replay_window(
+    conn: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<ReplayWindow> {
+    let checkpoint: Option<(i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT timestamp_ms, batch, event_index FROM replay_checkpoints
+              WHERE session_id = ?1 AND timestamp_ms <= ?2
+              ORDER BY timestamp_ms DESC, batch DESC, event_index DESC LIMIT 1",
+        )?
+        .query_row(rusqlite::params![session_id, from_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let (start_batch, start_index) = checkpoint.map(|(_, b, i)| (b, i)).unwrap_or((i64::MIN, 0));
+    let mut stmt = conn.prepare_cached(
+        "SELECT batch, data, raw_bytes FROM replay_chunks
+          WHERE session_id = ?1 AND batch >= ?2 AND first_ms <= ?3
+          ORDER BY batch",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![session_id, start_batch, to_ms])?;
+    let mut events = Vec::new();
+    let mut chunks_decoded = 0;
+    while let Some(r) = rows.next()? {
+        let batch: i64 = r.get(0)?;
+        let mut chunk = chunk_events(&r.get::<_, Vec<u8>>(1)?, r.get(2)?)?;
+        chunks_decoded += 1;
+        if batch == start_batch {
+            let mut skip = start_index.max(0) as usize;
+            // rrweb announces each full snapshot with a meta event (page URL, viewport).
+            if skip > 0 && chunk.get(skip - 1).and_then(|e| e["type"].as_i64()) == Some(RRWEB_META)
+            {
+                skip -= 1;
+            }
+            chunk.drain(..skip.min(chunk.len()));
+        }
+        events.extend(
+            chunk
+                .into_iter()
+                .filter(|e| e["timestamp"].as_f64().is_some_and(|t| t <= to_ms as f64)),
+        );
+    }
+    Ok(ReplayWindow {
+        checkpoint_ms: checkpoint.map(|(t, _, _)| t),
+        events,
+        chunks_decoded,
+    })
+}
