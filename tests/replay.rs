@@ -153,8 +153,9 @@ fn a_bad_batch_is_refused_whole_with_the_reason() {
     let resp = send(&e, "application/json", false, &b);
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().unwrap();
+    assert_eq!(err["error"], "bad_request");
     assert!(
-        err["error"]
+        err["message"]
             .as_str()
             .unwrap()
             .contains("events[7].timestamp"),
@@ -326,5 +327,9 @@ fn seeking_starts_at_the_nearest_full_snapshot() {
     let start = e.read(|c| queries::replay_window(c, "long", t0 as i64, t0 as i64 + 1).unwrap());
     assert_eq!(start.checkpoint_ms, None);
     assert_eq!(start.chunks_decoded, 1);
-    assert_eq!(start.events.len(), 2, "the meta event and the first snapshot");
+    assert_eq!(
+        start.events.len(),
+        2,
+        "the meta event and the first snapshot"
+    );
 }

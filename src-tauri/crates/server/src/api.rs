@@ -1,20 +1,71 @@
-//! The query API on the UI address, under `/api/v1`. Same-origin only: no CORS headers, so
-//! pages on other origins cannot read what Sightline has stored.
+//! The query API on the UI address, under `/api/v1`.
+//!
+//! Same-origin only: no CORS headers, so pages on other origins cannot read what Sightline has
+//! stored; and only requests addressed to a loopback host name are answered, so a hostile page
+//! cannot reach it through DNS rebinding either.
 
-use axum::extract::{Path, State};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use sightline_store::{queries, Connection, Readers};
+use sightline_store::{queries, sql, Connection, Readers};
 
+use crate::config::Limits;
 use crate::error::ServerError;
 
-pub fn router(readers: Readers) -> Router {
+#[derive(Clone)]
+pub struct ApiState {
+    readers: Readers,
+    limits: Limits,
+}
+
+pub fn router(readers: Readers, limits: Limits) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/sql", post(run_sql))
         .fallback(not_found)
-        .with_state(readers)
+        .layer(middleware::from_fn(loopback_host_only))
+        .with_state(ApiState { readers, limits })
+}
+
+/// Whether a Host header names this machine: `localhost` (and `*.localhost`), 127.0.0.0/8 or
+/// `[::1]`, with any port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name == "::1"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    if is_loopback_host(host) {
+        next.run(req).await
+    } else {
+        ServerError::Forbidden(format!(
+            "this API answers requests addressed to localhost only, not {host:?} (a guard \
+             against DNS rebinding)"
+        ))
+        .to_api()
+    }
 }
 
 /// Runs a read on a blocking thread with a pooled read-only connection.
@@ -39,10 +90,10 @@ fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
     bytes.try_into().map_err(|_| bad())
 }
 
-async fn trace(State(readers): State<Readers>, Path(trace_id): Path<String>) -> Response {
+async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Response {
     let result = async {
         let id = parse_trace_id(&trace_id)?;
-        read(readers, move |conn, _| queries::trace_view(conn, &id))
+        read(s.readers, move |conn, _| queries::trace_view(conn, &id))
             .await?
             .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
     }
@@ -53,13 +104,98 @@ async fn trace(State(readers): State<Readers>, Path(trace_id): Path<String>) -> 
     }
 }
 
-async fn stats(State(readers): State<Readers>) -> Response {
-    match read(readers, |conn, r| queries::stats(conn, r.path())).await {
-        Ok(s) => Json(s).into_response(),
+async fn stats(State(s): State<ApiState>) -> Response {
+    match read(s.readers, |conn, r| queries::stats(conn, r.path())).await {
+        Ok(stats) => Json(stats).into_response(),
         Err(e) => e.to_api(),
     }
 }
 
+/// `POST /api/v1/sql` `{"sql": "…"}`: one read-only statement over the documented views.
+async fn run_sql(State(s): State<ApiState>, body: Bytes) -> Response {
+    let result = async {
+        let request: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ServerError::BadRequest(format!("the body must be JSON: {e}")))?;
+        let statement = request
+            .get("sql")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| ServerError::BadRequest("the body must be {\"sql\": \"…\"}".into()))?
+            .to_owned();
+        let path = s.readers.path().to_owned();
+        let (limit, cap) = (s.limits.sql_time_limit, s.limits.sql_row_cap);
+        tokio::task::spawn_blocking(move || {
+            let conn = sql::open(&path)?;
+            // The watchdog interrupts the statement at the time limit; dropping the sender
+            // when the statement ends stops the watchdog.
+            let interrupt = conn.get_interrupt_handle();
+            let (done, stop) = std::sync::mpsc::channel::<()>();
+            let watchdog = std::thread::spawn(move || {
+                if stop.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                    interrupt.interrupt();
+                }
+            });
+            let started = Instant::now();
+            let result = sql::run(&conn, &statement, cap);
+            drop(done);
+            let _ = watchdog.join();
+            result.map(|rows| (rows, started.elapsed()))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
+        .map_err(|e| match e {
+            sightline_store::StoreError::Interrupted => ServerError::BadRequest(format!(
+                "the statement ran past the {} ms limit and was stopped",
+                limit.as_millis()
+            )),
+            other => ServerError::from(other),
+        })
+    }
+    .await;
+    match result {
+        Ok((rows, elapsed)) => Json(serde_json::json!({
+            "columns": rows.columns,
+            "rows": rows.rows,
+            "truncated": rows.truncated,
+            "elapsedMs": elapsed_ms(elapsed),
+        }))
+        .into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+fn elapsed_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
 async fn not_found() -> Response {
     ServerError::NotFound("no such API route".into()).to_api()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_host_names_pass() {
+        for ok in [
+            "localhost",
+            "localhost:4320",
+            "127.0.0.1:4320",
+            "127.8.9.10",
+            "[::1]:4320",
+            "app.localhost:1",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:4320",
+            "10.0.0.1:4320",
+            "localhost.evil.example",
+            "",
+            "[::2]:1",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
 }

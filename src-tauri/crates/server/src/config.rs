@@ -24,12 +24,22 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Loopback only by default, as the Collector does since v0.104: telemetry can hold secrets.
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+/// A user's SQL statement is stopped after this long: anything slower is almost certainly a
+/// mistake (a missing filter, a runaway recursive CTE), and it holds a reader meanwhile.
+pub const DEFAULT_SQL_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// Rows one SQL answer carries; past it the answer says `truncated`. Enough for any table a
+/// person reads; tools page with LIMIT/OFFSET.
+pub const DEFAULT_SQL_ROW_CAP: usize = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_inflight_requests: usize,
     pub admission_wait: Duration,
     pub retry_after: Duration,
+    pub sql_time_limit: Duration,
+    pub sql_row_cap: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +49,8 @@ impl Default for Limits {
             max_inflight_requests: DEFAULT_MAX_INFLIGHT_REQUESTS,
             admission_wait: DEFAULT_ADMISSION_WAIT,
             retry_after: DEFAULT_RETRY_AFTER,
+            sql_time_limit: DEFAULT_SQL_TIME_LIMIT,
+            sql_row_cap: DEFAULT_SQL_ROW_CAP,
         }
     }
 }

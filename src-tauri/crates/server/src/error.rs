@@ -44,6 +44,8 @@ pub enum ServerError {
     Body(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
@@ -91,6 +93,10 @@ impl ServerError {
                 StatusCode::BAD_REQUEST
             }
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServerError::Store(StoreError::Sql(_) | StoreError::Interrupted) => {
+                StatusCode::BAD_REQUEST
+            }
+            ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             _ if self.retry_after().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -119,17 +125,24 @@ impl ServerError {
         otlp_status_response(status, &body, format, self.retry_after())
     }
 
-    /// The query API's answer: `{"error": message}` with the status that fits.
+    /// The query API's answer: `{"error": code, "message": what happened}` with the status
+    /// that fits; `code` is stable for programs, `message` is for people.
     pub fn to_api(&self) -> Response {
         let status = self.http_status();
         if status.is_server_error() {
             tracing::error!(error = %self, "API request failed");
         }
-        let mut resp = (
-            status,
-            axum::Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response();
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "internal",
+        };
+        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        let mut resp = (status, axum::Json(body)).into_response();
         if let Some(delay) = self.retry_after() {
             set_retry_after(&mut resp, delay);
         }

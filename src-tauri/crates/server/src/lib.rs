@@ -143,8 +143,8 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         }
     }));
 
-    let ui_server =
-        axum::serve(ui, api::router(store.readers())).with_graceful_shutdown(stopped(&stop));
+    let ui_server = axum::serve(ui, api::router(store.readers(), config.limits.clone()))
+        .with_graceful_shutdown(stopped(&stop));
     tasks.push(tokio::spawn(async move {
         if let Err(err) = ui_server.await {
             tracing::error!(%err, "UI server stopped");

@@ -41,6 +41,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("bad stored data: {0}")]
     Corrupt(String),
+    /// A user's SQL statement was refused or failed.
+    #[error("{0}")]
+    Sql(String),
+    /// A statement was stopped at its time limit.
+    #[error("the statement ran past its time limit and was stopped")]
+    Interrupted,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -12,6 +12,7 @@ pub mod model;
 pub mod queries;
 mod reader;
 pub mod span_json;
+pub mod sql;
 mod writer;
 
 use std::path::{Path, PathBuf};

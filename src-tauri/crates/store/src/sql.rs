@@ -1,0 +1,141 @@
+//! Read-only SQL for people and tools: one statement over documented views (`sql_views.sql`),
+//! on a connection that cannot write, attach or load anything.
+//!
+//! Layers of defence, each sufficient on its own for writes: the file is opened read-only;
+//! `query_only` is on; an authorizer allows only reading (SELECT, reads, functions, read-only
+//! PRAGMAs) while a statement is prepared; a statement SQLite does not report as read-only is
+//! refused before it runs; ATTACH is limited to zero databases. Time is bounded by the caller
+//! (interrupt the connection); rows by [`run`]'s cap.
+
+use std::path::Path;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value as Json;
+
+use crate::error::{Result, StoreError};
+
+const VIEWS: &str = include_str!("sql_views.sql");
+
+/// Integers beyond this are sent as strings: JSON readers (JavaScript) lose precision past
+/// 2^53, and nanosecond times are past it.
+const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// Opens a connection for user SQL over the views.
+pub fn open(path: &Path) -> Result<Connection> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_millis(crate::db::BUSY_TIMEOUT_MS))
+        .map_err(open_err)?;
+    conn.execute_batch(VIEWS).map_err(open_err)?;
+    conn.execute_batch("PRAGMA query_only = ON;")
+        .map_err(open_err)?;
+    conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
+        .map_err(open_err)?;
+    conn.authorizer(Some(authorize)).map_err(open_err)?;
+    Ok(conn)
+}
+
+/// PRAGMAs that take an argument yet only read (a table or index name).
+const READING_PRAGMAS_WITH_ARGUMENT: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+];
+
+/// What a user's statement may do while it is prepared: read, and nothing else.
+fn authorize(ctx: AuthContext<'_>) -> Authorization {
+    match ctx.action {
+        AuthAction::Select
+        | AuthAction::Read { .. }
+        | AuthAction::Function { .. }
+        | AuthAction::Recursive => Authorization::Allow,
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } if pragma_value.is_none()
+            || READING_PRAGMAS_WITH_ARGUMENT
+                .contains(&pragma_name.to_ascii_lowercase().as_str()) =>
+        {
+            Authorization::Allow
+        }
+        _ => Authorization::Deny,
+    }
+}
+
+/// What a statement returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Json>>,
+    /// More rows were available than the cap.
+    pub truncated: bool,
+}
+
+fn refuse(message: impl Into<String>) -> StoreError {
+    StoreError::Sql(message.into())
+}
+
+fn value(v: ValueRef<'_>) -> Json {
+    match v {
+        ValueRef::Null => Json::Null,
+        ValueRef::Integer(i) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) => i.into(),
+        ValueRef::Integer(i) => Json::String(i.to_string()),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
+        ValueRef::Text(t) => Json::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Json::String(hex::encode(b)),
+    }
+}
+
+/// Runs one read-only statement, returning at most `row_cap` rows.
+pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
+    let mut stmt = conn.prepare(sql).map_err(|e| match e {
+        rusqlite::Error::MultipleStatement => refuse("send one statement at a time"),
+        other => refuse(other.to_string()),
+    })?;
+    if !stmt.readonly() {
+        return Err(refuse(
+            "only read-only statements run here (SELECT, WITH, EXPLAIN, read-only PRAGMAs)",
+        ));
+    }
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let mut rows = stmt.query([]).map_err(|e| refuse(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut truncated = false;
+    while let Some(row) = rows.next().map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            StoreError::Interrupted
+        }
+        other => refuse(other.to_string()),
+    })? {
+        if out.len() == row_cap {
+            truncated = true;
+            break;
+        }
+        out.push(
+            (0..columns.len())
+                .map(|i| row.get_ref(i).map(value).unwrap_or(Json::Null))
+                .collect(),
+        );
+    }
+    Ok(SqlRows {
+        columns,
+        rows: out,
+        truncated,
+    })
+}
