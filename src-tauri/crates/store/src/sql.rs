@@ -111,7 +111,7 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
             "only read-only statements run here (SELECT, WITH, EXPLAIN, read-only PRAGMAs)",
         ));
     }
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let mut rows = stmt.query([]).map_err(|e| refuse(e.to_string()))?;
     let mut out = Vec::new();
     let mut truncated = false;
