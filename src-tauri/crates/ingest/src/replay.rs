@@ -179,6 +179,9 @@ pub fn build_chunk(
         .filter(|(k, _)| !known.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // Clients that send no meta URL (rrweb-only, HyperDX) still have page views: the batch's
+    // first page view is its URL.
+    let url = url.or_else(|| pages.iter().min_by_key(|(_, t)| *t).map(|(p, _)| p.clone()));
     let meta = ReplayMeta {
         user_id: text(meta, "userId")?,
         user_email: text(meta, "userEmail")?,

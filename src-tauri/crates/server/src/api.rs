@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,6 +30,9 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/sql", post(run_sql))
+        .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{session_id}", get(session))
+        .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
         .fallback(not_found)
         .layer(middleware::from_fn(loopback_host_only))
         .with_state(ApiState { readers, limits })
@@ -165,6 +170,129 @@ async fn run_sql(State(s): State<ApiState>, body: Bytes) -> Response {
 
 fn elapsed_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+/// Sessions a page holds by default, and at most.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+type Params = HashMap<String, String>;
+
+fn param<T: std::str::FromStr>(
+    p: &Params,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, ServerError> {
+    p.get(key)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ServerError::BadRequest(format!("{key}={v:?} is not {what}")))
+        })
+        .transpose()
+}
+
+/// Cursors are opaque to clients: hex of "first_seen_ms.session_id".
+fn encode_cursor((first, id): (i64, String)) -> String {
+    hex::encode(format!("{first}.{id}"))
+}
+
+fn decode_cursor(text: &str) -> Result<(i64, String), ServerError> {
+    let bad = || ServerError::BadRequest(format!("cursor {text:?} is not one this API gave out"));
+    let raw = String::from_utf8(hex::decode(text).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (first, id) = raw.split_once('.').ok_or_else(bad)?;
+    Ok((first.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// `GET /api/v1/sessions`: newest first, filtered, a page at a time.
+async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+    let result = async {
+        let filter = queries::SessionFilter {
+            user: p.get("user").filter(|v| !v.is_empty()).cloned(),
+            url: p.get("url").filter(|v| !v.is_empty()).cloned(),
+            has_error: param(&p, "hasError", "true or false")?,
+            min_frustration: param(&p, "minFrustration", "a number")?,
+            has_backend_traces: param(&p, "hasBackendTraces", "true or false")?,
+            from_ms: param(&p, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&p, "toMs", "Unix milliseconds")?,
+            text: p.get("q").filter(|v| !v.is_empty()).cloned(),
+        };
+        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServerError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        let cursor = p.get("cursor").map(|c| decode_cursor(c)).transpose()?;
+        let (page, next) = read(s.readers, move |conn, _| {
+            queries::list_sessions(conn, &filter, cursor, limit)
+        })
+        .await?;
+        Ok::<_, ServerError>(serde_json::json!({
+            "sessions": page,
+            "nextCursor": next.map(encode_cursor),
+        }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}`: the summary, its pages and its frustration signals.
+async fn session(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    let lookup = id.clone();
+    let result = read(s.readers, move |conn, _| {
+        let Some(mut view) = queries::session_view(conn, &lookup)? else {
+            return Ok(None);
+        };
+        view["frustrationSignals"] =
+            serde_json::Value::Array(queries::frustration_signals(conn, &lookup)?);
+        Ok(Some(view))
+    })
+    .await
+    .and_then(|v| v.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))));
+    match result {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}/replay?fromMs=&toMs=`: the events a player needs for that
+/// range, starting at the nearest full snapshot (so seeking decodes little). Without a range,
+/// the whole session.
+async fn session_replay(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> Response {
+    let result = async {
+        let from: i64 = param(&p, "fromMs", "Unix milliseconds")?.unwrap_or(0);
+        let to: i64 = param(&p, "toMs", "Unix milliseconds")?.unwrap_or(i64::MAX);
+        if to < from {
+            return Err(ServerError::BadRequest("toMs is before fromMs".into()));
+        }
+        let lookup = id.clone();
+        read(s.readers, move |conn, _| {
+            if queries::session_view(conn, &lookup)?.is_none() {
+                return Ok(None);
+            }
+            queries::replay_window(conn, &lookup, from, to).map(Some)
+        })
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored")))
+    }
+    .await;
+    match result {
+        Ok(w) => Json(serde_json::json!({
+            "checkpointMs": w.checkpoint_ms,
+            "chunksDecoded": w.chunks_decoded,
+            "events": w.events,
+        }))
+        .into_response(),
+        Err(e) => e.to_api(),
+    }
 }
 
 async fn not_found() -> Response {

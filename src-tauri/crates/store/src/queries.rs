@@ -655,3 +655,128 @@ pub fn replay_window(
         chunks_decoded,
     })
 }
+
+/// Filters for the session list; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub user: Option<String>,
+    /// A URL the session visited (substring match).
+    pub url: Option<String>,
+    pub has_error: Option<bool>,
+    pub min_frustration: Option<f64>,
+    pub has_backend_traces: Option<bool>,
+    /// Sessions active at or after / before these times (Unix ms).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Free text over user, email, start URL and session id.
+    pub text: Option<String>,
+}
+
+/// Where a page of sessions ends: (first seen ms, session id) of its last row.
+pub type SessionCursor = (i64, String);
+
+/// A page of sessions, newest first, and the cursor for the next page.
+pub fn list_sessions(
+    conn: &Connection,
+    filter: &SessionFilter,
+    cursor: Option<SessionCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<SessionCursor>)> {
+    let mut clauses = vec!["1 = 1".to_owned()];
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |v: rusqlite::types::Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(user) = &filter.user {
+        let (a, b) = (arg(user.clone().into()), arg(user.clone().into()));
+        clauses.push(format!("(s.user_id = {a} OR s.user_email = {b})"));
+    }
+    if let Some(url) = &filter.url {
+        let a = arg(format!("%{url}%").into());
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM session_pages p WHERE p.session_id = s.session_id AND p.url LIKE {a})"
+        ));
+    }
+    match filter.has_error {
+        Some(true) => clauses.push("s.error_count > 0".into()),
+        Some(false) => clauses.push("s.error_count = 0".into()),
+        None => {}
+    }
+    if let Some(min) = filter.min_frustration {
+        let a = arg(min.into());
+        clauses.push(format!("s.frustration_score >= {a}"));
+    }
+    if let Some(want) = filter.has_backend_traces {
+        clauses.push(format!(
+            "{} EXISTS (SELECT 1 FROM traces t WHERE t.session_id = s.session_id AND t.span_count > 0)",
+            if want { "" } else { "NOT" }
+        ));
+    }
+    if let Some(from) = filter.from_ms {
+        let a = arg(from.into());
+        clauses.push(format!("s.last_seen_ms >= {a}"));
+    }
+    if let Some(to) = filter.to_ms {
+        let a = arg(to.into());
+        clauses.push(format!("s.first_seen_ms <= {a}"));
+    }
+    if let Some(text) = &filter.text {
+        let like = format!("%{text}%");
+        let a = arg(like.into());
+        clauses.push(format!(
+            "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a})"
+        ));
+    }
+    if let Some((first_seen, id)) = cursor {
+        let (a, b) = (arg(first_seen.into()), arg(id.into()));
+        clauses.push(format!(
+            "(coalesce(s.first_seen_ms, 0), s.session_id) < ({a}, {b})"
+        ));
+    }
+    let limit_arg = arg((limit as i64 + 1).into());
+    let sql = format!(
+        "SELECT s.session_id, s.first_seen_ms, s.last_seen_ms, s.user_id, s.user_email, s.start_url,
+                s.event_count, s.error_count, s.frustration_score,
+                (SELECT count(*) FROM session_pages p WHERE p.session_id = s.session_id),
+                (SELECT count(*) FROM traces t WHERE t.session_id = s.session_id AND t.span_count > 0)
+           FROM sessions s
+          WHERE {}
+          ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
+          LIMIT {limit_arg}",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows: Vec<(i64, String, Json)> = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let first: Option<i64> = r.get(1)?;
+            let last: Option<i64> = r.get(2)?;
+            let id: String = r.get(0)?;
+            Ok((
+                first.unwrap_or(0),
+                id.clone(),
+                json!({
+                    "sessionId": id,
+                    "firstSeenMs": first,
+                    "lastSeenMs": last,
+                    "durationMs": first.zip(last).map(|(f, l)| l - f),
+                    "userId": r.get::<_, Option<String>>(3)?,
+                    "userEmail": r.get::<_, Option<String>>(4)?,
+                    "startUrl": r.get::<_, Option<String>>(5)?,
+                    "eventCount": r.get::<_, i64>(6)?,
+                    "errorCount": r.get::<_, i64>(7)?,
+                    "frustrationScore": r.get::<_, f64>(8)?,
+                    "pageCount": r.get::<_, i64>(9)?,
+                    "traceCount": r.get::<_, i64>(10)?,
+                }),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(f, id, _)| (*f, id.clone()))
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(|(_, _, j)| j).collect(), next))
+}

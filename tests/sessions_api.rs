@@ -1,0 +1,192 @@
+//! The session API: the list (filters, newest first, cursor pages), one session with its
+//! frustration signals, and replay ranges that start at the nearest full snapshot.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use serde_json::{json, Value};
+use sightline_tests::Engine;
+
+const T0: u64 = 1_763_000_000_000;
+
+fn replay(e: &Engine, body: Value) {
+    let resp = reqwest::blocking::Client::new()
+        .post(e.otlp_url("/v1/replay"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+fn page_view(t: u64, url: &str) -> Value {
+    json!({"type": 4, "timestamp": t, "data": {"href": url, "width": 1024, "height": 768}})
+}
+
+fn snapshot(t: u64) -> Value {
+    json!({"type": 2, "timestamp": t, "data": {"node": {"type": 0, "id": 1, "childNodes": []}, "initialOffset": {"left": 0, "top": 0}}})
+}
+
+fn click(t: u64) -> Value {
+    json!({"type": 3, "timestamp": t, "data": {"source": 2, "type": 2, "id": 3, "x": 10, "y": 10}})
+}
+
+/// Three sessions, a minute apart: a calm one, one with an error, one with a rage click and a
+/// backend trace.
+fn seed(e: &Engine) {
+    replay(
+        e,
+        json!({"sessionId": "calm", "batch": 0, "meta": {"userId": "bob"},
+               "events": [page_view(T0, "http://shop/"), snapshot(T0 + 1)]}),
+    );
+    replay(
+        e,
+        json!({"sessionId": "broken", "batch": 0, "meta": {"userId": "carol", "userEmail": "carol@example.com"},
+               "events": [page_view(T0 + 60_000, "http://shop/cart"), snapshot(T0 + 60_001),
+                          {"type": 5, "timestamp": T0 + 61_000, "data": {"tag": "sightline.error", "payload": {"message": "boom"}}}]}),
+    );
+    let mut angry = vec![
+        page_view(T0 + 120_000, "http://shop/checkout"),
+        snapshot(T0 + 120_001),
+    ];
+    for i in 0..4 {
+        angry.push(click(T0 + 120_100 + i * 100));
+    }
+    angry.push(
+        json!({"type": 5, "timestamp": T0 + 121_000, "data": {"tag": "sightline.network",
+        "payload": {"method": "POST", "url": "/api/pay", "status": 502, "durationMs": 900,
+                    "traceId": "abababababababababababababababab", "spanId": "0101010101010101"}}}),
+    );
+    replay(
+        e,
+        json!({"sessionId": "angry", "batch": 0, "meta": {"userId": "ada"}, "events": angry}),
+    );
+    // Later batches of the angry session, for replay ranges.
+    replay(
+        e,
+        json!({"sessionId": "angry", "batch": 1, "events": [click(T0 + 180_000), snapshot(T0 + 181_000), click(T0 + 182_000)]}),
+    );
+    let spans = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![0xab; 16],
+                    span_id: vec![2; 8],
+                    name: "POST /api/pay".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    e.post_protobuf("/v1/traces", spans.encode_to_vec());
+}
+
+fn ids(body: &Value) -> Vec<&str> {
+    body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sessionId"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_list_is_newest_first_filtered_and_paged() {
+    let e = Engine::start();
+    seed(&e);
+    let (status, all) = e.api("/api/v1/sessions");
+    assert_eq!(status, 200);
+    assert_eq!(ids(&all), ["angry", "broken", "calm"]);
+    assert_eq!(all["nextCursor"], Value::Null);
+    let angry = &all["sessions"][0];
+    assert_eq!(angry["userId"], "ada");
+    assert_eq!(angry["traceCount"], 1);
+    assert_eq!(angry["pageCount"], 1);
+    assert!(angry["frustrationScore"].as_f64().unwrap() >= 1.0);
+
+    // Pages of two.
+    let (_, first) = e.api("/api/v1/sessions?limit=2");
+    assert_eq!(ids(&first), ["angry", "broken"]);
+    let cursor = first["nextCursor"].as_str().expect("a next page");
+    let (_, second) = e.api(&format!("/api/v1/sessions?limit=2&cursor={cursor}"));
+    assert_eq!(ids(&second), ["calm"]);
+    assert_eq!(second["nextCursor"], Value::Null);
+
+    for (query, expected) in [
+        ("user=carol@example.com", vec!["broken"]),
+        ("user=ada", vec!["angry"]),
+        ("hasError=true", vec!["broken"]),
+        ("hasError=false", vec!["angry", "calm"]),
+        ("minFrustration=1", vec!["angry"]),
+        ("hasBackendTraces=true", vec!["angry"]),
+        ("url=checkout", vec!["angry"]),
+        ("q=caro", vec!["broken"]),
+        (
+            &format!("fromMs={}&toMs={}", T0 + 30_000, T0 + 90_000),
+            vec!["broken"],
+        ),
+    ] {
+        let (status, body) = e.api(&format!("/api/v1/sessions?{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(ids(&body), expected, "{query}");
+    }
+}
+
+#[test]
+fn bad_filters_are_400_and_say_which() {
+    let e = Engine::start();
+    for (query, names) in [
+        ("hasError=maybe", "hasError"),
+        ("minFrustration=lots", "minFrustration"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("fromMs=yesterday", "fromMs"),
+        ("cursor=zz", "cursor"),
+    ] {
+        let (status, body) = e.api(&format!("/api/v1/sessions?{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error"], "bad_request");
+        assert!(
+            body["message"].as_str().unwrap().contains(names),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[test]
+fn one_session_and_its_replay_ranges() {
+    let e = Engine::start();
+    seed(&e);
+    let (status, s) = e.api("/api/v1/sessions/angry");
+    assert_eq!(status, 200);
+    assert_eq!(s["startUrl"], "http://shop/checkout");
+    assert_eq!(s["frustrationSignals"][0]["kind"], "rage_click");
+    assert!(s["frustrationSignals"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("4 clicks"));
+    assert_eq!(e.api("/api/v1/sessions/nobody").0, 404);
+
+    // The whole session.
+    let (_, all) = e.api("/api/v1/sessions/angry/replay");
+    assert_eq!(all["events"].as_array().unwrap().len(), 10);
+    // A range inside batch 1 starts at batch 1's snapshot and decodes only that chunk.
+    let from = T0 + 181_500;
+    let (status, range) = e.api(&format!(
+        "/api/v1/sessions/angry/replay?fromMs={from}&toMs={}",
+        from + 1_000
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(range["checkpointMs"], T0 + 181_000);
+    assert_eq!(range["chunksDecoded"], 1);
+    assert_eq!(range["events"][0]["type"], 2);
+    assert_eq!(range["events"].as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        e.api("/api/v1/sessions/angry/replay?fromMs=5&toMs=1").0,
+        400
+    );
+    assert_eq!(e.api("/api/v1/sessions/nobody/replay").0, 404);
+}
