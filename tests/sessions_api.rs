@@ -190,3 +190,102 @@ fn one_session_and_its_replay_ranges() {
     );
     assert_eq!(e.api("/api/v1/sessions/nobody/replay").0, 404);
 }
+
+#[test]
+fn the_timeline_merges_browser_and_backend_in_order() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+
+    let e = Engine::start();
+    seed(&e);
+    // A log that carries only the trace id of the session's checkout request.
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: (T0 + 121_200) * 1_000_000,
+                    trace_id: vec![0xab; 16],
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("card declined".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    e.post_protobuf("/v1/logs", logs.encode_to_vec());
+    // A backend trace the recorder never saw, tied to the session by its attribute.
+    let job = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![0xcd; 16],
+                    span_id: vec![3; 8],
+                    name: "send receipt email".into(),
+                    start_time_unix_nano: (T0 + 150_000) * 1_000_000,
+                    end_time_unix_nano: (T0 + 150_250) * 1_000_000,
+                    attributes: vec![KeyValue {
+                        key: "session.id".into(),
+                        value: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue("angry".into())),
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    e.post_protobuf("/v1/traces", job.encode_to_vec());
+
+    let (status, t) = e.api("/api/v1/sessions/angry/timeline");
+    assert_eq!(status, 200, "{t}");
+    let items = t["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "page_view",
+            "click",
+            "frustration",
+            "click",
+            "click",
+            "click",
+            "network",
+            "log",
+            "trace",
+            "click",
+            "frustration",
+            "click",
+            "frustration"
+        ],
+        "{t}"
+    );
+    assert_eq!(items[0]["offsetMs"], 0.0);
+    assert_eq!(items[0]["target"], "http://shop/checkout");
+    assert_eq!(items[2]["signal"], "rage_click");
+    let request = &items[6];
+    assert_eq!(request["offsetMs"], 1_000.0);
+    assert_eq!(request["trace"]["rootName"], "POST /api/pay");
+    assert_eq!(request["trace"]["spanCount"], 1);
+    assert_eq!(items[7]["log"]["body"], "card declined");
+    assert_eq!(
+        items[7]["log"]["sessionId"], "angry",
+        "linked through its trace only"
+    );
+    assert_eq!(items[8]["trace"]["rootName"], "send receipt email");
+    assert_eq!(items[8]["trace"]["durationMs"], 250.0);
+    // The later clicks changed nothing on the page: dead clicks, with why.
+    assert_eq!(items[10]["signal"], "dead_click");
+    assert!(items[10]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("nothing changed"));
+    assert_eq!(t["truncated"], false);
+    assert_eq!(e.api("/api/v1/sessions/nobody/timeline").0, 404);
+}

@@ -33,6 +33,10 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
+        .route(
+            "/api/v1/sessions/{session_id}/timeline",
+            get(session_timeline),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(loopback_host_only))
         .with_state(ApiState { readers, limits })
@@ -291,6 +295,20 @@ async fn session_replay(
             "events": w.events,
         }))
         .into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}/timeline`: everything that happened in the session, in order.
+async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    let lookup = id.clone();
+    match read(s.readers, move |conn, _| {
+        queries::session_timeline(conn, &lookup)
+    })
+    .await
+    .and_then(|t| t.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))))
+    {
+        Ok(timeline) => Json(timeline).into_response(),
         Err(e) => e.to_api(),
     }
 }

@@ -780,3 +780,177 @@ pub fn list_sessions(
     };
     Ok((rows.into_iter().map(|(_, _, j)| j).collect(), next))
 }
+
+/// Items one timeline answer carries at most; a session longer than that says `truncated`.
+pub const TIMELINE_CAP: usize = 5_000;
+
+fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
+    conn.prepare_cached(
+        "SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
+                t.span_count, t.error_count,
+                (SELECT s.name FROM spans s WHERE s.trace = t.id AND s.parent_span_id IS NULL
+                  ORDER BY s.start_time_unix_nano LIMIT 1),
+                (SELECT s.service_name FROM spans s WHERE s.trace = t.id
+                  ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
+           FROM traces t WHERE t.id = ?1",
+    )?
+    .query_row([trace_row], |r| {
+        let start: Option<i64> = r.get(1)?;
+        let end: Option<i64> = r.get(2)?;
+        Ok(json!({
+            "traceId": r.get::<_, String>(0)?,
+            "startTimeUnixNano": start.map(|v| v.to_string()),
+            "durationMs": start.zip(end).map(|(s, e)| (e - s) as f64 / 1e6),
+            "spanCount": r.get::<_, i64>(3)?,
+            "errorCount": r.get::<_, i64>(4)?,
+            "rootName": r.get::<_, Option<String>>(5)?,
+            "serviceName": r.get::<_, Option<String>>(6)?,
+        }))
+    })
+    .optional()
+    .map_err(Into::into)
+}
+
+/// One chronological list of what happened in a session, in the browser and behind it: page
+/// views, clicks, inputs, network requests (each with its linked trace), console output and
+/// errors, frustration signals, the session's backend traces and its logs. Every item has its
+/// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
+/// `None` if the session is unknown.
+pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
+    let start: Option<Option<i64>> = conn
+        .prepare_cached("SELECT first_seen_ms FROM sessions WHERE session_id = ?1")?
+        .query_row([session_id], |r| r.get(0))
+        .optional()?;
+    let Some(start) = start else { return Ok(None) };
+    let mut items: Vec<(f64, Json)> = Vec::new();
+    let mut linked_traces = std::collections::HashSet::new();
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.timestamp_ms, e.kind, e.target, e.level, e.trace_id, e.span_id, e.data,
+                (SELECT t.id FROM traces t WHERE e.trace_id IS NOT NULL
+                   AND t.trace_id = unhex(e.trace_id))
+           FROM session_events e
+          WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll')
+          ORDER BY e.timestamp_ms, e.id",
+    )?;
+    struct Row {
+        ms: i64,
+        kind: String,
+        target: Option<String>,
+        level: Option<String>,
+        trace_id: Option<String>,
+        span_id: Option<String>,
+        data: String,
+        trace_row: Option<i64>,
+    }
+    let rows: Vec<Row> = stmt
+        .query_map([session_id], |r| {
+            Ok(Row {
+                ms: r.get(0)?,
+                kind: r.get(1)?,
+                target: r.get(2)?,
+                level: r.get(3)?,
+                trace_id: r.get(4)?,
+                span_id: r.get(5)?,
+                data: r.get(6)?,
+                trace_row: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for Row {
+        ms,
+        kind,
+        target,
+        level,
+        trace_id,
+        span_id,
+        data,
+        trace_row,
+    } in rows
+    {
+        let trace = match trace_row {
+            Some(row) => {
+                linked_traces.insert(row);
+                trace_summary(conn, row)?
+            }
+            None => None,
+        };
+        items.push((
+            ms as f64,
+            json!({
+                "kind": kind, "timeMs": ms, "target": target, "level": level,
+                "traceId": trace_id, "spanId": span_id, "data": parse_json(&data), "trace": trace,
+            }),
+        ));
+    }
+
+    for signal in frustration_signals(conn, session_id)? {
+        let ms = signal["timestampMs"].as_i64().unwrap_or(0);
+        items.push((
+            ms as f64,
+            json!({
+                "kind": "frustration", "timeMs": ms, "signal": signal["kind"],
+                "target": signal["target"], "score": signal["score"],
+                "reason": signal["reason"], "evidence": signal["evidence"],
+            }),
+        ));
+    }
+
+    // Backend traces of the session that no recorded request points at (a server-side job,
+    // a request the recorder did not see).
+    let traces: Vec<(i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT id, start_time_unix_nano FROM traces
+              WHERE session_id = ?1 AND span_count > 0 ORDER BY start_time_unix_nano",
+        )?
+        .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (row, start_ns) in traces {
+        if linked_traces.contains(&row) {
+            continue;
+        }
+        let ms = start_ns.unwrap_or(0) as f64 / 1e6;
+        items.push((
+            ms,
+            json!({ "kind": "trace", "timeMs": ms.floor() as i64, "trace": trace_summary(conn, row)? }),
+        ));
+    }
+
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
+          WHERE l.session_id = ?1 OR t.session_id = ?1
+          ORDER BY l.time_unix_nano LIMIT {TIMELINE_CAP}"
+    ))?;
+    let logs: Vec<Json> = stmt
+        .query_map([session_id], log_view)?
+        .collect::<rusqlite::Result<_>>()?;
+    for log in logs {
+        let ns: f64 = log["timeUnixNano"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0);
+        let ms = ns / 1e6;
+        items.push((
+            ms,
+            json!({ "kind": "log", "timeMs": ms.floor() as i64, "log": log }),
+        ));
+    }
+
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let truncated = items.len() > TIMELINE_CAP;
+    items.truncate(TIMELINE_CAP);
+    let origin = start
+        .map(|s| s as f64)
+        .or_else(|| items.first().map(|i| i.0))
+        .unwrap_or(0.0);
+    let items: Vec<Json> = items
+        .into_iter()
+        .map(|(ms, mut item)| {
+            item["offsetMs"] = json!(((ms - origin) * 1000.0).round() / 1000.0);
+            item
+        })
+        .collect();
+    Ok(Some(
+        json!({ "sessionId": session_id, "startMs": start, "items": items, "truncated": truncated }),
+    ))
+}
