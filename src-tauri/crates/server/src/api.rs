@@ -33,6 +33,7 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
+        .route("/api/v1/diagnostics", get(diagnostics))
         .route(
             "/api/v1/sessions/{session_id}/timeline",
             get(session_timeline),
@@ -309,6 +310,14 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
     .and_then(|t| t.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))))
     {
         Ok(timeline) => Json(timeline).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/diagnostics`: what did not link, newest first.
+async fn diagnostics(State(s): State<ApiState>) -> Response {
+    match read(s.readers, |conn, _| queries::diagnostics(conn)).await {
+        Ok(d) => Json(d).into_response(),
         Err(e) => e.to_api(),
     }
 }
