@@ -33,6 +33,7 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
+        .route("/api/v1/traces", get(traces))
         .route("/api/v1/diagnostics", get(diagnostics))
         .route(
             "/api/v1/sessions/{session_id}/timeline",
@@ -103,9 +104,15 @@ fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
 async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Response {
     let result = async {
         let id = parse_trace_id(&trace_id)?;
-        read(s.readers, move |conn, _| queries::trace_view(conn, &id))
-            .await?
-            .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
+        read(s.readers, move |conn, _| {
+            let Some(mut view) = queries::trace_view(conn, &id)? else {
+                return Ok(None);
+            };
+            view["sessions"] = serde_json::Value::Array(queries::trace_sessions(conn, &id)?);
+            Ok(Some(view))
+        })
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
     }
     .await;
     match result {
@@ -310,6 +317,80 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
     .and_then(|t| t.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))))
     {
         Ok(timeline) => Json(timeline).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// Cursors are opaque: hex of "start_ns.row".
+fn encode_trace_cursor((start, id): (i64, i64)) -> String {
+    hex::encode(format!("{start}.{id}"))
+}
+
+fn decode_trace_cursor(text: &str) -> Result<(i64, i64), ServerError> {
+    let bad = || ServerError::BadRequest(format!("cursor {text:?} is not one this API gave out"));
+    let raw = String::from_utf8(hex::decode(text).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (start, id) = raw.split_once('.').ok_or_else(bad)?;
+    Ok((
+        start.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// `GET /api/v1/traces`: trace search, newest first.
+async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+    let result = async {
+        let attribute = match p.get("attribute").filter(|v| !v.is_empty()) {
+            Some(kv) => {
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    ServerError::BadRequest(format!("attribute={kv:?} must be key=value"))
+                })?;
+                Some((k.to_owned(), v.to_owned()))
+            }
+            None => None,
+        };
+        let error = match p.get("status").map(String::as_str) {
+            None | Some("") | Some("any") => None,
+            Some("error") => Some(true),
+            Some("ok") => Some(false),
+            Some(other) => {
+                return Err(ServerError::BadRequest(format!(
+                    "status={other:?} must be error, ok or any"
+                )))
+            }
+        };
+        let filter = queries::TraceFilter {
+            service: p.get("service").filter(|v| !v.is_empty()).cloned(),
+            span_name: p.get("name").filter(|v| !v.is_empty()).cloned(),
+            error,
+            min_duration_ms: param(&p, "minDurationMs", "a number of milliseconds")?,
+            max_duration_ms: param(&p, "maxDurationMs", "a number of milliseconds")?,
+            attribute,
+            session: p.get("session").filter(|v| !v.is_empty()).cloned(),
+            from_ms: param(&p, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&p, "toMs", "Unix milliseconds")?,
+        };
+        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServerError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        let cursor = p
+            .get("cursor")
+            .map(|c| decode_trace_cursor(c))
+            .transpose()?;
+        let (page, next) = read(s.readers, move |conn, _| {
+            queries::search_traces(conn, &filter, cursor, limit)
+        })
+        .await?;
+        Ok::<_, ServerError>(serde_json::json!({
+            "traces": page,
+            "nextCursor": next.map(encode_trace_cursor),
+        }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
         Err(e) => e.to_api(),
     }
 }

@@ -1039,3 +1039,157 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
         "orphanSpans": orphans,
     }))
 }
+
+/// Filters for trace search; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct TraceFilter {
+    /// A service that took part.
+    pub service: Option<String>,
+    /// A span name that occurs in the trace (substring).
+    pub span_name: Option<String>,
+    /// `Some(true)`: traces with an error span; `Some(false)`: without.
+    pub error: Option<bool>,
+    pub min_duration_ms: Option<f64>,
+    pub max_duration_ms: Option<f64>,
+    /// A span attribute `key = value` (value compared as text).
+    pub attribute: Option<(String, String)>,
+    pub session: Option<String>,
+    /// Traces starting in this range (Unix ms).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// Where a page of traces ends: (start ns, row id) of its last trace.
+pub type TraceCursor = (i64, i64);
+
+/// Traces matching `filter`, newest first, with the cursor for the next page.
+pub fn search_traces(
+    conn: &Connection,
+    filter: &TraceFilter,
+    cursor: Option<TraceCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<TraceCursor>)> {
+    let mut clauses = vec!["t.span_count > 0".to_owned()];
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |v: rusqlite::types::Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(service) = &filter.service {
+        let a = arg(service.clone().into());
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM trace_services ts WHERE ts.service_name = {a} AND ts.trace = t.id)"
+        ));
+    }
+    if let Some(name) = &filter.span_name {
+        let a = arg(format!("%{name}%").into());
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND s.name LIKE {a})"
+        ));
+    }
+    match filter.error {
+        Some(true) => clauses.push("t.error_count > 0".into()),
+        Some(false) => clauses.push("t.error_count = 0".into()),
+        None => {}
+    }
+    if let Some(min) = filter.min_duration_ms {
+        let a = arg(((min * 1e6) as i64).into());
+        clauses.push(format!(
+            "t.end_time_unix_nano - t.start_time_unix_nano >= {a}"
+        ));
+    }
+    if let Some(max) = filter.max_duration_ms {
+        let a = arg(((max * 1e6) as i64).into());
+        clauses.push(format!(
+            "t.end_time_unix_nano - t.start_time_unix_nano <= {a}"
+        ));
+    }
+    if let Some((key, value)) = &filter.attribute {
+        // The key becomes a JSON path; a quote in it would end the path early.
+        if key.contains('"') || key.contains('\\') {
+            return Err(StoreError::Sql(format!(
+                "attribute key {key:?} may not contain quotes"
+            )));
+        }
+        let (p, v) = (
+            arg(format!("$.\"{key}\"").into()),
+            arg(value.clone().into()),
+        );
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id
+                      AND CAST(json_extract(s.attributes, {p}) AS TEXT) = {v})"
+        ));
+    }
+    if let Some(session) = &filter.session {
+        let a = arg(session.clone().into());
+        clauses.push(format!("t.session_id = {a}"));
+    }
+    if let Some(from) = filter.from_ms {
+        let a = arg(from.saturating_mul(1_000_000).into());
+        clauses.push(format!("t.start_time_unix_nano >= {a}"));
+    }
+    if let Some(to) = filter.to_ms {
+        let a = arg(to.saturating_mul(1_000_000).into());
+        clauses.push(format!("t.start_time_unix_nano <= {a}"));
+    }
+    if let Some((start, id)) = cursor {
+        let (a, b) = (arg(start.into()), arg(id.into()));
+        clauses.push(format!("(t.start_time_unix_nano, t.id) < ({a}, {b})"));
+    }
+    let limit_arg = arg((limit as i64 + 1).into());
+    let sql = format!(
+        "SELECT t.id, t.start_time_unix_nano FROM traces t WHERE {}
+          ORDER BY t.start_time_unix_nano DESC, t.id DESC LIMIT {limit_arg}",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut found: Vec<(i64, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let next = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|(id, start)| (*start, *id))
+    } else {
+        None
+    };
+    let mut traces = Vec::with_capacity(found.len());
+    for (id, _) in found {
+        if let Some(mut summary) = trace_summary(conn, id)? {
+            let services: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT service_name FROM trace_services WHERE trace = ?1 ORDER BY 1",
+                )?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            summary["services"] = json!(services);
+            summary["sessionId"] = conn
+                .prepare_cached("SELECT session_id FROM traces WHERE id = ?1")?
+                .query_row([id], |r| r.get::<_, Option<String>>(0))?
+                .map_or(Json::Null, Json::String);
+            traces.push(summary);
+        }
+    }
+    Ok((traces, next))
+}
+
+/// The sessions a trace belongs to, with where in each session's replay it starts.
+pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT s.session_id, s.first_seen_ms, t.start_time_unix_nano, s.user_id
+           FROM traces t JOIN sessions s ON s.session_id = t.session_id
+          WHERE t.trace_id = ?1",
+    )?
+    .query_map([&trace_id[..]], |r| {
+        let first: Option<i64> = r.get(1)?;
+        let start: Option<i64> = r.get(2)?;
+        Ok(json!({
+            "sessionId": r.get::<_, String>(0)?,
+            "userId": r.get::<_, Option<String>>(3)?,
+            "offsetMs": first.zip(start).map(|(f, s)| s as f64 / 1e6 - f as f64),
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}

@@ -1,0 +1,199 @@
+//! Trace search (service, span name, status, duration, attribute, session, time) and the
+//! sessions a trace belongs to, with where in the replay it starts.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+use serde_json::{json, Value};
+use sightline_tests::Engine;
+
+const T0_MS: u64 = 1_763_000_000_000;
+
+fn s(k: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// One trace of one span in `service`, starting `at_ms` after T0 and lasting `ms`.
+fn trace(
+    n: u8,
+    service: &str,
+    name: &str,
+    at_ms: u64,
+    ms: u64,
+    error: bool,
+    attrs: Vec<KeyValue>,
+) -> ResourceSpans {
+    let start = (T0_MS + at_ms) * 1_000_000;
+    ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![s("service.name", service)],
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans: vec![Span {
+                trace_id: vec![n; 16],
+                span_id: vec![n; 8],
+                name: name.into(),
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + ms * 1_000_000,
+                attributes: attrs,
+                status: Some(Status {
+                    code: if error { 2 } else { 0 },
+                    message: String::new(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn seed(e: &Engine) {
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![
+            trace(
+                1,
+                "api",
+                "GET /products",
+                1_000,
+                12,
+                false,
+                vec![s("http.route", "/products")],
+            ),
+            trace(
+                2,
+                "api",
+                "POST /checkout",
+                2_000,
+                5_200,
+                true,
+                vec![s("session.id", "shopper")],
+            ),
+            trace(
+                3,
+                "payments",
+                "charge",
+                3_000,
+                300,
+                false,
+                vec![s("payment.provider", "acme")],
+            ),
+            trace(4, "payments", "refund", 4_000, 80, true, vec![]),
+            trace(5, "api", "GET /health", 5_000, 1, false, vec![]),
+        ],
+    };
+    e.post_protobuf("/v1/traces", req.encode_to_vec());
+    // The shopper's recording started 500 ms before the checkout trace.
+    let batch = json!({"sessionId": "shopper", "batch": 0, "events": [
+        {"type": 4, "timestamp": T0_MS + 1_500, "data": {"href": "http://shop/"}}]});
+    let resp = reqwest::blocking::Client::new()
+        .post(e.otlp_url("/v1/replay"))
+        .header("content-type", "application/json")
+        .body(batch.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+fn names(body: &Value) -> Vec<&str> {
+    body["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rootName"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn traces_are_searched_newest_first() {
+    let e = Engine::start();
+    seed(&e);
+    let (status, all) = e.api("/api/v1/traces");
+    assert_eq!(status, 200);
+    assert_eq!(
+        names(&all),
+        [
+            "GET /health",
+            "refund",
+            "charge",
+            "POST /checkout",
+            "GET /products"
+        ]
+    );
+    let checkout = &all["traces"][3];
+    assert_eq!(checkout["durationMs"], 5_200.0);
+    assert_eq!(checkout["errorCount"], 1);
+    assert_eq!(checkout["services"], json!(["api"]));
+    assert_eq!(checkout["sessionId"], "shopper");
+
+    for (query, expected) in [
+        ("service=payments", vec!["refund", "charge"]),
+        ("name=checkout", vec!["POST /checkout"]),
+        ("status=error", vec!["refund", "POST /checkout"]),
+        (
+            "status=ok&service=api",
+            vec!["GET /health", "GET /products"],
+        ),
+        ("minDurationMs=100", vec!["charge", "POST /checkout"]),
+        ("maxDurationMs=12", vec!["GET /health", "GET /products"]),
+        (
+            "minDurationMs=5000&maxDurationMs=6000",
+            vec!["POST /checkout"],
+        ),
+        ("attribute=payment.provider%3Dacme", vec!["charge"]),
+        ("attribute=http.route%3D/products", vec!["GET /products"]),
+        ("session=shopper", vec!["POST /checkout"]),
+        (
+            &format!("fromMs={}&toMs={}", T0_MS + 2_500, T0_MS + 4_500),
+            vec!["refund", "charge"],
+        ),
+    ] {
+        let (status, body) = e.api(&format!("/api/v1/traces?{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(names(&body), expected, "{query}");
+    }
+
+    let (_, page) = e.api("/api/v1/traces?limit=3");
+    assert_eq!(names(&page).len(), 3);
+    let cursor = page["nextCursor"].as_str().unwrap();
+    let (_, rest) = e.api(&format!("/api/v1/traces?limit=3&cursor={cursor}"));
+    assert_eq!(names(&rest), ["POST /checkout", "GET /products"]);
+    assert_eq!(rest["nextCursor"], Value::Null);
+
+    for bad in [
+        "status=broken",
+        "minDurationMs=fast",
+        "attribute=novalue",
+        "limit=0",
+        "cursor=xyz",
+    ] {
+        let (status, body) = e.api(&format!("/api/v1/traces?{bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"], "bad_request");
+    }
+}
+
+#[test]
+fn a_trace_names_its_session_and_where_its_replay_is() {
+    let e = Engine::start();
+    seed(&e);
+    let trace = e.trace(&hex::encode([2u8; 16]));
+    let sessions = trace["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["sessionId"], "shopper");
+    assert_eq!(
+        sessions[0]["offsetMs"], 500.0,
+        "the trace starts 500 ms into the replay"
+    );
+    let other = e.trace(&hex::encode([1u8; 16]));
+    assert_eq!(other["sessions"], json!([]));
+}
