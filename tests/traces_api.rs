@@ -197,3 +197,81 @@ fn a_trace_names_its_session_and_where_its_replay_is() {
     let other = e.trace(&hex::encode([1u8; 16]));
     assert_eq!(other["sessions"], json!([]));
 }
+
+#[test]
+fn services_and_the_calls_between_them() {
+    let e = Engine::start();
+    seed(&e);
+    // A trace that crosses services: api → payments → fraud (which fails).
+    let hop = |service: &str, id: u8, parent: Option<u8>, error: bool| ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![s("service.name", service)],
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans: vec![Span {
+                trace_id: vec![9; 16],
+                span_id: vec![id; 8],
+                parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+                name: format!("{service} work"),
+                start_time_unix_nano: (T0_MS + 9_000) * 1_000_000,
+                end_time_unix_nano: (T0_MS + 9_100) * 1_000_000,
+                status: Some(Status {
+                    code: if error { 2 } else { 0 },
+                    message: String::new(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![
+            hop("api", 0x91, None, false),
+            hop("payments", 0x92, Some(0x91), false),
+            hop("fraud", 0x93, Some(0x92), true),
+        ],
+    };
+    e.post_protobuf("/v1/traces", req.encode_to_vec());
+
+    let (status, body) = e.api("/api/v1/services");
+    assert_eq!(status, 200);
+    let services = body["services"].as_array().unwrap();
+    let api = services.iter().find(|s| s["serviceName"] == "api").unwrap();
+    assert_eq!(api["spanCount"], 4);
+    assert_eq!(api["errorCount"], 1);
+    assert_eq!(api["errorRate"], 0.25);
+    let fraud = services
+        .iter()
+        .find(|s| s["serviceName"] == "fraud")
+        .unwrap();
+    assert_eq!(fraud["errorRate"], 1.0);
+
+    let (status, map) = e.api("/api/v1/service-map");
+    assert_eq!(status, 200);
+    let mut edges: Vec<(String, String, i64, i64)> = map["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_owned(),
+                e["to"].as_str().unwrap().to_owned(),
+                e["callCount"].as_i64().unwrap(),
+                e["errorCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    edges.sort();
+    assert_eq!(
+        edges,
+        [
+            ("api".to_owned(), "payments".to_owned(), 1, 0),
+            ("payments".to_owned(), "fraud".to_owned(), 1, 1)
+        ]
+    );
+    // A window after the trace started holds no calls.
+    let (_, later) = e.api(&format!("/api/v1/service-map?fromMs={}", T0_MS + 10_000));
+    assert_eq!(later["edges"], json!([]));
+}

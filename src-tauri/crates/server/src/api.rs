@@ -34,6 +34,8 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
         .route("/api/v1/traces", get(traces))
+        .route("/api/v1/services", get(services))
+        .route("/api/v1/service-map", get(service_map))
         .route("/api/v1/diagnostics", get(diagnostics))
         .route(
             "/api/v1/sessions/{session_id}/timeline",
@@ -391,6 +393,31 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
     .await;
     match result {
         Ok(body) => Json(body).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/services`: span counts and error rates per service.
+async fn services(State(s): State<ApiState>) -> Response {
+    match read(s.readers, |conn, _| queries::services(conn)).await {
+        Ok(list) => Json(serde_json::json!({ "services": list })).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/service-map?fromMs=`: calls between services in traces since `fromMs`
+/// (default: all).
+async fn service_map(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+    let result = async {
+        let from_ms: i64 = param(&p, "fromMs", "Unix milliseconds")?.unwrap_or(0);
+        read(s.readers, move |conn, _| {
+            queries::service_map(conn, from_ms.saturating_mul(1_000_000))
+        })
+        .await
+    }
+    .await;
+    match result {
+        Ok(edges) => Json(serde_json::json!({ "edges": edges })).into_response(),
         Err(e) => e.to_api(),
     }
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_replay.sql"),
     include_str!("../migrations/0003_session_events.sql"),
+    include_str!("../migrations/0004_service_stats.sql"),
 ];
 
 /// The schema version this build writes.

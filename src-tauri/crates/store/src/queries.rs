@@ -1193,3 +1193,51 @@ pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+/// Services with their span counts and error rates, busiest first.
+pub fn services(conn: &Connection) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT service_name, span_count, error_count, first_seen_unix_nano, last_seen_unix_nano
+           FROM service_stats ORDER BY span_count DESC, service_name",
+    )?
+    .query_map([], |r| {
+        let spans: i64 = r.get(1)?;
+        let errors: i64 = r.get(2)?;
+        Ok(json!({
+            "serviceName": r.get::<_, String>(0)?,
+            "spanCount": spans,
+            "errorCount": errors,
+            "errorRate": if spans > 0 { errors as f64 / spans as f64 } else { 0.0 },
+            "firstSeenUnixNano": r.get::<_, Option<i64>>(3)?.map(|v| v.to_string()),
+            "lastSeenUnixNano": r.get::<_, Option<i64>>(4)?.map(|v| v.to_string()),
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}
+
+/// The service map: edges from a parent span's service to its child's when they differ, with
+/// call and error counts, over traces that started at or after `from_ns` (the trace index
+/// bounds the work to that window).
+pub fn service_map(conn: &Connection, from_ns: i64) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT p.service_name, c.service_name, count(*), sum(c.status_code = 2)
+           FROM traces t
+           JOIN spans c ON c.trace = t.id
+           JOIN spans p ON p.trace = c.trace AND p.span_id = c.parent_span_id
+          WHERE t.start_time_unix_nano >= ?1
+            AND p.service_name IS NOT NULL AND c.service_name IS NOT NULL
+            AND p.service_name != c.service_name
+          GROUP BY 1, 2 ORDER BY 3 DESC",
+    )?
+    .query_map([from_ns], |r| {
+        Ok(json!({
+            "from": r.get::<_, String>(0)?,
+            "to": r.get::<_, String>(1)?,
+            "callCount": r.get::<_, i64>(2)?,
+            "errorCount": r.get::<_, i64>(3)?,
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}

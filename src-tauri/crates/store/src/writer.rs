@@ -549,6 +549,10 @@ fn write_batch(
         metric_ids.push(id);
     }
 
+    if !batch.spans.is_empty() {
+        write_service_stats(tx, batch)?;
+    }
+
     for chunk in &batch.replay {
         write_replay_chunk(tx, chunk, frustration)?;
     }
@@ -575,6 +579,39 @@ fn write_batch(
                 p.point,
             ])?;
         }
+    }
+    Ok(())
+}
+
+/// Adds a batch's spans to its services' counters: one upsert per service, not per span.
+fn write_service_stats(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<()> {
+    let mut per_service: HashMap<&str, (i64, i64, u64, u64)> = HashMap::new();
+    for s in &batch.spans {
+        let Some(service) = batch
+            .resources
+            .get(s.resource)
+            .and_then(|r| r.service_name.as_deref())
+        else {
+            continue;
+        };
+        let e = per_service.entry(service).or_insert((0, 0, u64::MAX, 0));
+        e.0 += 1;
+        e.1 += i64::from(s.status_code == STATUS_CODE_ERROR);
+        e.2 = e.2.min(s.start_time_unix_nano);
+        e.3 = e.3.max(s.start_time_unix_nano);
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO service_stats (service_name, span_count, error_count, first_seen_unix_nano,
+                                    last_seen_unix_nano)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (service_name) DO UPDATE SET
+             span_count = span_count + excluded.span_count,
+             error_count = error_count + excluded.error_count,
+             first_seen_unix_nano = min(first_seen_unix_nano, excluded.first_seen_unix_nano),
+             last_seen_unix_nano = max(last_seen_unix_nano, excluded.last_seen_unix_nano)",
+    )?;
+    for (service, (spans, errors, first, last)) in per_service {
+        upsert.execute(params![service, spans, errors, first as i64, last as i64])?;
     }
     Ok(())
 }
