@@ -62,13 +62,7 @@ fn send_replay(e: &Engine) {
             "payload": {"method": "POST", "url": "/api/checkout", "status": 200, "durationMs": 40,
                         "traceId": TRACE_HEX, "spanId": "0202020202020202"}}}]
     });
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/replay"))
-        .header("content-type", "application/json")
-        .body(batch.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    e.post_replay(&batch);
 }
 
 fn assert_linked(trace: &Value) {

@@ -40,13 +40,7 @@ fn what_did_not_link_is_listed_with_what_to_fix() {
     // The browser saw two requests: trace 1 arrives, trace 2 never does.
     let batch = json!({"sessionId": "recorded", "batch": 0,
         "events": [network(1, 0xb1, 1_763_000_000_000), network(2, 0xb2, 1_763_000_001_000)]});
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/replay"))
-        .header("content-type", "application/json")
-        .body(batch.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    e.post_replay(&batch);
     let spans = vec![
         // Trace 1: the backend span's parent is the browser's request (recorded): not an orphan.
         span(1, 0x11, Some(0xb1), "GET /api/1", None),

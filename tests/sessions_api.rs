@@ -10,13 +10,7 @@ use sightline_tests::Engine;
 const T0: u64 = 1_763_000_000_000;
 
 fn replay(e: &Engine, body: Value) {
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/replay"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    e.post_replay(&body);
 }
 
 fn page_view(t: u64, url: &str) -> Value {

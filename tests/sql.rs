@@ -45,13 +45,7 @@ fn seed(e: &Engine) {
     }
     let batch =
         json!({"sessionId": "s-sql", "batch": 0, "events": events, "meta": {"userId": "ada"}});
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/replay"))
-        .header("content-type", "application/json")
-        .body(batch.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    e.post_replay(&batch);
 
     let kv = |k: &str, v: &str| KeyValue {
         key: k.into(),

@@ -95,13 +95,7 @@ fn seed(e: &Engine) {
     // The shopper's recording started 500 ms before the checkout trace.
     let batch = json!({"sessionId": "shopper", "batch": 0, "events": [
         {"type": 4, "timestamp": T0_MS + 1_500, "data": {"href": "http://shop/"}}]});
-    let resp = reqwest::blocking::Client::new()
-        .post(e.otlp_url("/v1/replay"))
-        .header("content-type", "application/json")
-        .body(batch.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    e.post_replay(&batch);
 }
 
 fn names(body: &Value) -> Vec<&str> {

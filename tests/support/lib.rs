@@ -90,6 +90,17 @@ impl Engine {
         resp.bytes().expect("body").to_vec()
     }
 
+    /// POSTs one replay batch (JSON) to `/v1/replay` and asserts 200.
+    pub fn post_replay(&self, batch: &Value) {
+        let resp = reqwest::blocking::Client::new()
+            .post(self.otlp_url("/v1/replay"))
+            .header("content-type", "application/json")
+            .body(batch.to_string())
+            .send()
+            .expect("request");
+        assert_eq!(resp.status(), 200, "replay batch refused");
+    }
+
     /// GET on the API: status and JSON body.
     pub fn api(&self, path: &str) -> (u16, Value) {
         api_get(self.ui, path)
