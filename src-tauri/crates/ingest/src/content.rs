@@ -7,6 +7,18 @@ use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
 use crate::error::{IngestError, Result};
 
+/// A Content-Type's media type without its parameters (`; charset=utf-8`), lowercased:
+/// RFC 9110 makes media types case-insensitive.
+pub fn media_type(header: Option<&str>) -> String {
+    header
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// The OTLP/HTTP body formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -19,13 +31,7 @@ impl Format {
     /// RFC 9110 says media types are case-insensitive.
     pub fn from_content_type(header: Option<&str>) -> Result<Format> {
         let raw = header.unwrap_or("");
-        let essence = raw
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match essence.as_str() {
+        match media_type(header).as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
             "application/json" => Ok(Format::Json),
             _ => Err(IngestError::UnsupportedMediaType(raw.to_owned())),

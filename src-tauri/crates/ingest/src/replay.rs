@@ -28,16 +28,11 @@ const ZSTD_LEVEL: i32 = 9;
 /// Accepts `application/json`, and `text/plain` because `navigator.sendBeacon` cannot set
 /// another type without a CORS preflight.
 pub fn check_content_type(header: Option<&str>) -> Result<()> {
-    let raw = header.unwrap_or("");
-    let essence = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+    match crate::content::media_type(header).as_str() {
         "application/json" | "text/plain" => Ok(()),
-        _ => Err(IngestError::UnsupportedReplayMediaType(raw.to_owned())),
+        _ => Err(IngestError::UnsupportedReplayMediaType(
+            header.unwrap_or("").to_owned(),
+        )),
     }
 }
 
