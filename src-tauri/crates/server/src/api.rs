@@ -11,10 +11,13 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sightline_store::{queries, sql, Connection, Readers};
+use futures_util::stream::{self, Stream, StreamExt};
+use sightline_store::{queries, sql, Change, Connection, Readers};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::config::Limits;
 use crate::error::ServerError;
@@ -23,9 +26,20 @@ use crate::error::ServerError;
 pub struct ApiState {
     readers: Readers,
     limits: Limits,
+    changes: tokio::sync::broadcast::Sender<Change>,
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
-pub fn router(readers: Readers, limits: Limits) -> Router {
+/// Changes arriving within this window go out as one message per kind: a burst of ingest
+/// becomes a few UI refreshes, not hundreds.
+const STREAM_COALESCE: Duration = Duration::from_millis(250);
+
+pub fn router(
+    readers: Readers,
+    limits: Limits,
+    changes: tokio::sync::broadcast::Sender<Change>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
@@ -33,6 +47,7 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
+        .route("/api/v1/stream", get(live))
         .route("/api/v1/traces", get(traces))
         .route("/api/v1/services", get(services))
         .route("/api/v1/service-map", get(service_map))
@@ -43,7 +58,12 @@ pub fn router(readers: Readers, limits: Limits) -> Router {
         )
         .fallback(not_found)
         .layer(middleware::from_fn(loopback_host_only))
-        .with_state(ApiState { readers, limits })
+        .with_state(ApiState {
+            readers,
+            limits,
+            changes,
+            stop,
+        })
 }
 
 /// Whether a Host header names this machine: `localhost` (and `*.localhost`), 127.0.0.0/8 or
@@ -420,6 +440,65 @@ async fn service_map(State(s): State<ApiState>, Query(p): Query<Params>) -> Resp
         Ok(edges) => Json(serde_json::json!({ "edges": edges })).into_response(),
         Err(e) => e.to_api(),
     }
+}
+
+fn event(kind: &str, data: serde_json::Value) -> Event {
+    Event::default().event(kind).data(data.to_string())
+}
+
+/// One coalesced burst of changes as events: `sessions` {new, updated}, `traces` {spans,
+/// traces}, `logs` {logs}; `resync` when changes were missed (the client refetches).
+fn events_for(change: &Change, lagged: bool) -> Vec<Event> {
+    let mut out = Vec::new();
+    if lagged {
+        out.push(event("resync", serde_json::json!({})));
+    }
+    if !change.new_sessions.is_empty() || !change.updated_sessions.is_empty() {
+        out.push(event(
+            "sessions",
+            serde_json::json!({ "new": change.new_sessions, "updated": change.updated_sessions }),
+        ));
+    }
+    if change.spans > 0 {
+        out.push(event(
+            "traces",
+            serde_json::json!({ "spans": change.spans, "traces": change.traces }),
+        ));
+    }
+    if change.logs > 0 {
+        out.push(event("logs", serde_json::json!({ "logs": change.logs })));
+    }
+    out
+}
+
+/// `GET /api/v1/stream`: Server-Sent Events announcing what changed, coalesced, so the UI can
+/// refresh without polling. Ends when the engine shuts down.
+async fn live(
+    State(s): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let state = (s.changes.subscribe(), s.stop.clone());
+    let batches = stream::unfold(state, |(mut rx, mut stop)| async move {
+        let (first, mut lagged) = tokio::select! {
+            got = rx.recv() => match got {
+                Ok(change) => (change, false),
+                Err(RecvError::Lagged(_)) => (Change::default(), true),
+                Err(RecvError::Closed) => return None,
+            },
+            _ = stop.wait_for(|stopped| *stopped) => return None,
+        };
+        let mut merged = first;
+        tokio::time::sleep(STREAM_COALESCE).await;
+        loop {
+            match rx.try_recv() {
+                Ok(change) => merged.merge(change),
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => break,
+            }
+        }
+        Some((events_for(&merged, lagged), (rx, stop)))
+    });
+    Sse::new(batches.flat_map(|events| stream::iter(events.into_iter().map(Ok))))
+        .keep_alive(KeepAlive::default())
 }
 
 /// `GET /api/v1/diagnostics`: what did not link, newest first.

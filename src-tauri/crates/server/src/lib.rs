@@ -143,8 +143,16 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         }
     }));
 
-    let ui_server = axum::serve(ui, api::router(store.readers(), config.limits.clone()))
-        .with_graceful_shutdown(stopped(&stop));
+    let ui_server = axum::serve(
+        ui,
+        api::router(
+            store.readers(),
+            config.limits.clone(),
+            store.changes(),
+            stop.subscribe(),
+        ),
+    )
+    .with_graceful_shutdown(stopped(&stop));
     tasks.push(tokio::spawn(async move {
         if let Err(err) = ui_server.await {
             tracing::error!(%err, "UI server stopped");

@@ -22,7 +22,7 @@ pub use error::{Result, StoreError};
 pub use model::Batch;
 pub use reader::Readers;
 pub use rusqlite::{Connection, OpenFlags};
-pub use writer::{Writer, MAX_ROWS_PER_TRANSACTION, WRITER_QUEUE_DEPTH};
+pub use writer::{Change, Writer, CHANGE_BUFFER, MAX_ROWS_PER_TRANSACTION, WRITER_QUEUE_DEPTH};
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "sightline.db";
@@ -39,6 +39,7 @@ pub struct Store {
     writer: Writer,
     readers: Readers,
     thread: writer::WriterThread,
+    changes: tokio::sync::broadcast::Sender<Change>,
 }
 
 impl Store {
@@ -64,13 +65,19 @@ impl Store {
     /// [`Store::open`] with explicit settings.
     pub fn open_with(path: &Path, config: StoreConfig) -> Result<Store> {
         let conn = db::open_writer(path)?;
-        let (writer, thread) =
-            writer::WriterThread::spawn(conn, path.to_owned(), config.frustration)?;
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
+        let (writer, thread) = writer::WriterThread::spawn(
+            conn,
+            path.to_owned(),
+            config.frustration,
+            changes.clone(),
+        )?;
         Ok(Store {
             path: path.to_owned(),
             writer,
             readers: Readers::new(path),
             thread,
+            changes,
         })
     }
 
@@ -84,6 +91,17 @@ impl Store {
 
     pub fn readers(&self) -> Readers {
         self.readers.clone()
+    }
+
+    /// What each commit changed, from now on. A receiver that falls more than
+    /// [`CHANGE_BUFFER`] changes behind is told it lagged (and should refetch).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// A handle that can subscribe later (the API keeps one).
+    pub fn changes(&self) -> tokio::sync::broadcast::Sender<Change> {
+        self.changes.clone()
     }
 
     /// Waits for every queued write to commit, checkpoints, and closes. The writer thread ends

@@ -47,6 +47,45 @@ const ID_CACHE_CAPACITY: usize = 100_000;
 
 type Ack = oneshot::Sender<Result<(), StoreError>>;
 
+/// What one group commit changed, announced to live subscribers (the API's event stream).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    pub new_sessions: Vec<String>,
+    pub updated_sessions: Vec<String>,
+    pub spans: usize,
+    pub traces: usize,
+    pub logs: usize,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.new_sessions.is_empty()
+            && self.updated_sessions.is_empty()
+            && self.spans == 0
+            && self.logs == 0
+    }
+
+    /// Folds a later change into this one.
+    pub fn merge(&mut self, other: Change) {
+        for id in other.new_sessions {
+            if !self.new_sessions.contains(&id) {
+                self.new_sessions.push(id);
+            }
+        }
+        for id in other.updated_sessions {
+            if !self.new_sessions.contains(&id) && !self.updated_sessions.contains(&id) {
+                self.updated_sessions.push(id);
+            }
+        }
+        self.spans += other.spans;
+        self.traces += other.traces;
+        self.logs += other.logs;
+    }
+}
+
+/// Changes buffered for a slow subscriber before it is told to resynchronize instead.
+pub const CHANGE_BUFFER: usize = 256;
+
 struct Job {
     batch: Batch,
     ack: Ack,
@@ -89,12 +128,13 @@ impl WriterThread {
         conn: Connection,
         path: PathBuf,
         frustration: FrustrationConfig,
+        changes: tokio::sync::broadcast::Sender<Change>,
     ) -> Result<(Writer, WriterThread)> {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
         let checkpointer = Checkpointer::spawn(&path)?;
         let handle = std::thread::Builder::new()
             .name("sightline-writer".into())
-            .spawn(move || run(conn, rx, path, checkpointer, frustration))
+            .spawn(move || run(conn, rx, path, checkpointer, frustration, changes))
             .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
         Ok((Writer { tx }, WriterThread { handle }))
     }
@@ -171,6 +211,7 @@ fn run(
     path: PathBuf,
     checkpointer: Checkpointer,
     frustration: FrustrationConfig,
+    changes: tokio::sync::broadcast::Sender<Change>,
 ) {
     let mut cache = IdCache::default();
     while let Some(first) = rx.blocking_recv() {
@@ -187,8 +228,12 @@ fn run(
         }
         let outcome = commit(&mut conn, &cache, &jobs, &frustration);
         match outcome {
-            Ok(new_ids) => {
+            Ok((new_ids, change)) => {
                 cache.merge(new_ids);
+                if !change.is_empty() {
+                    // No subscriber is not an error: nobody is watching.
+                    let _ = changes.send(change);
+                }
                 for job in jobs {
                     let _ = job.ack.send(Ok(()));
                 }
@@ -239,15 +284,29 @@ fn commit(
     cache: &IdCache,
     jobs: &[Job],
     frustration: &FrustrationConfig,
-) -> rusqlite::Result<IdCache> {
+) -> rusqlite::Result<(IdCache, Change)> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = IdCache::default();
     let traces = upsert_traces(&tx, jobs)?;
+    let mut change = Change {
+        traces: traces.len(),
+        ..Change::default()
+    };
     for job in jobs {
-        write_batch(&tx, cache, &mut fresh, &traces, frustration, &job.batch)?;
+        write_batch(
+            &tx,
+            cache,
+            &mut fresh,
+            &traces,
+            frustration,
+            &job.batch,
+            &mut change,
+        )?;
+        change.spans += job.batch.spans.len();
+        change.logs += job.batch.logs.len();
     }
     tx.commit()?;
-    Ok(fresh)
+    Ok((fresh, change))
 }
 
 /// What one group commit adds to a trace's summary row.
@@ -367,6 +426,7 @@ fn write_batch(
     traces: &HashMap<[u8; 16], i64>,
     frustration: &FrustrationConfig,
     batch: &Batch,
+    change: &mut Change,
 ) -> rusqlite::Result<()> {
     let trace_row = |trace_id: &[u8; 16]| -> rusqlite::Result<i64> {
         traces
@@ -554,7 +614,16 @@ fn write_batch(
     }
 
     for chunk in &batch.replay {
-        write_replay_chunk(tx, chunk, frustration)?;
+        if let Some(new) = write_replay_chunk(tx, chunk, frustration)? {
+            let list = if new {
+                &mut change.new_sessions
+            } else {
+                &mut change.updated_sessions
+            };
+            if !list.contains(&chunk.session_id) {
+                list.push(chunk.session_id.clone());
+            }
+        }
     }
 
     if !batch.points.is_empty() {
@@ -617,12 +686,13 @@ fn write_service_stats(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<
 }
 
 /// Stores one recorder batch. A batch already stored (a retry) changes nothing: its chunk is
-/// not inserted again and it adds nothing to the session's counts.
+/// not inserted again and it adds nothing to the session's counts. Returns whether the batch
+/// started a new session (`None`: it was a retry).
 fn write_replay_chunk(
     tx: &Transaction<'_>,
     c: &crate::model::ReplayChunkRow,
     frustration: &FrustrationConfig,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<Option<bool>> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO replay_chunks (session_id, batch, first_ms, last_ms, event_count, raw_bytes,
@@ -641,7 +711,7 @@ fn write_replay_chunk(
             c.received_ms
         ])?;
     if inserted == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let mut checkpoint = tx.prepare_cached(
         "INSERT INTO replay_checkpoints (session_id, timestamp_ms, batch, event_index)
@@ -693,7 +763,7 @@ fn write_replay_chunk(
     }
     // Every expression on the right of SET sees the row as it was, so start_url and
     // start_batch move together to whichever batch is lowest.
-    tx.prepare_cached(
+    let batches = tx.prepare_cached(
         "INSERT INTO sessions (session_id, first_seen_ms, last_seen_ms, user_id, user_email,
                                start_url, start_batch, user_agent, viewport, attributes,
                                event_count, batch_count, raw_bytes, stored_bytes)
@@ -713,24 +783,29 @@ fn write_replay_chunk(
              event_count = event_count + excluded.event_count,
              batch_count = batch_count + 1,
              raw_bytes = raw_bytes + excluded.raw_bytes,
-             stored_bytes = stored_bytes + excluded.stored_bytes",
+             stored_bytes = stored_bytes + excluded.stored_bytes
+         RETURNING batch_count",
     )?
-    .execute(params![
-        c.session_id,
-        c.first_ms,
-        c.last_ms,
-        c.meta.user_id,
-        c.meta.user_email,
-        c.meta.url,
-        c.batch,
-        c.meta.user_agent,
-        c.meta.viewport,
-        c.meta.attributes,
-        c.event_count,
-        c.raw_bytes as i64,
-        c.data.len() as i64
-    ])?;
-    recompute_frustration(tx, &c.session_id, c.first_ms, c.last_ms, frustration)
+    .query_row(
+        params![
+            c.session_id,
+            c.first_ms,
+            c.last_ms,
+            c.meta.user_id,
+            c.meta.user_email,
+            c.meta.url,
+            c.batch,
+            c.meta.user_agent,
+            c.meta.viewport,
+            c.meta.attributes,
+            c.event_count,
+            c.raw_bytes as i64,
+            c.data.len() as i64
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    recompute_frustration(tx, &c.session_id, c.first_ms, c.last_ms, frustration)?;
+    Ok(Some(batches == 1))
 }
 
 /// Recomputes the session's signals wherever this batch's events could change them: anchors
