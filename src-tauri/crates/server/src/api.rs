@@ -47,6 +47,7 @@ pub fn router(
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
+        .route("/api/v1/logs", get(logs))
         .route("/api/v1/stream", get(live))
         .route("/api/v1/traces", get(traces))
         .route("/api/v1/services", get(services))
@@ -343,12 +344,12 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
     }
 }
 
-/// Cursors are opaque: hex of "start_ns.row".
-fn encode_trace_cursor((start, id): (i64, i64)) -> String {
+/// Cursors for time-ordered pages (traces, logs) are opaque: hex of "time_ns.row".
+fn encode_pair_cursor((start, id): (i64, i64)) -> String {
     hex::encode(format!("{start}.{id}"))
 }
 
-fn decode_trace_cursor(text: &str) -> Result<(i64, i64), ServerError> {
+fn decode_pair_cursor(text: &str) -> Result<(i64, i64), ServerError> {
     let bad = || ServerError::BadRequest(format!("cursor {text:?} is not one this API gave out"));
     let raw = String::from_utf8(hex::decode(text).map_err(|_| bad())?).map_err(|_| bad())?;
     let (start, id) = raw.split_once('.').ok_or_else(bad)?;
@@ -397,17 +398,14 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
                 "limit must be between 1 and {MAX_PAGE}"
             )));
         }
-        let cursor = p
-            .get("cursor")
-            .map(|c| decode_trace_cursor(c))
-            .transpose()?;
+        let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
             queries::search_traces(conn, &filter, cursor, limit)
         })
         .await?;
         Ok::<_, ServerError>(serde_json::json!({
             "traces": page,
-            "nextCursor": next.map(encode_trace_cursor),
+            "nextCursor": next.map(encode_pair_cursor),
         }))
     }
     .await;
@@ -499,6 +497,77 @@ async fn live(
     });
     Sse::new(batches.flat_map(|events| stream::iter(events.into_iter().map(Ok))))
         .keep_alive(KeepAlive::default())
+}
+
+/// Severity names as OTLP numbers them (the first number of each range).
+fn severity(text: &str) -> Result<i32, ServerError> {
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "trace" => 1,
+        "debug" => 5,
+        "info" => 9,
+        "warn" | "warning" => 13,
+        "error" => 17,
+        "fatal" => 21,
+        other => other.parse().map_err(|_| {
+            ServerError::BadRequest(format!(
+                "minSeverity={text:?} is not a severity (trace, debug, info, warn, error, fatal or 1-24)"
+            ))
+        })?,
+    })
+}
+
+/// `GET /api/v1/logs`: full-text and filtered log search, newest first.
+async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+    let result = async {
+        let attribute = match p.get("attribute").filter(|v| !v.is_empty()) {
+            Some(kv) => {
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    ServerError::BadRequest(format!("attribute={kv:?} must be key=value"))
+                })?;
+                Some((k.to_owned(), v.to_owned()))
+            }
+            None => None,
+        };
+        let trace_id = p
+            .get("traceId")
+            .filter(|v| !v.is_empty())
+            .map(|t| parse_trace_id(t))
+            .transpose()?;
+        let filter = queries::LogFilter {
+            text: p.get("q").filter(|v| !v.trim().is_empty()).cloned(),
+            min_severity: p
+                .get("minSeverity")
+                .filter(|v| !v.is_empty())
+                .map(|v| severity(v))
+                .transpose()?,
+            service: p.get("service").filter(|v| !v.is_empty()).cloned(),
+            trace_id,
+            session: p.get("session").filter(|v| !v.is_empty()).cloned(),
+            attribute,
+            from_ms: param(&p, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&p, "toMs", "Unix milliseconds")?,
+        };
+        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServerError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
+        let (page, next) = read(s.readers, move |conn, _| {
+            queries::search_logs(conn, &filter, cursor, limit)
+        })
+        .await?;
+        Ok::<_, ServerError>(serde_json::json!({
+            "logs": page,
+            "nextCursor": next.map(encode_pair_cursor),
+        }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.to_api(),
+    }
 }
 
 /// `GET /api/v1/diagnostics`: what did not link, newest first.

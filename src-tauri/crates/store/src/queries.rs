@@ -1241,3 +1241,117 @@ pub fn service_map(conn: &Connection, from_ns: i64) -> Result<Vec<Json>> {
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+/// Filters for log search; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Free text: every word must occur in the body or the attributes.
+    pub text: Option<String>,
+    /// At least this severity number (9 info, 13 warn, 17 error).
+    pub min_severity: Option<i32>,
+    pub service: Option<String>,
+    pub trace_id: Option<[u8; 16]>,
+    pub session: Option<String>,
+    pub attribute: Option<(String, String)>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// Where a page of logs ends: (time ns, row id) of its last record.
+pub type LogCursor = (i64, i64);
+
+/// Free text as an FTS5 query: each word a quoted phrase, all required. Nothing a person types
+/// can be an FTS syntax error this way.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// Logs matching `filter`, newest first, with the cursor for the next page.
+pub fn search_logs(
+    conn: &Connection,
+    filter: &LogFilter,
+    cursor: Option<LogCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<LogCursor>)> {
+    let mut clauses = vec!["1 = 1".to_owned()];
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |v: rusqlite::types::Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(q) = filter.text.as_deref().and_then(fts_query) {
+        let a = arg(q.into());
+        clauses.push(format!(
+            "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a})"
+        ));
+    }
+    if let Some(min) = filter.min_severity {
+        let a = arg(i64::from(min).into());
+        clauses.push(format!("l.severity_number >= {a}"));
+    }
+    if let Some(service) = &filter.service {
+        let a = arg(service.clone().into());
+        clauses.push(format!("l.service_name = {a}"));
+    }
+    if let Some(trace_id) = filter.trace_id {
+        let a = arg(trace_id.to_vec().into());
+        clauses.push(format!(
+            "l.trace = (SELECT id FROM traces WHERE trace_id = {a})"
+        ));
+    }
+    if let Some(session) = &filter.session {
+        let (a, b) = (arg(session.clone().into()), arg(session.clone().into()));
+        clauses.push(format!("(l.session_id = {a} OR t.session_id = {b})"));
+    }
+    if let Some((key, value)) = &filter.attribute {
+        if key.contains('"') || key.contains('\\') {
+            return Err(StoreError::Sql(format!(
+                "attribute key {key:?} may not contain quotes"
+            )));
+        }
+        let (p, v) = (
+            arg(format!("$.\"{key}\"").into()),
+            arg(value.clone().into()),
+        );
+        clauses.push(format!(
+            "CAST(json_extract(l.attributes, {p}) AS TEXT) = {v}"
+        ));
+    }
+    if let Some(from) = filter.from_ms {
+        let a = arg(from.saturating_mul(1_000_000).into());
+        clauses.push(format!("l.time_unix_nano >= {a}"));
+    }
+    if let Some(to) = filter.to_ms {
+        let a = arg(to.saturating_mul(1_000_000).into());
+        clauses.push(format!("l.time_unix_nano <= {a}"));
+    }
+    if let Some((time, id)) = cursor {
+        let (a, b) = (arg(time.into()), arg(id.into()));
+        clauses.push(format!("(l.time_unix_nano, l.id) < ({a}, {b})"));
+    }
+    let limit_arg = arg((limit as i64 + 1).into());
+    let sql = format!(
+        "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
+          WHERE {}
+          ORDER BY l.time_unix_nano DESC, l.id DESC LIMIT {limit_arg}",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows: Vec<(Json, i64, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let view = log_view(r)?;
+            Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(13)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(_, time, id)| (*time, *id))
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
+}
