@@ -283,3 +283,55 @@ fn the_timeline_merges_browser_and_backend_in_order() {
     assert_eq!(t["truncated"], false);
     assert_eq!(e.api("/api/v1/sessions/nobody/timeline").0, 404);
 }
+
+/// The OpenAPI document is served, and every documented GET answers with the fields its
+/// schema requires (so the document cannot drift from the API).
+#[test]
+fn the_openapi_document_matches_the_answers() {
+    let e = Engine::start();
+    seed(&e);
+    let (status, doc) = e.api("/api/v1/openapi.json");
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let schemas = doc["components"]["schemas"].clone();
+    let resolve = |schema: &Value| -> Value {
+        match schema["$ref"].as_str() {
+            Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+            None => schema.clone(),
+        }
+    };
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(get) = ops.get("get") else { continue };
+        let Some(schema) =
+            get["responses"]["200"]["content"]["application/json"]["schema"].as_object()
+        else {
+            continue; // the event stream
+        };
+        let url = path
+            .replace("{session_id}", "angry")
+            .replace("{trace_id}", &hex::encode([0xab_u8; 16]));
+        let (status, body) = e.api(&url);
+        assert_eq!(status, 200, "{url}: {body}");
+        let schema = resolve(&Value::Object(schema.clone()));
+        for field in schema["required"].as_array().into_iter().flatten() {
+            let field = field.as_str().unwrap();
+            assert!(body.get(field).is_some(), "{url} lacks {field:?}: {body}");
+        }
+        // Arrays of documented items carry the items' required fields too.
+        for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let item = resolve(&prop["items"]);
+            for row in body[name].as_array().into_iter().flatten() {
+                for field in item["required"].as_array().into_iter().flatten() {
+                    let field = field.as_str().unwrap();
+                    assert!(
+                        row.get(field).is_some(),
+                        "{url}: {name} item lacks {field:?}: {row}"
+                    );
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} paths checked");
+}

@@ -53,6 +53,7 @@ pub fn router(
         .route("/api/v1/services", get(services))
         .route("/api/v1/service-map", get(service_map))
         .route("/api/v1/diagnostics", get(diagnostics))
+        .route("/api/v1/openapi.json", get(openapi))
         .route(
             "/api/v1/sessions/{session_id}/timeline",
             get(session_timeline),
@@ -570,6 +571,14 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     }
 }
 
+/// The API's description, kept true by tests: every documented path is served, every served
+/// path is documented, and answers carry the fields the document requires.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 /// `GET /api/v1/diagnostics`: what did not link, newest first.
 async fn diagnostics(State(s): State<ApiState>) -> Response {
     match read(s.readers, |conn, _| queries::diagnostics(conn)).await {
@@ -585,6 +594,26 @@ async fn not_found() -> Response {
 #[cfg(test)]
 mod tests {
     use super::is_loopback_host;
+
+    /// Every route the router serves is in the OpenAPI document, and nothing else is.
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let source = include_str!("api.rs");
+        let mut served: Vec<String> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|path| path.starts_with("/api/"))
+            .map(str::to_owned)
+            .collect();
+        served.sort();
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let mut documented: Vec<String> =
+            doc["paths"].as_object().unwrap().keys().cloned().collect();
+        documented.sort();
+        assert_eq!(served, documented);
+    }
 
     #[test]
     fn only_loopback_host_names_pass() {
