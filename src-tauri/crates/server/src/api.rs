@@ -228,6 +228,43 @@ fn param<T: std::str::FromStr>(
         .transpose()
 }
 
+/// A text parameter; empty counts as absent.
+fn text(p: &Params, key: &str) -> Option<String> {
+    p.get(key).filter(|v| !v.is_empty()).cloned()
+}
+
+/// `attribute=key=value`.
+fn attribute_param(p: &Params) -> Result<Option<(String, String)>, ServerError> {
+    text(p, "attribute")
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
+            None => Err(ServerError::BadRequest(format!(
+                "attribute={kv:?} must be key=value"
+            ))),
+        })
+        .transpose()
+}
+
+/// `limit`, checked against the page bounds.
+fn page_size(p: &Params) -> Result<usize, ServerError> {
+    let limit: usize = param(p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ServerError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
+/// A JSON answer, or the error as the API reports errors.
+fn reply(result: Result<serde_json::Value, ServerError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
 /// Cursors are opaque to clients: hex of "first_seen_ms.session_id".
 fn encode_cursor((first, id): (i64, String)) -> String {
     hex::encode(format!("{first}.{id}"))
@@ -244,21 +281,16 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ServerError> {
 async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     let result = async {
         let filter = queries::SessionFilter {
-            user: p.get("user").filter(|v| !v.is_empty()).cloned(),
-            url: p.get("url").filter(|v| !v.is_empty()).cloned(),
+            user: text(&p, "user"),
+            url: text(&p, "url"),
             has_error: param(&p, "hasError", "true or false")?,
             min_frustration: param(&p, "minFrustration", "a number")?,
             has_backend_traces: param(&p, "hasBackendTraces", "true or false")?,
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
-            text: p.get("q").filter(|v| !v.is_empty()).cloned(),
+            text: text(&p, "q"),
         };
-        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServerError::BadRequest(format!(
-                "limit must be between 1 and {MAX_PAGE}"
-            )));
-        }
+        let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
             queries::list_sessions(conn, &filter, cursor, limit)
@@ -270,10 +302,7 @@ async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
         }))
     }
     .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.to_api(),
-    }
+    reply(result)
 }
 
 /// `GET /api/v1/sessions/{id}`: the summary, its pages and its frustration signals.
@@ -363,15 +392,7 @@ fn decode_pair_cursor(text: &str) -> Result<(i64, i64), ServerError> {
 /// `GET /api/v1/traces`: trace search, newest first.
 async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     let result = async {
-        let attribute = match p.get("attribute").filter(|v| !v.is_empty()) {
-            Some(kv) => {
-                let (k, v) = kv.split_once('=').ok_or_else(|| {
-                    ServerError::BadRequest(format!("attribute={kv:?} must be key=value"))
-                })?;
-                Some((k.to_owned(), v.to_owned()))
-            }
-            None => None,
-        };
+        let attribute = attribute_param(&p)?;
         let error = match p.get("status").map(String::as_str) {
             None | Some("") | Some("any") => None,
             Some("error") => Some(true),
@@ -383,22 +404,17 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
             }
         };
         let filter = queries::TraceFilter {
-            service: p.get("service").filter(|v| !v.is_empty()).cloned(),
-            span_name: p.get("name").filter(|v| !v.is_empty()).cloned(),
+            service: text(&p, "service"),
+            span_name: text(&p, "name"),
             error,
             min_duration_ms: param(&p, "minDurationMs", "a number of milliseconds")?,
             max_duration_ms: param(&p, "maxDurationMs", "a number of milliseconds")?,
             attribute,
-            session: p.get("session").filter(|v| !v.is_empty()).cloned(),
+            session: text(&p, "session"),
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
         };
-        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServerError::BadRequest(format!(
-                "limit must be between 1 and {MAX_PAGE}"
-            )));
-        }
+        let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
             queries::search_traces(conn, &filter, cursor, limit)
@@ -410,10 +426,7 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
         }))
     }
     .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.to_api(),
-    }
+    reply(result)
 }
 
 /// `GET /api/v1/services`: span counts and error rates per service.
@@ -520,15 +533,7 @@ fn severity(text: &str) -> Result<i32, ServerError> {
 /// `GET /api/v1/logs`: full-text and filtered log search, newest first.
 async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     let result = async {
-        let attribute = match p.get("attribute").filter(|v| !v.is_empty()) {
-            Some(kv) => {
-                let (k, v) = kv.split_once('=').ok_or_else(|| {
-                    ServerError::BadRequest(format!("attribute={kv:?} must be key=value"))
-                })?;
-                Some((k.to_owned(), v.to_owned()))
-            }
-            None => None,
-        };
+        let attribute = attribute_param(&p)?;
         let trace_id = p
             .get("traceId")
             .filter(|v| !v.is_empty())
@@ -541,19 +546,14 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
                 .filter(|v| !v.is_empty())
                 .map(|v| severity(v))
                 .transpose()?,
-            service: p.get("service").filter(|v| !v.is_empty()).cloned(),
+            service: text(&p, "service"),
             trace_id,
-            session: p.get("session").filter(|v| !v.is_empty()).cloned(),
+            session: text(&p, "session"),
             attribute,
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
         };
-        let limit: usize = param(&p, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServerError::BadRequest(format!(
-                "limit must be between 1 and {MAX_PAGE}"
-            )));
-        }
+        let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
             queries::search_logs(conn, &filter, cursor, limit)
@@ -565,10 +565,7 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
         }))
     }
     .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.to_api(),
-    }
+    reply(result)
 }
 
 /// The API's description, kept true by tests: every documented path is served, every served

@@ -7,6 +7,7 @@
 pub mod attrs;
 mod db;
 mod error;
+mod filter_sql;
 pub mod frustration;
 pub mod model;
 pub mod queries;

@@ -21,6 +21,7 @@ use serde_json::{json, Value as Json};
 
 use crate::attrs::{attrs_from_json, value_from_json};
 use crate::error::{Result, StoreError};
+use crate::filter_sql::{split_page, Clauses};
 use crate::span_json::{events_from_json, links_from_json};
 
 fn parse_json(text: &str) -> Json {
@@ -682,59 +683,49 @@ pub fn list_sessions(
     cursor: Option<SessionCursor>,
     limit: usize,
 ) -> Result<(Vec<Json>, Option<SessionCursor>)> {
-    let mut clauses = vec!["1 = 1".to_owned()];
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut arg = |v: rusqlite::types::Value| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
+    let mut c = Clauses::new("1 = 1");
     if let Some(user) = &filter.user {
-        let (a, b) = (arg(user.clone().into()), arg(user.clone().into()));
-        clauses.push(format!("(s.user_id = {a} OR s.user_email = {b})"));
+        let (a, b) = (c.arg(user.clone()), c.arg(user.clone()));
+        c.push(format!("(s.user_id = {a} OR s.user_email = {b})"));
     }
     if let Some(url) = &filter.url {
-        let a = arg(format!("%{url}%").into());
-        clauses.push(format!(
+        let a = c.arg(format!("%{url}%"));
+        c.push(format!(
             "EXISTS (SELECT 1 FROM session_pages p WHERE p.session_id = s.session_id AND p.url LIKE {a})"
         ));
     }
     match filter.has_error {
-        Some(true) => clauses.push("s.error_count > 0".into()),
-        Some(false) => clauses.push("s.error_count = 0".into()),
+        Some(true) => c.push("s.error_count > 0"),
+        Some(false) => c.push("s.error_count = 0"),
         None => {}
     }
     if let Some(min) = filter.min_frustration {
-        let a = arg(min.into());
-        clauses.push(format!("s.frustration_score >= {a}"));
+        let a = c.arg(min);
+        c.push(format!("s.frustration_score >= {a}"));
     }
     if let Some(want) = filter.has_backend_traces {
-        clauses.push(format!(
+        c.push(format!(
             "{} EXISTS (SELECT 1 FROM traces t WHERE t.session_id = s.session_id AND t.span_count > 0)",
             if want { "" } else { "NOT" }
         ));
     }
+    // A session overlaps the range: it ended after its start and began before its end.
     if let Some(from) = filter.from_ms {
-        let a = arg(from.into());
-        clauses.push(format!("s.last_seen_ms >= {a}"));
+        let a = c.arg(from);
+        c.push(format!("s.last_seen_ms >= {a}"));
     }
     if let Some(to) = filter.to_ms {
-        let a = arg(to.into());
-        clauses.push(format!("s.first_seen_ms <= {a}"));
+        let a = c.arg(to);
+        c.push(format!("s.first_seen_ms <= {a}"));
     }
     if let Some(text) = &filter.text {
-        let like = format!("%{text}%");
-        let a = arg(like.into());
-        clauses.push(format!(
+        let a = c.arg(format!("%{text}%"));
+        c.push(format!(
             "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a})"
         ));
     }
-    if let Some((first_seen, id)) = cursor {
-        let (a, b) = (arg(first_seen.into()), arg(id.into()));
-        clauses.push(format!(
-            "(coalesce(s.first_seen_ms, 0), s.session_id) < ({a}, {b})"
-        ));
-    }
-    let limit_arg = arg((limit as i64 + 1).into());
+    c.before("(coalesce(s.first_seen_ms, 0), s.session_id)", cursor);
+    let limit_arg = c.limit_one_past(limit);
     let sql = format!(
         "SELECT s.session_id, s.first_seen_ms, s.last_seen_ms, s.user_id, s.user_email, s.start_url,
                 s.event_count, s.error_count, s.frustration_score,
@@ -744,11 +735,11 @@ pub fn list_sessions(
           WHERE {}
           ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
           LIMIT {limit_arg}",
-        clauses.join(" AND ")
+        c.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows: Vec<(i64, String, Json)> = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+    let rows: Vec<(i64, String, Json)> = stmt
+        .query_map(c.params(), |r| {
             let first: Option<i64> = r.get(1)?;
             let last: Option<i64> = r.get(2)?;
             let id: String = r.get(0)?;
@@ -772,12 +763,7 @@ pub fn list_sessions(
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|(f, id, _)| (*f, id.clone()))
-    } else {
-        None
-    };
+    let (rows, next) = split_page(rows, limit, |(f, id, _)| (*f, id.clone()));
     Ok((rows.into_iter().map(|(_, _, j)| j).collect(), next))
 }
 
@@ -1069,91 +1055,61 @@ pub fn search_traces(
     cursor: Option<TraceCursor>,
     limit: usize,
 ) -> Result<(Vec<Json>, Option<TraceCursor>)> {
-    let mut clauses = vec!["t.span_count > 0".to_owned()];
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut arg = |v: rusqlite::types::Value| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
+    let mut c = Clauses::new("t.span_count > 0");
     if let Some(service) = &filter.service {
-        let a = arg(service.clone().into());
-        clauses.push(format!(
+        let a = c.arg(service.clone());
+        c.push(format!(
             "EXISTS (SELECT 1 FROM trace_services ts WHERE ts.service_name = {a} AND ts.trace = t.id)"
         ));
     }
     if let Some(name) = &filter.span_name {
-        let a = arg(format!("%{name}%").into());
-        clauses.push(format!(
+        let a = c.arg(format!("%{name}%"));
+        c.push(format!(
             "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND s.name LIKE {a})"
         ));
     }
     match filter.error {
-        Some(true) => clauses.push("t.error_count > 0".into()),
-        Some(false) => clauses.push("t.error_count = 0".into()),
+        Some(true) => c.push("t.error_count > 0"),
+        Some(false) => c.push("t.error_count = 0"),
         None => {}
     }
     if let Some(min) = filter.min_duration_ms {
-        let a = arg(((min * 1e6) as i64).into());
-        clauses.push(format!(
+        let a = c.arg((min * 1e6) as i64);
+        c.push(format!(
             "t.end_time_unix_nano - t.start_time_unix_nano >= {a}"
         ));
     }
     if let Some(max) = filter.max_duration_ms {
-        let a = arg(((max * 1e6) as i64).into());
-        clauses.push(format!(
+        let a = c.arg((max * 1e6) as i64);
+        c.push(format!(
             "t.end_time_unix_nano - t.start_time_unix_nano <= {a}"
         ));
     }
     if let Some((key, value)) = &filter.attribute {
-        // The key becomes a JSON path; a quote in it would end the path early.
-        if key.contains('"') || key.contains('\\') {
-            return Err(StoreError::Sql(format!(
-                "attribute key {key:?} may not contain quotes"
-            )));
-        }
-        let (p, v) = (
-            arg(format!("$.\"{key}\"").into()),
-            arg(value.clone().into()),
-        );
-        clauses.push(format!(
-            "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id
-                      AND CAST(json_extract(s.attributes, {p}) AS TEXT) = {v})"
+        let matches = c.attribute_equals("s.attributes", key, value)?;
+        c.push(format!(
+            "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND {matches})"
         ));
     }
     if let Some(session) = &filter.session {
-        let a = arg(session.clone().into());
-        clauses.push(format!("t.session_id = {a}"));
+        let a = c.arg(session.clone());
+        c.push(format!("t.session_id = {a}"));
     }
-    if let Some(from) = filter.from_ms {
-        let a = arg(from.saturating_mul(1_000_000).into());
-        clauses.push(format!("t.start_time_unix_nano >= {a}"));
-    }
-    if let Some(to) = filter.to_ms {
-        let a = arg(to.saturating_mul(1_000_000).into());
-        clauses.push(format!("t.start_time_unix_nano <= {a}"));
-    }
-    if let Some((start, id)) = cursor {
-        let (a, b) = (arg(start.into()), arg(id.into()));
-        clauses.push(format!("(t.start_time_unix_nano, t.id) < ({a}, {b})"));
-    }
-    let limit_arg = arg((limit as i64 + 1).into());
+    c.ns_range("t.start_time_unix_nano", filter.from_ms, filter.to_ms);
+    c.before("(t.start_time_unix_nano, t.id)", cursor);
+    let limit_arg = c.limit_one_past(limit);
     let sql = format!(
         "SELECT t.id, t.start_time_unix_nano FROM traces t WHERE {}
           ORDER BY t.start_time_unix_nano DESC, t.id DESC LIMIT {limit_arg}",
-        clauses.join(" AND ")
+        c.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut found: Vec<(i64, i64)> = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+    let found: Vec<(i64, i64)> = stmt
+        .query_map(c.params(), |r| {
             Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let next = if found.len() > limit {
-        found.truncate(limit);
-        found.last().map(|(id, start)| (*start, *id))
-    } else {
-        None
-    };
+    let (found, next) = split_page(found, limit, |(id, start)| (*start, *id));
     let mut traces = Vec::with_capacity(found.len());
     for (id, _) in found {
         if let Some(mut summary) = trace_summary(conn, id)? {
@@ -1277,81 +1233,51 @@ pub fn search_logs(
     cursor: Option<LogCursor>,
     limit: usize,
 ) -> Result<(Vec<Json>, Option<LogCursor>)> {
-    let mut clauses = vec!["1 = 1".to_owned()];
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut arg = |v: rusqlite::types::Value| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
+    let mut c = Clauses::new("1 = 1");
     if let Some(q) = filter.text.as_deref().and_then(fts_query) {
-        let a = arg(q.into());
-        clauses.push(format!(
+        let a = c.arg(q);
+        c.push(format!(
             "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a})"
         ));
     }
     if let Some(min) = filter.min_severity {
-        let a = arg(i64::from(min).into());
-        clauses.push(format!("l.severity_number >= {a}"));
+        let a = c.arg(i64::from(min));
+        c.push(format!("l.severity_number >= {a}"));
     }
     if let Some(service) = &filter.service {
-        let a = arg(service.clone().into());
-        clauses.push(format!("l.service_name = {a}"));
+        let a = c.arg(service.clone());
+        c.push(format!("l.service_name = {a}"));
     }
     if let Some(trace_id) = filter.trace_id {
-        let a = arg(trace_id.to_vec().into());
-        clauses.push(format!(
+        let a = c.arg(trace_id.to_vec());
+        c.push(format!(
             "l.trace = (SELECT id FROM traces WHERE trace_id = {a})"
         ));
     }
     if let Some(session) = &filter.session {
-        let (a, b) = (arg(session.clone().into()), arg(session.clone().into()));
-        clauses.push(format!("(l.session_id = {a} OR t.session_id = {b})"));
+        let (a, b) = (c.arg(session.clone()), c.arg(session.clone()));
+        c.push(format!("(l.session_id = {a} OR t.session_id = {b})"));
     }
     if let Some((key, value)) = &filter.attribute {
-        if key.contains('"') || key.contains('\\') {
-            return Err(StoreError::Sql(format!(
-                "attribute key {key:?} may not contain quotes"
-            )));
-        }
-        let (p, v) = (
-            arg(format!("$.\"{key}\"").into()),
-            arg(value.clone().into()),
-        );
-        clauses.push(format!(
-            "CAST(json_extract(l.attributes, {p}) AS TEXT) = {v}"
-        ));
+        let matches = c.attribute_equals("l.attributes", key, value)?;
+        c.push(matches);
     }
-    if let Some(from) = filter.from_ms {
-        let a = arg(from.saturating_mul(1_000_000).into());
-        clauses.push(format!("l.time_unix_nano >= {a}"));
-    }
-    if let Some(to) = filter.to_ms {
-        let a = arg(to.saturating_mul(1_000_000).into());
-        clauses.push(format!("l.time_unix_nano <= {a}"));
-    }
-    if let Some((time, id)) = cursor {
-        let (a, b) = (arg(time.into()), arg(id.into()));
-        clauses.push(format!("(l.time_unix_nano, l.id) < ({a}, {b})"));
-    }
-    let limit_arg = arg((limit as i64 + 1).into());
+    c.ns_range("l.time_unix_nano", filter.from_ms, filter.to_ms);
+    c.before("(l.time_unix_nano, l.id)", cursor);
+    let limit_arg = c.limit_one_past(limit);
     let sql = format!(
         "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
           WHERE {}
           ORDER BY l.time_unix_nano DESC, l.id DESC LIMIT {limit_arg}",
-        clauses.join(" AND ")
+        c.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows: Vec<(Json, i64, i64)> = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+    let rows: Vec<(Json, i64, i64)> = stmt
+        .query_map(c.params(), |r| {
             let view = log_view(r)?;
             Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(13)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|(_, time, id)| (*time, *id))
-    } else {
-        None
-    };
+    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
     Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
 }
