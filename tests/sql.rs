@@ -13,12 +13,7 @@ use sightline_server::Limits;
 use sightline_tests::Engine;
 
 fn sql(e: &Engine, statement: &str) -> (u16, Value) {
-    let resp = reqwest::blocking::Client::new()
-        .post(e.api_url("/api/v1/sql"))
-        .json(&json!({ "sql": statement }))
-        .send()
-        .unwrap();
-    (resp.status().as_u16(), resp.json().unwrap())
+    e.sql(statement)
 }
 
 fn rows(e: &Engine, statement: &str) -> Vec<Vec<Value>> {

@@ -106,6 +106,19 @@ impl Engine {
         api_get(self.ui, path)
     }
 
+    /// `POST /api/v1/sql`: status and JSON body.
+    pub fn sql(&self, statement: &str) -> (u16, Value) {
+        let resp = reqwest::blocking::Client::new()
+            .post(self.api_url("/api/v1/sql"))
+            .json(&serde_json::json!({ "sql": statement }))
+            .send()
+            .expect("sql request");
+        (
+            resp.status().as_u16(),
+            resp.json().expect("sql answer is JSON"),
+        )
+    }
+
     pub fn stats(&self) -> Value {
         let (status, body) = self.api("/api/v1/stats");
         assert_eq!(status, 200, "{body}");

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_session_events.sql"),
     include_str!("../migrations/0004_service_stats.sql"),
     include_str!("../migrations/0005_logs_fts.sql"),
+    include_str!("../migrations/0006_trace_sessions.sql"),
 ];
 
 /// The schema version this build writes.

@@ -60,7 +60,7 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
         metric_points: count("SELECT count(*) FROM metric_points")?,
         resources: count("SELECT count(*) FROM resources")?,
         sessions: count(
-            "SELECT count(*) FROM (SELECT session_id FROM traces WHERE session_id IS NOT NULL
+            "SELECT count(*) FROM (SELECT session_id FROM trace_sessions
                                    UNION SELECT session_id FROM logs WHERE session_id IS NOT NULL)",
         )?,
         database_bytes: file_len(path) + file_len(Path::new(&wal)),
@@ -705,7 +705,8 @@ pub fn list_sessions(
     }
     if let Some(want) = filter.has_backend_traces {
         c.push(format!(
-            "{} EXISTS (SELECT 1 FROM traces t WHERE t.session_id = s.session_id AND t.span_count > 0)",
+            "{} EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                         WHERE m.session_id = s.session_id AND t.span_count > 0)",
             if want { "" } else { "NOT" }
         ));
     }
@@ -730,7 +731,8 @@ pub fn list_sessions(
         "SELECT s.session_id, s.first_seen_ms, s.last_seen_ms, s.user_id, s.user_email, s.start_url,
                 s.event_count, s.error_count, s.frustration_score,
                 (SELECT count(*) FROM session_pages p WHERE p.session_id = s.session_id),
-                (SELECT count(*) FROM traces t WHERE t.session_id = s.session_id AND t.span_count > 0)
+                (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = s.session_id AND t.span_count > 0)
            FROM sessions s
           WHERE {}
           ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
@@ -886,8 +888,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
     // a request the recorder did not see).
     let traces: Vec<(i64, Option<i64>)> = conn
         .prepare_cached(
-            "SELECT id, start_time_unix_nano FROM traces
-              WHERE session_id = ?1 AND span_count > 0 ORDER BY start_time_unix_nano",
+            "SELECT t.id, t.start_time_unix_nano FROM trace_sessions m JOIN traces t ON t.id = m.trace
+              WHERE m.session_id = ?1 AND t.span_count > 0 ORDER BY t.start_time_unix_nano",
         )?
         .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -904,7 +906,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
 
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
-          WHERE l.session_id = ?1 OR t.session_id = ?1
+          WHERE l.session_id = ?1
+             OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = ?1)
           ORDER BY l.time_unix_nano LIMIT {TIMELINE_CAP}"
     ))?;
     let logs: Vec<Json> = stmt
@@ -974,14 +977,14 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
         .collect::<rusqlite::Result<_>>()?;
     let without_replay: Vec<Json> = conn
         .prepare_cached(&format!(
-            "SELECT lower(hex(t.trace_id)), t.session_id, t.start_time_unix_nano,
+            "SELECT lower(hex(t.trace_id)), m.session_id, t.start_time_unix_nano,
                     (SELECT s.name FROM spans s WHERE s.trace = t.id
                       ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1),
                     (SELECT s.service_name FROM spans s WHERE s.trace = t.id
                       ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
-               FROM traces t
-              WHERE t.session_id IS NOT NULL AND t.span_count > 0
-                AND NOT EXISTS (SELECT 1 FROM replay_chunks c WHERE c.session_id = t.session_id)
+               FROM trace_sessions m JOIN traces t ON t.id = m.trace
+              WHERE t.span_count > 0
+                AND NOT EXISTS (SELECT 1 FROM replay_chunks c WHERE c.session_id = m.session_id)
               ORDER BY t.id DESC LIMIT {DIAGNOSTICS_CAP}"
         ))?
         .query_map([], |r| {
@@ -1093,7 +1096,9 @@ pub fn search_traces(
     }
     if let Some(session) = &filter.session {
         let a = c.arg(session.clone());
-        c.push(format!("t.session_id = {a}"));
+        c.push(format!(
+            "t.id IN (SELECT trace FROM trace_sessions WHERE session_id = {a})"
+        ));
     }
     c.ns_range("t.start_time_unix_nano", filter.from_ms, filter.to_ms);
     c.before("(t.start_time_unix_nano, t.id)", cursor);
@@ -1134,8 +1139,11 @@ pub fn search_traces(
 pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json>> {
     conn.prepare_cached(
         "SELECT s.session_id, s.first_seen_ms, t.start_time_unix_nano, s.user_id
-           FROM traces t JOIN sessions s ON s.session_id = t.session_id
-          WHERE t.trace_id = ?1",
+           FROM traces t
+           JOIN trace_sessions m ON m.trace = t.id
+           JOIN sessions s ON s.session_id = m.session_id
+          WHERE t.trace_id = ?1
+          ORDER BY s.session_id = t.session_id DESC, s.first_seen_ms",
     )?
     .query_map([&trace_id[..]], |r| {
         let first: Option<i64> = r.get(1)?;
@@ -1256,7 +1264,9 @@ pub fn search_logs(
     }
     if let Some(session) = &filter.session {
         let (a, b) = (c.arg(session.clone()), c.arg(session.clone()));
-        c.push(format!("(l.session_id = {a} OR t.session_id = {b})"));
+        c.push(format!(
+            "(l.session_id = {a} OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = {b}))"
+        ));
     }
     if let Some((key, value)) = &filter.attribute {
         let matches = c.attribute_equals("l.attributes", key, value)?;

@@ -51,9 +51,21 @@ SELECT s.session_id,
        s.error_count,
        s.frustration_score,
        (SELECT count(*) FROM main.session_pages p WHERE p.session_id = s.session_id) AS page_count,
-       (SELECT count(*) FROM main.traces t WHERE t.session_id = s.session_id) AS trace_count,
+       (SELECT count(*) FROM main.trace_sessions m WHERE m.session_id = s.session_id) AS trace_count,
        s.attributes
   FROM main.sessions s;
+
+-- Every (session, trace) pair: a trace can belong to more than one session, while
+-- `spans.session_id` and `logs.session_id` name one (their own, else the trace's first).
+CREATE TEMP VIEW session_traces AS
+SELECT m.session_id,
+       lower(hex(t.trace_id))        AS trace_id,
+       t.start_time_unix_nano,
+       t.end_time_unix_nano,
+       t.span_count,
+       t.error_count
+  FROM main.trace_sessions m
+  JOIN main.traces t ON t.id = m.trace;
 
 -- Indexed events and frustration signals in one stream. `page_url` is the page the event
 -- happened on (the last page view at or before it).

@@ -316,8 +316,19 @@ struct TraceDelta {
     end: Option<u64>,
     spans: i64,
     errors: i64,
-    session: Option<String>,
+    /// Sessions named on the trace's spans and logs, first seen first.
+    sessions: Vec<String>,
     services: Vec<String>,
+}
+
+impl TraceDelta {
+    fn add_session(&mut self, session: &Option<String>) {
+        if let Some(id) = session {
+            if !self.sessions.contains(id) {
+                self.sessions.push(id.clone());
+            }
+        }
+    }
 }
 
 /// Upserts one summary row per trace named in `jobs` (in order of first appearance, so ids
@@ -343,9 +354,7 @@ fn upsert_traces(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<HashMap
             );
             d.spans += 1;
             d.errors += i64::from(s.status_code == STATUS_CODE_ERROR);
-            if d.session.is_none() {
-                d.session.clone_from(&s.session_id);
-            }
+            d.add_session(&s.session_id);
             if let Some(service) = b
                 .resources
                 .get(s.resource)
@@ -362,9 +371,7 @@ fn upsert_traces(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<HashMap
                 order.push(trace_id);
                 TraceDelta::default()
             });
-            if d.session.is_none() {
-                d.session.clone_from(&l.session_id);
-            }
+            d.add_session(&l.session_id);
         }
     }
     let mut ids = HashMap::with_capacity(order.len());
@@ -385,6 +392,9 @@ fn upsert_traces(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<HashMap
     let mut link = tx.prepare_cached(
         "INSERT INTO trace_services (service_name, trace) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
+    let mut member = tx.prepare_cached(
+        "INSERT INTO trace_sessions (session_id, trace) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
     for trace_id in order {
         let Some(d) = deltas.remove(&trace_id) else {
             continue;
@@ -396,12 +406,15 @@ fn upsert_traces(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<HashMap
                 d.end.map(|v| v as i64),
                 d.spans,
                 d.errors,
-                d.session
+                d.sessions.first()
             ],
             |r| r.get(0),
         )?;
         for service in &d.services {
             link.execute(params![service, id])?;
+        }
+        for session in &d.sessions {
+            member.execute(params![session, id])?;
         }
         ids.insert(trace_id, id);
     }
@@ -754,11 +767,16 @@ fn write_replay_chunk(
     // here yet; a session the spans themselves named is kept.
     let mut link = tx.prepare_cached(
         "INSERT INTO traces (trace_id, span_count, error_count, session_id) VALUES (?1, 0, 0, ?2)
-         ON CONFLICT (trace_id) DO UPDATE SET session_id = coalesce(session_id, excluded.session_id)",
+         ON CONFLICT (trace_id) DO UPDATE SET session_id = coalesce(session_id, excluded.session_id)
+         RETURNING id",
+    )?;
+    let mut member = tx.prepare_cached(
+        "INSERT INTO trace_sessions (session_id, trace) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
     for trace_id in c.index.iter().filter_map(|e| e.trace_id.as_deref()) {
         if let Ok(bytes) = hex::decode(trace_id) {
-            link.execute(params![bytes, c.session_id])?;
+            let id: i64 = link.query_row(params![bytes, c.session_id], |r| r.get(0))?;
+            member.execute(params![c.session_id, id])?;
         }
     }
     // Every expression on the right of SET sees the row as it was, so start_url and
