@@ -36,7 +36,7 @@ fn seed(e: &Engine) {
     replay(
         e,
         json!({"sessionId": "broken", "batch": 0, "meta": {"userId": "carol", "userEmail": "carol@example.com"},
-               "events": [page_view(T0 + 60_000, "http://shop/cart"), snapshot(T0 + 60_001),
+               "events": [page_view(T0 + 60_000, "http://shop/cart?step=2#top"), snapshot(T0 + 60_001),
                           {"type": 5, "timestamp": T0 + 61_000, "data": {"tag": "sightline.error", "payload": {"message": "boom"}}}]}),
     );
     let mut angry = vec![
@@ -126,6 +126,34 @@ fn the_list_is_newest_first_filtered_and_paged() {
         assert_eq!(status, 200, "{query}: {body}");
         assert_eq!(ids(&body), expected, "{query}");
     }
+
+    // Facets count over every matching session, on the first page only.
+    let facets = &first["facets"];
+    assert_eq!(facets["total"], 3, "{facets}");
+    assert_eq!(facets["errors"], json!([{"value": "boom", "count": 1}]));
+    let users: Vec<&str> = facets["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["ada", "bob", "carol"], "one session each, by name");
+    assert!(
+        facets["pages"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "http://shop/cart", "count": 1})),
+        "pages are counted without query string and fragment: {facets}"
+    );
+    assert_eq!(second.get("facets"), None, "later pages skip the facets");
+    let (_, narrowed) = e.api("/api/v1/sessions?hasError=false&url=shop");
+    assert_eq!(
+        narrowed["facets"],
+        json!({"total": 2, "errors": [], "users": [{"value": "ada", "count": 1}, {"value": "bob", "count": 1}],
+               "pages": [{"value": "http://shop/", "count": 1}, {"value": "http://shop/checkout", "count": 1}]})
+    );
+    let (_, without) = e.api("/api/v1/sessions?facets=false");
+    assert_eq!(without.get("facets"), None);
 }
 
 #[test]
@@ -317,6 +345,17 @@ fn the_openapi_document_matches_the_answers() {
         for field in schema["required"].as_array().into_iter().flatten() {
             let field = field.as_str().unwrap();
             assert!(body.get(field).is_some(), "{url} lacks {field:?}: {body}");
+        }
+        // Documented objects, and arrays of documented items, carry their required fields.
+        for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let object = resolve(prop);
+            for field in object["required"].as_array().into_iter().flatten() {
+                let field = field.as_str().unwrap();
+                assert!(
+                    body[name].get(field).is_some(),
+                    "{url}: {name} lacks {field:?}: {body}"
+                );
+            }
         }
         // Arrays of documented items carry the items' required fields too.
         for (name, prop) in schema["properties"].as_object().into_iter().flatten() {

@@ -292,14 +292,28 @@ async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
         };
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_cursor(c)).transpose()?;
-        let (page, next) = read(s.readers, move |conn, _| {
-            queries::list_sessions(conn, &filter, cursor, limit)
+        // Facets describe the whole filtered set, so the first page carries them and later
+        // pages (same filters) do not repeat the work.
+        let want_facets =
+            cursor.is_none() && param::<bool>(&p, "facets", "true or false")?.unwrap_or(true);
+        let (page, next, facets) = read(s.readers, move |conn, _| {
+            let (page, next) = queries::list_sessions(conn, &filter, cursor, limit)?;
+            let facets = if want_facets {
+                Some(queries::session_facets(conn, &filter)?)
+            } else {
+                None
+            };
+            Ok((page, next, facets))
         })
         .await?;
-        Ok::<_, ServerError>(serde_json::json!({
+        let mut answer = serde_json::json!({
             "sessions": page,
             "nextCursor": next.map(encode_cursor),
-        }))
+        });
+        if let Some(facets) = facets {
+            answer["facets"] = facets;
+        }
+        Ok::<_, ServerError>(answer)
     }
     .await;
     reply(result)

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_service_stats.sql"),
     include_str!("../migrations/0005_logs_fts.sql"),
     include_str!("../migrations/0006_trace_sessions.sql"),
+    include_str!("../migrations/0007_session_facets.sql"),
 ];
 
 /// The schema version this build writes.

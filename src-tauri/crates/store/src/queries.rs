@@ -676,13 +676,8 @@ pub struct SessionFilter {
 /// Where a page of sessions ends: (first seen ms, session id) of its last row.
 pub type SessionCursor = (i64, String);
 
-/// A page of sessions, newest first, and the cursor for the next page.
-pub fn list_sessions(
-    conn: &Connection,
-    filter: &SessionFilter,
-    cursor: Option<SessionCursor>,
-    limit: usize,
-) -> Result<(Vec<Json>, Option<SessionCursor>)> {
+/// The conditions a session (`s`) meets to pass `filter`.
+fn session_clauses(filter: &SessionFilter) -> Clauses {
     let mut c = Clauses::new("1 = 1");
     if let Some(user) = &filter.user {
         let (a, b) = (c.arg(user.clone()), c.arg(user.clone()));
@@ -725,6 +720,17 @@ pub fn list_sessions(
             "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a})"
         ));
     }
+    c
+}
+
+/// A page of sessions, newest first, and the cursor for the next page.
+pub fn list_sessions(
+    conn: &Connection,
+    filter: &SessionFilter,
+    cursor: Option<SessionCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<SessionCursor>)> {
+    let mut c = session_clauses(filter);
     c.before("(coalesce(s.first_seen_ms, 0), s.session_id)", cursor);
     let limit_arg = c.limit_one_past(limit);
     let sql = format!(
@@ -767,6 +773,49 @@ pub fn list_sessions(
         .collect::<rusqlite::Result<_>>()?;
     let (rows, next) = split_page(rows, limit, |(f, id, _)| (*f, id.clone()));
     Ok((rows.into_iter().map(|(_, _, j)| j).collect(), next))
+}
+
+/// Values each facet lists at most (the most frequent first).
+pub const FACET_TOP: usize = 10;
+
+/// What the sessions matching `filter` have in common, for narrowing the list: how many match,
+/// and the most frequent users, pages (without query string or fragment) and error messages,
+/// each with the number of matching sessions that have it.
+pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Json> {
+    let c = session_clauses(filter);
+    let matched = format!("SELECT s.session_id FROM sessions s WHERE {}", c.sql());
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM ({matched})"),
+        c.params(),
+        |r| r.get(0),
+    )?;
+    let counts = |sql: String| -> Result<Vec<Json>> {
+        conn.prepare(&sql)?
+            .query_map(c.params(), |r| {
+                Ok(json!({ "value": r.get::<_, Option<String>>(0)?, "count": r.get::<_, i64>(1)? }))
+            })?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
+    };
+    // `value` null: sessions with no user identified.
+    let users = counts(format!(
+        "SELECT coalesce(s.user_id, s.user_email), count(*) FROM sessions s WHERE {}
+          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}",
+        c.sql()
+    ))?;
+    let pages = counts(format!(
+        "SELECT page, count(DISTINCT session_id) FROM (
+             SELECT p.session_id,
+                    substr(p.url, 1, min(instr(p.url || '?', '?'), instr(p.url || '#', '#')) - 1) AS page
+               FROM session_pages p WHERE p.session_id IN ({matched}))
+          GROUP BY page ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
+    ))?;
+    let errors = counts(format!(
+        "SELECT e.target, count(DISTINCT e.session_id) FROM session_events e
+          WHERE e.kind = 'error' AND e.session_id IN ({matched})
+          GROUP BY e.target ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
+    ))?;
+    Ok(json!({ "total": total, "users": users, "pages": pages, "errors": errors }))
 }
 
 /// Items one timeline answer carries at most; a session longer than that says `truncated`.
