@@ -34,24 +34,28 @@ impl Engine {
     }
 
     pub fn with_limits(limits: Limits) -> Engine {
+        Self::with_config(|c| c.limits = limits).expect("engine starts")
+    }
+
+    /// An engine on loopback port 0 and its own data directory, with `adjust` applied to that
+    /// configuration; the startup error if it refuses to start.
+    pub fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Result<Engine> {
         let dir = tempfile::tempdir().expect("temp dir");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             data_dir: dir.path().to_owned(),
             otlp_grpc: loopback(),
             otlp_http: loopback(),
             ui: loopback(),
-            limits,
             ..ServerConfig::default()
         };
-        let handle = rt
-            .block_on(sightline_server::start(config))
-            .expect("engine starts");
-        Engine {
+        adjust(&mut config);
+        let handle = rt.block_on(sightline_server::start(config))?;
+        Ok(Engine {
             grpc: handle.otlp_grpc,
             http: handle.otlp_http,
             ui: handle.ui,
@@ -59,7 +63,7 @@ impl Engine {
             handle: Some(handle),
             rt,
             dir,
-        }
+        })
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -2,8 +2,10 @@
 //!
 //! Same-origin only: no CORS headers, so pages on other origins cannot read what Sightline has
 //! stored; and only requests addressed to a loopback host name are answered, so a hostile page
-//! cannot reach it through DNS rebinding either.
+//! cannot reach it through DNS rebinding either. With a token (required when the address is not
+//! loopback), every request must carry the token instead.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -39,6 +41,7 @@ pub fn router(
     limits: Limits,
     changes: tokio::sync::broadcast::Sender<Change>,
     stop: tokio::sync::watch::Receiver<bool>,
+    token: Option<String>,
 ) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
@@ -59,7 +62,12 @@ pub fn router(
             get(session_timeline),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn(loopback_host_only))
+        .layer(middleware::from_fn_with_state(
+            Access {
+                token: token.map(Arc::from),
+            },
+            guard,
+        ))
         .with_state(ApiState {
             readers,
             limits,
@@ -85,7 +93,83 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-async fn loopback_host_only(req: Request, next: Next) -> Response {
+/// Who may use the UI address.
+#[derive(Clone)]
+struct Access {
+    /// When set, every request must present it; the Host check is then moot (a rebinding page
+    /// does not know the token), which is what lets a token-protected engine be reached by name
+    /// from another machine.
+    token: Option<Arc<str>>,
+}
+
+/// The cookie a browser keeps the token in after opening the UI with `?token=`, so the page's
+/// own requests (and its EventSource, which cannot set headers) carry it.
+const TOKEN_COOKIE: &str = "sightline_token";
+
+/// The token a request presents: `Authorization: Bearer`, the cookie, or `?token=`; and
+/// whether it came in the query (then the answer sets the cookie).
+fn presented_token(req: &Request) -> (Option<String>, bool) {
+    let headers = req.headers();
+    if let Some(bearer) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+    {
+        return (Some(bearer.trim().to_owned()), false);
+    }
+    let cookie = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == TOKEN_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    if cookie.is_some() {
+        return (cookie, false);
+    }
+    let query = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let from_query = query.is_some();
+    (query, from_query)
+}
+
+/// Compares in time independent of where the strings differ, so response timing does not
+/// reveal a prefix of the token.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
+    if let Some(token) = &access.token {
+        let (presented, from_query) = presented_token(&req);
+        return match presented {
+            Some(p) if same_secret(&p, token) => {
+                let mut resp = next.run(req).await;
+                if from_query {
+                    let cookie = format!("{TOKEN_COOKIE}={p}; Path=/; HttpOnly; SameSite=Strict");
+                    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                        resp.headers_mut().append(http::header::SET_COOKIE, value);
+                    }
+                }
+                resp
+            }
+            Some(_) => ServerError::Unauthorized("the token is not this engine's".into()).to_api(),
+            None => ServerError::Unauthorized(
+                "this engine requires its token: send `Authorization: Bearer TOKEN`, or open the \
+                 UI once with ?token=TOKEN"
+                    .into(),
+            )
+            .to_api(),
+        };
+    }
     let host = req
         .headers()
         .get(http::header::HOST)

@@ -66,6 +66,19 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Frustration-signal thresholds (rage, dead and error clicks, thrashing).
     pub frustration: sightline_store::frustration::FrustrationConfig,
+    /// A shared secret the UI address then requires (`Authorization: Bearer`, a cookie, or
+    /// `?token=`). Required when `ui` is not a loopback address; optional otherwise.
+    pub api_token: Option<String>,
+}
+
+/// The shortest token accepted: shorter ones are guessable by a script trying them over the
+/// network.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// What a token is made of: URL-unreserved characters, so it travels unchanged in a header, a
+/// query string and a cookie.
+pub fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
 /// The platform's data directory for Sightline (`~/.local/share/sightline` on Linux,
@@ -86,6 +99,7 @@ impl Default for ServerConfig {
             ui: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4320)),
             limits: Limits::default(),
             frustration: Default::default(),
+            api_token: None,
         }
     }
 }

@@ -46,6 +46,14 @@ pub enum ServerError {
     Internal(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error(
+        "the UI and API would listen on {addr}, which other machines can reach: pass a token with \
+         --token (or SIGHTLINE_TOKEN), at least {min} characters of A-Z a-z 0-9 - _ . ~, which every API request must \
+         then carry; or keep the default 127.0.0.1"
+    )]
+    TokenRequired { addr: SocketAddr, min: usize },
 }
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
@@ -97,6 +105,7 @@ impl ServerError {
                 StatusCode::BAD_REQUEST
             }
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             _ if self.retry_after().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -136,6 +145,7 @@ impl ServerError {
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",

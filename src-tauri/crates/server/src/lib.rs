@@ -78,6 +78,16 @@ fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpL
 pub async fn start(config: ServerConfig) -> Result<Handle> {
     // Bind first: a port in use is the likeliest startup failure, and it must not leave a
     // half-started engine behind.
+    let token_ok = config
+        .api_token
+        .as_ref()
+        .is_some_and(|t| t.len() >= config::MIN_TOKEN_LEN && t.bytes().all(config::token_byte));
+    if (config.api_token.is_some() || !config.ui.ip().is_loopback()) && !token_ok {
+        return Err(ServerError::TokenRequired {
+            addr: config.ui,
+            min: config::MIN_TOKEN_LEN,
+        });
+    }
     let grpc = bind(config.otlp_grpc, "OTLP/gRPC", "--otlp-grpc")?;
     let http = bind(config.otlp_http, "OTLP/HTTP", "--otlp-http")?;
     let ui = bind(config.ui, "the UI", "--ui")?;
@@ -150,6 +160,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             config.limits.clone(),
             store.changes(),
             stop.subscribe(),
+            config.api_token.clone(),
         ),
     )
     .with_graceful_shutdown(stopped(&stop));

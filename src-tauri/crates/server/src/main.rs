@@ -45,6 +45,10 @@ struct ServeArgs {
     /// UI and query API listen address
     #[arg(long, default_value = "127.0.0.1:4320", value_parser = parse_addr)]
     ui: SocketAddr,
+    /// A secret (16+ characters) that the UI and API then require; needed when --ui is not a
+    /// loopback address. Open the UI once with ?token=TOKEN; tools send `Authorization: Bearer`.
+    #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Largest accepted request body, after decompression, in MiB
     #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
     max_body_mib: usize,
@@ -136,6 +140,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         otlp_grpc: args.otlp_grpc,
         otlp_http: args.otlp_http,
         ui: args.ui,
+        api_token: args.token,
         ..ServerConfig::default()
     };
     if let Some(dir) = args.data_dir {
