@@ -262,6 +262,34 @@ fn a_late_batch_corrects_a_dead_click() {
     assert_eq!(session(&e, "late").unwrap()["frustrationScore"], 0.0);
 }
 
+/// The recorder reports a request when it completes: a click that started a slow request
+/// answered (the request began right after it), even when the report comes seconds later and
+/// in a later batch.
+#[test]
+fn a_click_that_starts_a_slow_request_is_not_dead() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let slow = |at: u64, duration: u64| {
+        json!({"type": 5, "timestamp": at, "data": {"tag": "sightline.network", "payload": {
+            "method": "POST", "url": "http://shop/api/checkout", "status": 500, "durationMs": duration}}})
+    };
+    let b0 = json!({"sessionId": "slow", "batch": 0, "events": [
+        dom(t), click(t + 100, 10, 10), slow(t + 5_200, 5_080),
+        click(t + 9_000, 50, 50)]});
+    assert_eq!(send(&e, "application/json", false, &b0).status(), 200);
+    let found = signals(&e, "slow");
+    assert_eq!(
+        found.len(),
+        1,
+        "only the last click is dead so far: {found:?}"
+    );
+    assert_eq!(found[0]["evidence"], json!([t + 9_000]));
+
+    let b1 = json!({"sessionId": "slow", "batch": 1, "events": [slow(t + 14_000, 4_990)]});
+    assert_eq!(send(&e, "application/json", false, &b1).status(), 200);
+    assert!(signals(&e, "slow").is_empty(), "{:?}", signals(&e, "slow"));
+}
+
 #[test]
 fn errors_and_network_requests_are_indexed() {
     let e = Engine::start();

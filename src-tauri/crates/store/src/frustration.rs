@@ -39,6 +39,18 @@ impl Default for FrustrationConfig {
     }
 }
 
+/// The recorder reports a request when it completes, with its duration; the rules place it at
+/// its start, since that is when the page answered the click. Requests longer than this are
+/// placed this long before their report: it bounds how far back a late report can change a
+/// signal, and no click waits a minute for its answer.
+pub const MAX_REQUEST_MS: i64 = 60_000;
+
+/// When a request reported at `reported_ms` after `duration_ms` began, for the rules.
+pub fn request_start(reported_ms: i64, duration_ms: Option<f64>) -> i64 {
+    let d = duration_ms.filter(|d| d.is_finite()).unwrap_or(0.0);
+    reported_ms - (d.max(0.0) as i64).min(MAX_REQUEST_MS)
+}
+
 impl FrustrationConfig {
     /// How far a signal's evidence can reach from its anchor event.
     pub fn horizon_ms(&self) -> i64 {

@@ -822,7 +822,20 @@ fn write_replay_chunk(
         ],
         |r| r.get::<_, i64>(0),
     )?;
-    recompute_frustration(tx, &c.session_id, c.first_ms, c.last_ms, frustration)?;
+    // A request reported in this batch may have started before it, next to a click in an
+    // earlier batch.
+    let earliest = c
+        .index
+        .iter()
+        .filter(|e| e.kind == "network")
+        .map(|e| {
+            let duration = serde_json::from_str::<serde_json::Value>(&e.data)
+                .ok()
+                .and_then(|d| d.get("durationMs").and_then(serde_json::Value::as_f64));
+            frustration::request_start(e.timestamp_ms, duration)
+        })
+        .fold(c.first_ms, i64::min);
+    recompute_frustration(tx, &c.session_id, earliest, c.last_ms, frustration)?;
     Ok(Some(batches == 1))
 }
 
@@ -846,13 +859,25 @@ fn recompute_frustration(
     .execute(params![session_id, from, to])?;
     let events: Vec<frustration::Event> = tx
         .prepare_cached(
-            "SELECT timestamp_ms, kind, target, node_id, x, y FROM session_events
+            // Requests at their start (see frustration::request_start); reports up to
+            // MAX_REQUEST_MS past the window can start inside it.
+            "SELECT CASE kind WHEN 'network'
+                        THEN timestamp_ms - min(max(coalesce(
+                                 CAST(json_extract(data, '$.durationMs') AS INTEGER), 0), 0), ?4)
+                        ELSE timestamp_ms END AS at,
+                    kind, target, node_id, x, y FROM session_events
               WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3
                 AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll')
-              ORDER BY timestamp_ms, id",
+              ORDER BY at, id",
         )?
         .query_map(
-            params![session_id, from.saturating_sub(w), to.saturating_add(w)],
+            params![
+                session_id,
+                from.saturating_sub(w),
+                to.saturating_add(w)
+                    .saturating_add(frustration::MAX_REQUEST_MS),
+                frustration::MAX_REQUEST_MS
+            ],
             |r| {
                 Ok(frustration::Event {
                     timestamp_ms: r.get(0)?,
