@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_logs_fts.sql"),
     include_str!("../migrations/0006_trace_sessions.sql"),
     include_str!("../migrations/0007_session_facets.sql"),
+    include_str!("../migrations/0008_spans_by_trace_span.sql"),
 ];
 
 /// The schema version this build writes.

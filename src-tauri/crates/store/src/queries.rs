@@ -996,6 +996,11 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
 /// Entries per diagnostics list; the newest come first.
 pub const DIAGNOSTICS_CAP: i64 = 100;
 
+/// Diagnostics look at this many of the newest rows of each kind (spans, recorded requests,
+/// session-linked traces). What did not link is almost always recent, and a full scan of
+/// millions of spans would make the check too slow to keep on screen.
+pub const DIAGNOSTICS_SCAN: i64 = 100_000;
+
 /// What did not link, so a user can fix their instrumentation:
 /// - `missingTraces`: requests the recorder saw whose trace never arrived (the backend is not
 ///   instrumented, or does not continue `traceparent`, or has not exported yet);
@@ -1004,12 +1009,15 @@ pub const DIAGNOSTICS_CAP: i64 = 100;
 /// - `orphanSpans`: spans whose parent never arrived (a service that is not exporting, or a
 ///   context lost between services). A span whose parent is a request the recorder saw is not
 ///   an orphan: that parent is the browser.
+///
+/// Each looks at the newest [`DIAGNOSTICS_SCAN`] rows of its kind.
 pub fn diagnostics(conn: &Connection) -> Result<Json> {
     let missing: Vec<Json> = conn
         .prepare_cached(&format!(
             "SELECT e.session_id, e.timestamp_ms, e.target, e.level, e.trace_id
                FROM session_events e
               WHERE e.kind = 'network' AND e.trace_id IS NOT NULL
+                AND e.id > (SELECT coalesce(max(id), 0) FROM session_events) - {DIAGNOSTICS_SCAN}
                 AND NOT EXISTS (SELECT 1 FROM traces t
                                  WHERE t.trace_id = unhex(e.trace_id) AND t.span_count > 0)
               ORDER BY e.timestamp_ms DESC LIMIT {DIAGNOSTICS_CAP}"
@@ -1033,6 +1041,7 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
                       ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
                FROM trace_sessions m JOIN traces t ON t.id = m.trace
               WHERE t.span_count > 0
+                AND m.trace > (SELECT coalesce(max(id), 0) FROM traces) - {DIAGNOSTICS_SCAN}
                 AND NOT EXISTS (SELECT 1 FROM replay_chunks c WHERE c.session_id = m.session_id)
               ORDER BY t.id DESC LIMIT {DIAGNOSTICS_CAP}"
         ))?
@@ -1052,6 +1061,7 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
                     s.name, s.service_name, s.start_time_unix_nano
                FROM spans s
               WHERE s.parent_span_id IS NOT NULL
+                AND s.id > (SELECT coalesce(max(id), 0) FROM spans) - {DIAGNOSTICS_SCAN}
                 AND NOT EXISTS (SELECT 1 FROM spans p
                                  WHERE p.trace = s.trace AND p.span_id = s.parent_span_id)
                 AND NOT EXISTS (SELECT 1 FROM session_events e
