@@ -11,6 +11,7 @@ pub mod error;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
+pub mod seed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

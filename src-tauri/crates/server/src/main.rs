@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 /// (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use sightline_server::{config, ServerConfig};
+use sightline_server::{config, seed, ServerConfig};
 use sightline_store::frustration::FrustrationConfig;
 
 #[derive(Parser)]
@@ -29,6 +29,39 @@ struct Cli {
 enum Command {
     /// Run the engine: OTLP receivers, the store, and the UI/API address.
     Serve(ServeArgs),
+    /// Tools for working on Sightline itself.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Fill a database with a storefront's realistic data: sessions with replays, the backend
+    /// traces their requests started, correlated logs, errors and frustration. Run it with the
+    /// app stopped (it writes the database directly).
+    Seed(SeedArgs),
+}
+
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// The database to fill [default: the platform data dir, as for serve]
+    #[arg(long, env = "SIGHTLINE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Browser sessions, each with its replay
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
+    /// Spans in all (about 10 a request, plus a 1,000- and a 20,000-span trace)
+    #[arg(long, default_value_t = 5_000_000)]
+    spans: u64,
+    /// Log records in all, spread over the traces
+    #[arg(long, default_value_t = 5_000_000)]
+    logs: u64,
+    /// Sessions are spread over this many hours up to now
+    #[arg(long, default_value_t = 24.0)]
+    hours: f64,
+    /// The random seed: the same seed gives the same data
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(clap::Args)]
@@ -124,15 +157,52 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command {
-        Command::Serve(args) => match runtime.block_on(serve(args)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("sightline: {err}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Dev(DevCommand::Seed(args)) => seed(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sightline: {err}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let store = sightline_store::Store::open_dir(&dir)?;
+    let config = seed::SeedConfig {
+        sessions: args.sessions,
+        spans: args.spans,
+        logs: args.logs,
+        hours: args.hours.max(0.001),
+        seed: args.seed,
+        ..seed::SeedConfig::default()
+    };
+    let report = seed::run(&store.writer(), &config, |r| {
+        eprintln!(
+            "seeding: {} sessions, {} spans, {} logs so far",
+            r.sessions, r.spans, r.logs
+        );
+    })?;
+    let database = store.path().to_owned();
+    store.close();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "database={}", database.display())?;
+    writeln!(out, "sessions={}", report.sessions)?;
+    writeln!(out, "traces={}", report.traces)?;
+    writeln!(out, "spans={}", report.spans)?;
+    writeln!(out, "logs={}", report.logs)?;
+    writeln!(out, "replay_events={}", report.replay_events)?;
+    writeln!(out, "replay_bytes={}", report.replay_bytes)?;
+    for (id, spans) in &report.big_traces {
+        writeln!(out, "trace_{spans}={id}")?;
+    }
+    writeln!(out, "seconds={:.1}", report.elapsed.as_secs_f64())?;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
