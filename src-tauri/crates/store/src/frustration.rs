@@ -39,8 +39,8 @@ impl Default for FrustrationConfig {
     }
 }
 
-/// The recorder reports a request when it completes, with its duration; the rules place it at
-/// its start, since that is when the page answered the click. Requests longer than this are
+/// The recorder reports a request when it completes, with its duration; the rules count it at
+/// its start too, since that is when the page answered the click. Requests longer than this are
 /// placed this long before their report: it bounds how far back a late report can change a
 /// signal, and no click waits a minute for its answer.
 pub const MAX_REQUEST_MS: i64 = 60_000;
@@ -98,7 +98,9 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig) -> Vec<Signal> {
     for click in &clicks {
         let after = |kinds: &[&str], window: i64| {
             events.iter().find(|e| {
-                e.timestamp_ms > click.timestamp_ms
+                // The same millisecond counts: a click's handler often starts its request
+                // or changes the page before the clock moves on.
+                e.timestamp_ms >= click.timestamp_ms
                     && e.timestamp_ms <= click.timestamp_ms + window
                     && kinds.contains(&e.kind.as_str())
             })

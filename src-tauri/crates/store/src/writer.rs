@@ -859,16 +859,18 @@ fn recompute_frustration(
     .execute(params![session_id, from, to])?;
     let events: Vec<frustration::Event> = tx
         .prepare_cached(
-            // Requests at their start (see frustration::request_start); reports up to
-            // MAX_REQUEST_MS past the window can start inside it.
-            "SELECT CASE kind WHEN 'network'
-                        THEN timestamp_ms - min(max(coalesce(
-                                 CAST(json_extract(data, '$.durationMs') AS INTEGER), 0), 0), ?4)
-                        ELSE timestamp_ms END AS at,
-                    kind, target, node_id, x, y FROM session_events
+            // A request is activity when it starts (see frustration::request_start) and when
+            // its answer arrives; reports up to MAX_REQUEST_MS past the window can start
+            // inside it.
+            "SELECT timestamp_ms AS at, kind, target, node_id, x, y, id FROM session_events
               WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3
                 AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll')
-              ORDER BY at, id",
+             UNION ALL
+             SELECT timestamp_ms - min(max(coalesce(
+                        CAST(json_extract(data, '$.durationMs') AS INTEGER), 0), 0), ?4),
+                    kind, target, node_id, x, y, id FROM session_events
+              WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3 AND kind = 'network'
+              ORDER BY 1, 7",
         )?
         .query_map(
             params![
