@@ -108,5 +108,42 @@ fn seeded_data_is_linked_counted_and_varied() {
         count("SELECT count(*) FROM logs WHERE trace_id IS NULL") == 0,
         "every log is correlated with its trace"
     );
+    // The service map the writer kept matches the calls counted from the spans themselves.
+    let db = sightline_store::Connection::open_with_flags(
+        dir.path().join("sightline.db"),
+        sightline_store::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut joined: Vec<(String, String, i64)> = db
+        .prepare(
+            "SELECT p.service_name, c.service_name, count(*) FROM spans c
+               JOIN spans p ON p.trace = c.trace AND p.span_id = c.parent_span_id
+              WHERE c.kind IN (2, 5) AND p.service_name != c.service_name GROUP BY 1, 2",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut kept: Vec<(String, String, i64)> = get("/api/v1/service-map")["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_owned(),
+                e["to"].as_str().unwrap().to_owned(),
+                e["callCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    joined.sort();
+    kept.sort();
+    assert_eq!(kept, joined);
+    assert_eq!(
+        kept.len(),
+        4,
+        "api→search, api→order, api→payment, payment→fraud"
+    );
     p.kill9();
 }

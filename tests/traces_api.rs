@@ -208,6 +208,8 @@ fn services_and_the_calls_between_them() {
                 span_id: vec![id; 8],
                 parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
                 name: format!("{service} work"),
+                // The receiving side of a call is a server span (OTel's SPAN_KIND_SERVER).
+                kind: if parent.is_some() { 2 } else { 1 },
                 start_time_unix_nano: (T0_MS + 9_000) * 1_000_000,
                 end_time_unix_nano: (T0_MS + 9_100) * 1_000_000,
                 status: Some(Status {
@@ -220,14 +222,20 @@ fn services_and_the_calls_between_them() {
         }],
         ..Default::default()
     };
-    let req = ExportTraceServiceRequest {
-        resource_spans: vec![
+    // Services export on their own schedules: the deepest call arrives first, its parent
+    // later with the root; either order counts each call once.
+    for spans in [
+        vec![hop("fraud", 0x93, Some(0x92), true)],
+        vec![
             hop("api", 0x91, None, false),
             hop("payments", 0x92, Some(0x91), false),
-            hop("fraud", 0x93, Some(0x92), true),
         ],
-    };
-    e.post_protobuf("/v1/traces", req.encode_to_vec());
+    ] {
+        let req = ExportTraceServiceRequest {
+            resource_spans: spans,
+        };
+        e.post_protobuf("/v1/traces", req.encode_to_vec());
+    }
 
     let (status, body) = e.api("/api/v1/services");
     assert_eq!(status, 200);
@@ -265,7 +273,7 @@ fn services_and_the_calls_between_them() {
             ("payments".to_owned(), "fraud".to_owned(), 1, 1)
         ]
     );
-    // A window after the trace started holds no calls.
-    let (_, later) = e.api(&format!("/api/v1/service-map?fromMs={}", T0_MS + 10_000));
+    // A window starting a minute after the calls holds none (windows have minute resolution).
+    let (_, later) = e.api(&format!("/api/v1/service-map?fromMs={}", T0_MS + 69_000));
     assert_eq!(later["edges"], json!([]));
 }

@@ -16,6 +16,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_trace_sessions.sql"),
     include_str!("../migrations/0007_session_facets.sql"),
     include_str!("../migrations/0008_spans_by_trace_span.sql"),
+    include_str!("../migrations/0009_sessions_by_start.sql"),
+    include_str!("../migrations/0010_service_edges.sql"),
 ];
 
 /// The schema version this build writes.

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection, ErrorCode, Transaction};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Result, StoreError};
@@ -287,9 +287,16 @@ fn commit(
 ) -> rusqlite::Result<(IdCache, Change)> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = IdCache::default();
-    let traces = upsert_traces(&tx, jobs)?;
+    let stored_traces: i64 = tx
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM traces")?
+        .query_row([], |r| r.get(0))?;
+    let mut traces = TraceRows {
+        ids: upsert_traces(&tx, jobs)?,
+        stored_before: stored_traces,
+        written: std::collections::HashSet::new(),
+    };
     let mut change = Change {
-        traces: traces.len(),
+        traces: traces.ids.len(),
         ..Change::default()
     };
     for job in jobs {
@@ -297,7 +304,7 @@ fn commit(
             &tx,
             cache,
             &mut fresh,
-            &traces,
+            &mut traces,
             frustration,
             &job.batch,
             &mut change,
@@ -436,13 +443,14 @@ fn write_batch(
     tx: &Transaction<'_>,
     cache: &IdCache,
     fresh: &mut IdCache,
-    traces: &HashMap<[u8; 16], i64>,
+    traces: &mut TraceRows,
     frustration: &FrustrationConfig,
     batch: &Batch,
     change: &mut Change,
 ) -> rusqlite::Result<()> {
     let trace_row = |trace_id: &[u8; 16]| -> rusqlite::Result<i64> {
         traces
+            .ids
             .get(trace_id)
             .copied()
             .ok_or_else(|| bad_ref("trace", 0))
@@ -515,6 +523,13 @@ fn write_batch(
         Ok((rid, service, sid))
     };
 
+    // Spans stored before this batch have ids up to this.
+    let before: i64 = if batch.spans.is_empty() {
+        0
+    } else {
+        tx.prepare_cached("SELECT coalesce(max(id), 0) FROM spans")?
+            .query_row([], |r| r.get(0))?
+    };
     if !batch.spans.is_empty() {
         let mut insert = tx.prepare_cached(
             "INSERT INTO spans (trace_id, span_id, parent_span_id, trace_state, flags, name, kind,
@@ -624,6 +639,7 @@ fn write_batch(
 
     if !batch.spans.is_empty() {
         write_service_stats(tx, batch)?;
+        write_service_edges(tx, batch, traces, before)?;
     }
 
     for chunk in &batch.replay {
@@ -661,6 +677,100 @@ fn write_batch(
                 p.point,
             ])?;
         }
+    }
+    Ok(())
+}
+
+/// The transaction's traces: their row ids, and which could already hold spans when a batch
+/// is written (those stored before the transaction, and those an earlier batch of it wrote
+/// to). A span of any other trace can have no stored children, so looking for them is skipped:
+/// most traces arrive whole.
+struct TraceRows {
+    ids: HashMap<[u8; 16], i64>,
+    stored_before: i64,
+    written: std::collections::HashSet<i64>,
+}
+
+impl TraceRows {
+    fn may_have_spans(&self, trace: i64) -> bool {
+        trace <= self.stored_before || self.written.contains(&trace)
+    }
+}
+
+/// OTLP's `SPAN_KIND_SERVER` and `SPAN_KIND_CONSUMER`: the receiving side of a call.
+fn receives_calls(kind: i32) -> bool {
+    kind == 2 || kind == 5
+}
+
+/// Counts the calls between services this batch completes: each of its server/consumer spans
+/// whose parent (stored before, or in this batch) is in another service, and each stored
+/// server/consumer span (before this batch) whose parent is one of this batch's spans. A call
+/// is thus counted exactly once, by whichever of its two spans arrived second.
+fn write_service_edges(
+    tx: &Transaction<'_>,
+    batch: &Batch,
+    traces: &mut TraceRows,
+    before: i64,
+) -> rusqlite::Result<()> {
+    let service = |s: &crate::model::SpanRow| {
+        batch
+            .resources
+            .get(s.resource)
+            .and_then(|r| r.service_name.clone())
+    };
+    let minute = |ns: u64| (ns / 60_000_000_000) as i64;
+    let mut edges: HashMap<(i64, String, String), (i64, i64)> = HashMap::new();
+    let mut parent =
+        tx.prepare_cached("SELECT service_name FROM spans WHERE trace = ?1 AND span_id = ?2")?;
+    let mut children = tx.prepare_cached(
+        "SELECT service_name, start_time_unix_nano, status_code FROM spans
+          WHERE trace = ?1 AND parent_span_id = ?2 AND kind IN (2, 5)
+            AND parent_span_id IS NOT NULL AND id <= ?3",
+    )?;
+    for s in &batch.spans {
+        let (Some(name), Some(&trace)) = (service(s), traces.ids.get(&s.trace_id)) else {
+            continue;
+        };
+        if let (true, Some(p)) = (receives_calls(s.kind), s.parent_span_id) {
+            let from: Option<Option<String>> = parent
+                .query_row(params![trace, &p[..]], |r| r.get(0))
+                .optional()?;
+            if let Some(from) = from.flatten().filter(|f| *f != name) {
+                let e = edges
+                    .entry((minute(s.start_time_unix_nano), from, name.clone()))
+                    .or_default();
+                e.0 += 1;
+                e.1 += i64::from(s.status_code == STATUS_CODE_ERROR);
+            }
+        }
+        if traces.may_have_spans(trace) {
+            let mut rows = children.query(params![trace, &s.span_id[..], before])?;
+            while let Some(r) = rows.next()? {
+                let Some(to) = r.get::<_, Option<String>>(0)?.filter(|t| *t != name) else {
+                    continue;
+                };
+                let start: i64 = r.get(1)?;
+                let e = edges
+                    .entry((minute(start.max(0) as u64), name.clone(), to))
+                    .or_default();
+                e.0 += 1;
+                e.1 += i64::from(r.get::<_, i32>(2)? == STATUS_CODE_ERROR);
+            }
+        }
+    }
+    for s in &batch.spans {
+        if let Some(&trace) = traces.ids.get(&s.trace_id) {
+            traces.written.insert(trace);
+        }
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO service_edges (minute, parent_service, child_service, call_count, error_count)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO UPDATE SET call_count = call_count + excluded.call_count,
+                                   error_count = error_count + excluded.error_count",
+    )?;
+    for ((minute, from, to), (calls, errors)) in edges {
+        upsert.execute(params![minute, from, to, calls, errors])?;
     }
     Ok(())
 }
