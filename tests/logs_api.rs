@@ -183,3 +183,59 @@ fn logs_are_searched_by_text_and_filters() {
         assert_eq!(status, 400, "{bad}: {body}");
     }
 }
+
+/// A word in thousands of logs: the first page comes from the newest matches, and is still
+/// the true newest-by-time page when an early arrival carries the latest time.
+#[test]
+fn a_common_word_pages_newest_first_even_out_of_arrival_order() {
+    let e = Engine::start();
+    let send = |records: Vec<LogRecord>| {
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: records,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        e.post_protobuf("/v1/logs", req.encode_to_vec());
+    };
+    // In arrival order and time order: 3,000 cache lines, one a second.
+    send(
+        (0..3_000)
+            .map(|n| log(n, 9, &format!("cache hit {n}"), vec![], None))
+            .collect(),
+    );
+    let bodies = |path: &str| -> Vec<String> {
+        let (status, body) = e.api(path);
+        assert_eq!(status, 200, "{body}");
+        body["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = bodies("/api/v1/logs?q=cache&limit=3");
+    assert_eq!(page, ["cache hit 2999", "cache hit 2998", "cache hit 2997"]);
+
+    // Then thousands more, in arrival order after the first ones but older in time, and one
+    // last line newer than everything.
+    send(
+        (0..2_500)
+            .map(|n| log(n, 9, &format!("cache miss {n}"), vec![], None))
+            .collect(),
+    );
+    let page = bodies("/api/v1/logs?q=cache&limit=3");
+    assert_eq!(
+        page,
+        ["cache hit 2999", "cache hit 2998", "cache hit 2997"],
+        "time order, not arrival"
+    );
+    send(vec![log(9_000, 9, "cache evicted", vec![], None)]);
+    let page = bodies("/api/v1/logs?q=cache&limit=2");
+    assert_eq!(page, ["cache evicted", "cache hit 2999"]);
+    let page = bodies("/api/v1/logs?q=miss&limit=2");
+    assert_eq!(page, ["cache miss 2499", "cache miss 2498"]);
+}

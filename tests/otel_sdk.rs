@@ -232,7 +232,8 @@ fn sdk_traces_and_logs_arrive_field_by_field_over_every_transport() {
             json!({"name": "shop.http", "version": "1.2.3"})
         );
         assert_eq!(
-            server["resource"]["attributes"]["deployment.environment"],
+            view["resources"][server["resourceId"].as_str().unwrap()]["attributes"]
+                ["deployment.environment"],
             "local"
         );
         assert_eq!(server["flags"].as_u64().unwrap() & 0xff, 1, "sampled");

@@ -212,15 +212,9 @@ fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
 async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Response {
     let result = async {
         let id = parse_trace_id(&trace_id)?;
-        read(s.readers, move |conn, _| {
-            let Some(mut view) = queries::trace_view(conn, &id)? else {
-                return Ok(None);
-            };
-            view["sessions"] = serde_json::Value::Array(queries::trace_sessions(conn, &id)?);
-            Ok(Some(view))
-        })
-        .await?
-        .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
+        read(s.readers, move |conn, _| queries::trace_view(conn, &id))
+            .await?
+            .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
     }
     .await;
     match result {

@@ -17,6 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use prost::Message;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value as Json};
 
 use crate::attrs::{attrs_from_json, value_from_json};
@@ -72,35 +73,102 @@ const SPAN_COLUMNS: &str =
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
      s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
      s.status_code, s.status_message, s.service_name, coalesce(s.session_id, t.session_id),
-     r.attributes, r.dropped_attributes_count, r.schema_url, c.name, c.version";
+     s.resource_id, c.name, c.version";
 
-fn span_view(row: &Row<'_>) -> rusqlite::Result<Json> {
-    Ok(json!({
-        "traceId": hex::encode(row.get::<_, Vec<u8>>(0)?),
-        "spanId": hex::encode(row.get::<_, Vec<u8>>(1)?),
-        "parentSpanId": hex_opt(row.get(2)?),
-        "traceState": row.get::<_, String>(3)?,
-        "flags": row.get::<_, u32>(4)?,
-        "name": row.get::<_, String>(5)?,
-        "kind": row.get::<_, i32>(6)?,
-        "startTimeUnixNano": (row.get::<_, i64>(7)? as u64).to_string(),
-        "endTimeUnixNano": (row.get::<_, i64>(8)? as u64).to_string(),
-        "attributes": parse_json(&row.get::<_, String>(9)?),
-        "droppedAttributesCount": row.get::<_, u32>(10)?,
-        "events": parse_json(&row.get::<_, String>(11)?),
-        "droppedEventsCount": row.get::<_, u32>(12)?,
-        "links": parse_json(&row.get::<_, String>(13)?),
-        "droppedLinksCount": row.get::<_, u32>(14)?,
-        "status": { "code": row.get::<_, i32>(15)?, "message": row.get::<_, String>(16)? },
-        "serviceName": row.get::<_, Option<String>>(17)?,
-        "sessionId": row.get::<_, Option<String>>(18)?,
-        "resource": {
-            "attributes": parse_json(&row.get::<_, String>(19)?),
-            "droppedAttributesCount": row.get::<_, u32>(20)?,
-            "schemaUrl": row.get::<_, String>(21)?,
+/// A span as the API gives it. Attribute sets, events and links are stored as JSON and go out
+/// as they are (checked, not rebuilt): a 20,000-span trace is mostly these.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanView {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    trace_state: String,
+    flags: u32,
+    name: String,
+    kind: i32,
+    start_time_unix_nano: String,
+    end_time_unix_nano: String,
+    attributes: Box<RawValue>,
+    dropped_attributes_count: u32,
+    events: Box<RawValue>,
+    dropped_events_count: u32,
+    links: Box<RawValue>,
+    dropped_links_count: u32,
+    status: SpanStatus,
+    service_name: Option<String>,
+    session_id: Option<String>,
+    resource_id: String,
+    scope: SpanScope,
+    #[serde(skip)]
+    resource_row: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct SpanStatus {
+    code: i32,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SpanScope {
+    name: String,
+    version: String,
+}
+
+/// Stored JSON as it is; `null` if it is somehow not JSON (it always is: the writer made it).
+fn raw_json(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap_or_else(|_| null_json())
+}
+
+fn null_json() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
+}
+
+fn span_view(row: &Row<'_>) -> rusqlite::Result<SpanView> {
+    let resource_row: i64 = row.get(19)?;
+    Ok(SpanView {
+        trace_id: hex::encode(row.get::<_, Vec<u8>>(0)?),
+        span_id: hex::encode(row.get::<_, Vec<u8>>(1)?),
+        parent_span_id: hex_opt(row.get(2)?),
+        trace_state: row.get(3)?,
+        flags: row.get(4)?,
+        name: row.get(5)?,
+        kind: row.get(6)?,
+        start_time_unix_nano: (row.get::<_, i64>(7)? as u64).to_string(),
+        end_time_unix_nano: (row.get::<_, i64>(8)? as u64).to_string(),
+        attributes: raw_json(row.get(9)?),
+        dropped_attributes_count: row.get(10)?,
+        events: raw_json(row.get(11)?),
+        dropped_events_count: row.get(12)?,
+        links: raw_json(row.get(13)?),
+        dropped_links_count: row.get(14)?,
+        status: SpanStatus {
+            code: row.get(15)?,
+            message: row.get(16)?,
         },
-        "scope": { "name": row.get::<_, String>(22)?, "version": row.get::<_, String>(23)? },
-    }))
+        service_name: row.get(17)?,
+        session_id: row.get(18)?,
+        resource_id: resource_row.to_string(),
+        scope: SpanScope {
+            name: row.get(20)?,
+            version: row.get(21)?,
+        },
+        resource_row,
+    })
+}
+
+/// One trace: its spans in start order, each resource once, its logs and the sessions it
+/// belongs to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceView {
+    pub trace_id: String,
+    pub session_id: Option<String>,
+    pub spans: Vec<SpanView>,
+    pub resources: serde_json::Map<String, Json>,
+    pub logs: Vec<Json>,
+    pub sessions: Vec<Json>,
 }
 
 const LOG_COLUMNS: &str = "l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
@@ -127,7 +195,7 @@ fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
 
 /// One trace for the API: its spans (in start order) and the logs that carry its id.
 /// `None` when nothing of the trace is stored.
-pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>> {
+pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<TraceView>> {
     let Some((row, session_id)) = conn
         .prepare_cached("SELECT id, session_id FROM traces WHERE trace_id = ?1")?
         .query_row([&trace_id[..]], |r| {
@@ -139,15 +207,35 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {SPAN_COLUMNS} FROM spans s
-           JOIN resources r ON r.id = s.resource_id
            JOIN scopes c ON c.id = s.scope_id
-          JOIN traces t ON t.id = s.trace
+           JOIN traces t ON t.id = s.trace
           WHERE s.trace = ?1
           ORDER BY s.start_time_unix_nano, s.id"
     ))?;
     let spans = stmt
         .query_map([row], span_view)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Each resource once, as Jaeger's `processes` do: a service's resource is the same on all
+    // its spans, and repeating it made a 20,000-span answer several times larger.
+    let mut resources = serde_json::Map::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT attributes, dropped_attributes_count, schema_url, service_name
+           FROM resources WHERE id = ?1",
+    )?;
+    for span in &spans {
+        if resources.contains_key(&span.resource_id) {
+            continue;
+        }
+        let resource = stmt.query_row([span.resource_row], |r| {
+            Ok(json!({
+                "attributes": parse_json(&r.get::<_, String>(0)?),
+                "droppedAttributesCount": r.get::<_, u32>(1)?,
+                "schemaUrl": r.get::<_, String>(2)?,
+                "serviceName": r.get::<_, Option<String>>(3)?,
+            }))
+        })?;
+        resources.insert(span.resource_id.clone(), resource);
+    }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
           WHERE l.trace = ?1 ORDER BY l.time_unix_nano, l.id"
@@ -158,12 +246,14 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Json>
     if spans.is_empty() && logs.is_empty() {
         return Ok(None);
     }
-    Ok(Some(json!({
-        "traceId": hex::encode(trace_id),
-        "sessionId": session_id,
-        "spans": spans,
-        "logs": logs,
-    })))
+    Ok(Some(TraceView {
+        trace_id: hex::encode(trace_id),
+        session_id,
+        spans,
+        resources,
+        logs,
+        sessions: trace_sessions(conn, trace_id)?,
+    }))
 }
 
 // ---- Rebuilding OTLP requests: the store's round-trip, and later the exporter's source. ----
@@ -1239,21 +1329,16 @@ pub fn services(conn: &Connection) -> Result<Vec<Json>> {
     .map_err(Into::into)
 }
 
-/// The service map: edges from a parent span's service to its child's when they differ, with
-/// call and error counts, over traces that started at or after `from_ns` (the trace index
-/// bounds the work to that window).
+/// The service map: calls from one service to another (a server or consumer span whose parent
+/// is in another service), with call and error counts, for calls that started in the minute of
+/// `from_ns` or later. The writer keeps the counts (`service_edges`).
 pub fn service_map(conn: &Connection, from_ns: i64) -> Result<Vec<Json>> {
     conn.prepare_cached(
-        "SELECT p.service_name, c.service_name, count(*), sum(c.status_code = 2)
-           FROM traces t
-           JOIN spans c ON c.trace = t.id
-           JOIN spans p ON p.trace = c.trace AND p.span_id = c.parent_span_id
-          WHERE t.start_time_unix_nano >= ?1
-            AND p.service_name IS NOT NULL AND c.service_name IS NOT NULL
-            AND p.service_name != c.service_name
-          GROUP BY 1, 2 ORDER BY 3 DESC",
+        "SELECT parent_service, child_service, sum(call_count), sum(error_count)
+           FROM service_edges WHERE minute >= ?1
+          GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
     )?
-    .query_map([from_ns], |r| {
+    .query_map([from_ns.max(0) / 60_000_000_000], |r| {
         Ok(json!({
             "from": r.get::<_, String>(0)?,
             "to": r.get::<_, String>(1)?,
@@ -1300,13 +1385,70 @@ pub fn search_logs(
     cursor: Option<LogCursor>,
     limit: usize,
 ) -> Result<(Vec<Json>, Option<LogCursor>)> {
-    let mut c = Clauses::new("1 = 1");
-    if let Some(q) = filter.text.as_deref().and_then(fts_query) {
+    let text = filter.text.as_deref().and_then(fts_query);
+    if let (Some(q), None) = (&text, &cursor) {
+        if let Some(page) = newest_text_matches(conn, filter, q, limit)? {
+            return Ok(page);
+        }
+    }
+    let mut c = log_clauses(filter)?;
+    if let Some(q) = text {
         let a = c.arg(q);
         c.push(format!(
             "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a})"
         ));
     }
+    c.before("(l.time_unix_nano, l.id)", cursor);
+    log_page(conn, c, limit)
+}
+
+/// Full-text matches the fast path reads, newest (highest id) first.
+const NEWEST_MATCHES: i64 = 2_000;
+
+/// The first page of a full-text search from the newest matches only. A common word matches
+/// hundreds of thousands of logs, and collecting them all to sort by time costs most of a
+/// second; logs arrive close to time order, so the newest page is almost always among the
+/// latest few thousand matches. It is used only when that is provably so: the page is full,
+/// and no older log (lower id) is newer than its last row. `None` means "use the exact path".
+fn newest_text_matches(
+    conn: &Connection,
+    filter: &LogFilter,
+    q: &str,
+    limit: usize,
+) -> Result<Option<(Vec<Json>, Option<LogCursor>)>> {
+    let (oldest, found): (Option<i64>, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT min(rowid), count(*) FROM (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?1
+                                                ORDER BY rowid DESC LIMIT {NEWEST_MATCHES})"
+        ))?
+        .query_row([q], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(oldest) = oldest.filter(|_| found == NEWEST_MATCHES) else {
+        return Ok(None); // few matches in all: the exact path is cheap
+    };
+    let mut c = log_clauses(filter)?;
+    let (a, b) = (c.arg(q.to_owned()), c.arg(oldest));
+    c.push(format!(
+        "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a} AND rowid >= {b})"
+    ));
+    let rows = log_rows(conn, c, limit)?;
+    let Some(&(_, last_time, _)) = rows.get(limit) else {
+        return Ok(None); // the newest matches did not fill the page
+    };
+    let older_but_newer: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM logs WHERE time_unix_nano >= ?1 AND id < ?2)",
+        )?
+        .query_row(rusqlite::params![last_time, oldest], |r| r.get(0))?;
+    if older_but_newer {
+        return Ok(None);
+    }
+    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
+    Ok(Some((rows.into_iter().map(|(v, _, _)| v).collect(), next)))
+}
+
+/// The conditions of a log search other than its text and cursor.
+fn log_clauses(filter: &LogFilter) -> Result<Clauses> {
+    let mut c = Clauses::new("1 = 1");
     if let Some(min) = filter.min_severity {
         let a = c.arg(i64::from(min));
         c.push(format!("l.severity_number >= {a}"));
@@ -1332,7 +1474,17 @@ pub fn search_logs(
         c.push(matches);
     }
     c.ns_range("l.time_unix_nano", filter.from_ms, filter.to_ms);
-    c.before("(l.time_unix_nano, l.id)", cursor);
+    Ok(c)
+}
+
+fn log_page(conn: &Connection, c: Clauses, limit: usize) -> Result<(Vec<Json>, Option<LogCursor>)> {
+    let rows = log_rows(conn, c, limit)?;
+    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
+    Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
+}
+
+/// Logs meeting `c`, newest first, one past `limit`: each row's view, time and id.
+fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(Json, i64, i64)>> {
     let limit_arg = c.limit_one_past(limit);
     let sql = format!(
         "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
@@ -1341,12 +1493,11 @@ pub fn search_logs(
         c.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<(Json, i64, i64)> = stmt
+    let rows = stmt
         .query_map(c.params(), |r| {
             let view = log_view(r)?;
             Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(13)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
-    Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
+    Ok(rows)
 }
