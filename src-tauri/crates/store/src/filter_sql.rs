@@ -77,6 +77,11 @@ impl Clauses {
         }
     }
 
+    /// Whether only the base condition is there (nothing filters).
+    pub(crate) fn is_base_only(&self) -> bool {
+        self.parts.len() == 1
+    }
+
     /// The conditions, for after WHERE.
     pub(crate) fn sql(&self) -> String {
         self.parts.join(" AND ")

@@ -844,12 +844,14 @@ fn write_replay_chunk(
         checkpoint.execute(params![c.session_id, ts, c.batch, index])?;
     }
     let mut page = tx.prepare_cached(
-        "INSERT INTO session_pages (session_id, url, first_seen_ms) VALUES (?1, ?2, ?3)
+        "INSERT INTO session_pages (session_id, url, first_seen_ms, page) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (session_id, url) DO UPDATE SET
              first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)",
     )?;
     for (url, ts) in &c.pages {
-        page.execute(params![c.session_id, url, ts])?;
+        // The page without query string or fragment, as the facets group it.
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        page.execute(params![c.session_id, url, ts, path])?;
     }
     let mut event = tx.prepare_cached(
         "INSERT INTO session_events (session_id, timestamp_ms, batch, kind, target, node_id, x, y,
