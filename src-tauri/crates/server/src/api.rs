@@ -30,6 +30,17 @@ pub struct ApiState {
     limits: Limits,
     changes: tokio::sync::broadcast::Sender<Change>,
     stop: tokio::sync::watch::Receiver<bool>,
+    endpoints: Arc<Endpoints>,
+}
+
+/// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    pub otlp_grpc: std::net::SocketAddr,
+    pub otlp_http: std::net::SocketAddr,
+    pub ui: std::net::SocketAddr,
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Changes arriving within this window go out as one message per kind: a burst of ingest
@@ -42,10 +53,12 @@ pub fn router(
     changes: tokio::sync::broadcast::Sender<Change>,
     stop: tokio::sync::watch::Receiver<bool>,
     token: Option<String>,
+    endpoints: Endpoints,
 ) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/status", get(status))
         .route("/api/v1/sql", post(run_sql))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
@@ -73,6 +86,7 @@ pub fn router(
             limits,
             changes,
             stop,
+            endpoints: Arc::new(endpoints),
         })
 }
 
@@ -219,6 +233,29 @@ async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Respo
     .await;
     match result {
         Ok(view) => Json(view).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/status`: version, listening addresses, data location, and the counts.
+async fn status(State(s): State<ApiState>) -> Response {
+    let endpoints = s.endpoints.clone();
+    match read(s.readers, |conn, r| {
+        let stats = queries::stats(conn, r.path())?;
+        Ok((stats, r.path().to_owned()))
+    })
+    .await
+    {
+        Ok((stats, database)) => Json(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "otlpGrpc": endpoints.otlp_grpc.to_string(),
+            "otlpHttp": endpoints.otlp_http.to_string(),
+            "ui": endpoints.ui.to_string(),
+            "dataDir": endpoints.data_dir,
+            "database": database,
+            "stats": stats,
+        }))
+        .into_response(),
         Err(e) => e.to_api(),
     }
 }
@@ -676,8 +713,12 @@ async fn diagnostics(State(s): State<ApiState>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
-    ServerError::NotFound("no such API route".into()).to_api()
+/// Anything that is not an API route is the UI (its files, or its page for a deep link).
+async fn not_found(uri: http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ServerError::NotFound("no such API route".into()).to_api();
+    }
+    crate::ui::serve(uri.path())
 }
 
 #[cfg(test)]

@@ -12,6 +12,12 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
 pub mod seed;
+mod ui;
+
+/// The browser code `build.rs` embedded: the recorder and the UI's files.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/recorder.rs"));
+}
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -162,6 +168,12 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             store.changes(),
             stop.subscribe(),
             config.api_token.clone(),
+            api::Endpoints {
+                otlp_grpc: grpc_addr,
+                otlp_http: http_addr,
+                ui: ui_addr,
+                data_dir: config.data_dir.clone(),
+            },
         ),
     )
     .with_graceful_shutdown(stopped(&stop));

@@ -70,17 +70,13 @@ async fn metrics(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
     .await
 }
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/recorder.rs"));
-}
-
 /// How long browsers may reuse the recorder script: short, so a new Sightline build reaches
 /// pages after a reload or two.
 const RECORDER_MAX_AGE_SECS: u32 = 300;
 
 /// `GET /sightline.js`: the recorder a storefront loads with one script tag.
 async fn recorder_script() -> Response {
-    match embedded::RECORDER_JS {
+    match crate::embedded::RECORDER_JS {
         Some(js) => (
             [
                 (header::CONTENT_TYPE, "application/javascript; charset=utf-8".to_owned()),
