@@ -7,7 +7,8 @@ CARGO ?= cargo
 
 .PHONY: run test test-clients ui
 
-# The browser recorder is built first: the engine embeds it (served at /sightline.js).
+# The browser code is built first: the engine embeds the UI (served at /) and the recorder
+# (served at /sightline.js).
 ui:
 	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
@@ -15,7 +16,7 @@ run: ui
 	$(CARGO) run --release -p sightline-server --bin sightline -- serve
 
 test: ui test-clients
-	cd ui && npm run typecheck
+	cd ui && npm run typecheck && npm test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	SIGHTLINE_TEST_PYTHON=$(PYTHON_ENV)/bin/python $(CARGO) test --workspace -- --include-ignored

@@ -1,0 +1,118 @@
+// The shell: navigation, the engine's reachability, and the view for the current route.
+
+import { useEffect, useState } from 'react';
+import { api, type Status } from './api';
+import { useKeys } from './hooks';
+import { href, useRoute } from './router';
+import { SessionsView } from './views/Sessions';
+import { SessionView } from './views/Session';
+import { TraceView } from './views/Trace';
+import { StatusView } from './views/Status';
+
+const SECTIONS: [string, string][] = [
+  ['sessions', 'Sessions'],
+  ['status', 'Status'],
+];
+
+function Logo() {
+  return (
+    <svg width="22" height="22" viewBox="0 0 32 32" aria-hidden="true">
+      <rect width="32" height="32" rx="7" fill="var(--accent)" />
+      <path d="M4 16c3-6 7-9 12-9s9 3 12 9c-3 6-7 9-12 9S7 22 4 16z" fill="none" stroke="white" strokeWidth="2.5" />
+      <circle cx="16" cy="16" r="4" fill="white" />
+    </svg>
+  );
+}
+
+/** Polls the engine so a stopped or restarted engine is shown, never a blank page. */
+function useEngine(): Status | null | 'down' {
+  const [s, setS] = useState<Status | null | 'down'>(null);
+  useEffect(() => {
+    let stop = false;
+    const poll = () =>
+      api
+        .get<Status>('/status')
+        .then((st) => !stop && setS(st))
+        .catch(() => !stop && setS('down'));
+    void poll();
+    const t = setInterval(poll, 5000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, []);
+  return s;
+}
+
+export function App() {
+  const route = useRoute();
+  const engine = useEngine();
+  const [section, id] = route.parts;
+  const [help, setHelp] = useState(false);
+  useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
+
+  let view;
+  if (section === 'sessions' && id) view = <SessionView id={id} params={route.params} />;
+  else if (section === 'traces' && id) view = <TraceView id={id} params={route.params} />;
+  else if (section === 'status') view = <StatusView status={engine === 'down' ? null : engine} />;
+  else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
+
+  return (
+    <div className="app">
+      <nav className="nav">
+        <div className="brand">
+          <Logo /> Sightline
+        </div>
+        {SECTIONS.map(([key, label]) => (
+          <a key={key} href={href([key])} className={section === key ? 'active' : ''}>
+            {label}
+          </a>
+        ))}
+        <div className="spacer" />
+        <div className="engine" title={engine && engine !== 'down' ? `OTLP ${engine.otlpHttp} · gRPC ${engine.otlpGrpc}` : ''}>
+          <span className={`dot ${engine === 'down' ? 'down' : ''}`} />
+          {engine === 'down' ? 'engine not answering' : engine ? `receiving on :${engine.otlpHttp.split(':').pop()}` : 'connecting…'}
+        </div>
+      </nav>
+      <main className="main">
+        {engine === 'down' && <div className="banner">Sightline is not answering; showing what was loaded. Retrying…</div>}
+        {view}
+      </main>
+      {help && <Help close={() => setHelp(false)} />}
+    </div>
+  );
+}
+
+const KEYS: [string, string][] = [
+  ['/', 'search'],
+  ['j / k', 'next / previous in a list'],
+  ['Enter', 'open the selected row'],
+  ['space', 'play / pause the replay'],
+  ['← / →', 'seek 5 s in the replay'],
+  ['?', 'this help'],
+];
+
+function Help({ close }: { close: () => void }) {
+  return (
+    <div className="overlay" onClick={close} role="dialog" aria-label="Keyboard shortcuts">
+      <div className="dialog" onClick={(e) => e.stopPropagation()}>
+        <h2>Keyboard</h2>
+        <table>
+          <tbody>
+            {KEYS.map(([k, what]) => (
+              <tr key={k}>
+                <td>
+                  <span className="kbd">{k}</span>
+                </td>
+                <td>{what}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <button className="btn" onClick={close}>
+          Close
+        </button>
+      </div>
+    </div>
+  );
+}

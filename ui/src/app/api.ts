@@ -1,0 +1,250 @@
+// The engine's HTTP API (/api/v1, same origin): typed answers, one error type, and the
+// difference between "the engine said no" and "the engine is not there".
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The engine did not answer at all (stopped, restarting, or the network is down). */
+  get unreachable(): boolean {
+    return this.status === 0;
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let resp: Response;
+  try {
+    resp = await fetch(`/api/v1${path}`, init);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'unreachable', 'Sightline is not answering. It may have stopped or be restarting.');
+  }
+  const text = await resp.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    throw new ApiError(resp.status, 'bad_answer', `The engine answered ${resp.status} with something that is not JSON.`);
+  }
+  if (!resp.ok) {
+    const b = body as { error?: string; message?: string } | null;
+    throw new ApiError(resp.status, b?.error ?? 'error', b?.message ?? `HTTP ${resp.status}`);
+  }
+  return body as T;
+}
+
+export const api = {
+  get: <T>(path: string, signal?: AbortSignal) => request<T>(path, signal ? { signal } : undefined),
+  post: <T>(path: string, body: unknown, signal?: AbortSignal) =>
+    request<T>(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    }),
+};
+
+export function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// ---- Answers ----
+
+export interface Stats {
+  spans: number;
+  traces: number;
+  logs: number;
+  metrics: number;
+  metricPoints: number;
+  resources: number;
+  sessions: number;
+  databaseBytes: number;
+}
+
+export interface Status {
+  version: string;
+  otlpGrpc: string;
+  otlpHttp: string;
+  ui: string;
+  dataDir: string;
+  database: string;
+  stats: Stats;
+}
+
+export interface SessionSummary {
+  sessionId: string;
+  firstSeenMs: number | null;
+  lastSeenMs: number | null;
+  durationMs: number | null;
+  userId: string | null;
+  userEmail: string | null;
+  startUrl: string | null;
+  eventCount: number;
+  errorCount: number;
+  frustrationScore: number;
+  pageCount: number;
+  traceCount: number;
+}
+
+export interface FacetValue {
+  value: string | null;
+  count: number;
+}
+
+export interface SessionFacets {
+  total: number;
+  users: FacetValue[];
+  pages: FacetValue[];
+  errors: FacetValue[];
+}
+
+export interface SessionList {
+  sessions: SessionSummary[];
+  nextCursor: string | null;
+  facets?: SessionFacets;
+}
+
+export interface FrustrationSignal {
+  timestampMs: number;
+  kind: string;
+  score: number;
+  target: string | null;
+  reason: string;
+  evidence: number[];
+}
+
+export interface SessionDetail {
+  sessionId: string;
+  firstSeenMs: number | null;
+  lastSeenMs: number | null;
+  userId: string | null;
+  userEmail: string | null;
+  startUrl: string | null;
+  userAgent: string | null;
+  viewport: { width?: number; height?: number } | null;
+  eventCount: number;
+  errorCount: number;
+  frustrationScore: number;
+  pages: { url: string; firstSeenMs: number }[];
+  frustrationSignals: FrustrationSignal[];
+  [key: string]: unknown;
+}
+
+export interface TraceSummary {
+  traceId: string;
+  startTimeUnixNano: string | null;
+  durationMs: number | null;
+  spanCount: number;
+  errorCount: number;
+  rootName: string | null;
+  serviceName: string | null;
+  services?: string[];
+  sessionId?: string | null;
+}
+
+export interface LogRecord {
+  timeUnixNano: string;
+  observedTimeUnixNano: string;
+  severityNumber: number;
+  severityText: string;
+  body: unknown;
+  attributes: Record<string, unknown>;
+  traceId: string;
+  spanId: string;
+  eventName: string;
+  serviceName: string | null;
+  sessionId: string | null;
+}
+
+/** Something the recorder saw: a page view, click, input, request, console line or error. */
+export interface BrowserItem {
+  kind: 'page_view' | 'click' | 'input' | 'network' | 'console' | 'error' | 'custom';
+  timeMs: number;
+  offsetMs: number;
+  target: string | null;
+  level: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  data: Record<string, unknown> | null;
+  trace: TraceSummary | null;
+}
+
+export type TimelineItem =
+  | BrowserItem
+  | {
+      kind: 'frustration';
+      timeMs: number;
+      offsetMs: number;
+      signal: string;
+      target: string | null;
+      score: number;
+      reason: string;
+      evidence: number[];
+    }
+  | { kind: 'trace'; timeMs: number; offsetMs: number; trace: TraceSummary }
+  | { kind: 'log'; timeMs: number; offsetMs: number; log: LogRecord };
+
+export interface Timeline {
+  sessionId: string;
+  startMs: number;
+  items: TimelineItem[];
+  truncated: boolean;
+}
+
+export interface ReplayWindow {
+  checkpointMs: number | null;
+  chunksDecoded: number;
+  events: RrwebEvent[];
+}
+
+export interface RrwebEvent {
+  type: number;
+  timestamp: number;
+  data: unknown;
+  [key: string]: unknown;
+}
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  flags: number;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Record<string, unknown>;
+  events: { timeUnixNano?: string; name: string; attributes?: Record<string, unknown> }[];
+  links: { traceId: string; spanId: string; attributes?: Record<string, unknown> }[];
+  status: { code: number; message: string };
+  serviceName: string | null;
+  sessionId: string | null;
+  resourceId: string;
+  scope: { name: string; version: string };
+}
+
+export interface TraceView {
+  traceId: string;
+  sessionId: string | null;
+  spans: Span[];
+  resources: Record<string, { attributes: Record<string, unknown>; serviceName: string | null; schemaUrl: string }>;
+  logs: LogRecord[];
+  sessions: { sessionId: string; userId: string | null; offsetMs: number | null }[];
+}
+
+export interface Diagnostics {
+  missingTraces: { sessionId: string; timeMs: number; url: string | null; status: string | null; traceId: string }[];
+  sessionsWithoutReplay: { traceId: string; sessionId: string; startTimeUnixNano: string | null; rootName: string | null; serviceName: string | null }[];
+  orphanSpans: { traceId: string; spanId: string; parentSpanId: string; name: string; serviceName: string | null; startTimeUnixNano: string }[];
+}

@@ -1,0 +1,240 @@
+// A trace as a waterfall: the span tree (collapsible), bars on the trace's time axis coloured
+// by service, errors in red, the critical path emphasised; and the selected span's details.
+
+import { useMemo, useState } from 'react';
+import type { LogRecord, Span, TraceView } from '../api';
+import { duration, nsToMs } from '../format';
+
+export interface Row {
+  span: Span;
+  depth: number;
+  startMs: number;
+  endMs: number;
+  children: number;
+  critical: boolean;
+}
+
+/** Distinct, colour-blind-friendlier hues; a trace's services take them in name order. */
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7', '#bab0ac', '#86bcb6'];
+
+export function serviceColors(spans: Span[]): Map<string, string> {
+  const names = [...new Set(spans.map((s) => s.serviceName ?? 'unknown'))].sort();
+  return new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length] ?? '#888']));
+}
+
+/** Depth-first rows in start order; spans whose parent is missing are roots. */
+export function flatten(spans: Span[], collapsed: Set<string>): { rows: Row[]; startMs: number; endMs: number } {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const kids = new Map<string, Span[]>();
+  const roots: Span[] = [];
+  for (const s of spans) {
+    if (s.parentSpanId && byId.has(s.parentSpanId)) {
+      const list = kids.get(s.parentSpanId) ?? [];
+      list.push(s);
+      kids.set(s.parentSpanId, list);
+    } else roots.push(s);
+  }
+  const start = (s: Span) => nsToMs(s.startTimeUnixNano) ?? 0;
+  const end = (s: Span) => nsToMs(s.endTimeUnixNano) ?? 0;
+  const byStart = (a: Span, b: Span) => start(a) - start(b);
+  // The critical path: from each root, the child that ends last, recursively.
+  const critical = new Set<string>();
+  const mark = (s: Span) => {
+    critical.add(s.spanId);
+    const c = kids.get(s.spanId);
+    if (!c?.length) return;
+    const last = c.reduce((a, b) => (end(b) > end(a) ? b : a));
+    mark(last);
+  };
+  roots.sort(byStart);
+  if (roots[0]) mark(roots[0]);
+  const rows: Row[] = [];
+  const walk = (s: Span, depth: number) => {
+    const c = (kids.get(s.spanId) ?? []).sort(byStart);
+    rows.push({ span: s, depth, startMs: start(s), endMs: end(s), children: c.length, critical: critical.has(s.spanId) });
+    if (collapsed.has(s.spanId)) return;
+    for (const k of c) walk(k, depth + 1);
+  };
+  for (const r of roots) walk(r, 0);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of spans) {
+    lo = Math.min(lo, start(s));
+    hi = Math.max(hi, end(s));
+  }
+  return { rows, startMs: Number.isFinite(lo) ? lo : 0, endMs: Number.isFinite(hi) ? hi : 0 };
+}
+
+const ROW = 24;
+/** Rows drawn at once; a 20,000-span trace scrolls through them. */
+const WINDOW = 400;
+
+export function Waterfall({ trace, selected, onSelect }: { trace: TraceView; selected: string | null; onSelect: (spanId: string) => void }) {
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const { rows, startMs, endMs } = useMemo(() => flatten(trace.spans, collapsed), [trace, collapsed]);
+  const colors = useMemo(() => serviceColors(trace.spans), [trace]);
+  const color = (svc: string | null) => colors.get(svc ?? 'unknown') ?? '#888';
+  const [scrollTop, setScrollTop] = useState(0);
+  const total = Math.max(endMs - startMs, 0.001);
+  const first = Math.max(0, Math.floor(scrollTop / ROW) - 50);
+  const shown = rows.slice(first, first + WINDOW);
+  return (
+    <div className="wf" style={{ overflow: 'auto', height: '100%' }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+      <div style={{ height: rows.length * ROW, position: 'relative' }}>
+        {shown.map((r, i) => {
+          const left = ((r.startMs - startMs) / total) * 100;
+          const width = Math.max(((r.endMs - r.startMs) / total) * 100, 0.2);
+          const err = r.span.status.code === 2;
+          return (
+            <div
+              key={r.span.spanId}
+              className={`wf-row ${selected === r.span.spanId ? 'sel' : ''}`}
+              style={{ position: 'absolute', top: (first + i) * ROW, left: 0, right: 0 }}
+              onClick={() => onSelect(r.span.spanId)}
+              data-span={r.span.spanId}
+            >
+              <div className="wf-name" style={{ paddingLeft: 6 + r.depth * 14 }}>
+                <span
+                  className="twisty"
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    if (!r.children) return;
+                    const next = new Set(collapsed);
+                    if (next.has(r.span.spanId)) next.delete(r.span.spanId);
+                    else next.add(r.span.spanId);
+                    setCollapsed(next);
+                  }}
+                >
+                  {r.children ? (collapsed.has(r.span.spanId) ? '▸' : '▾') : ''}
+                </span>
+                <span className="dot" style={{ background: color(r.span.serviceName) }} />
+                <span className="svc">{r.span.serviceName ?? 'unknown'}</span>
+                <span className="ellipsis" style={{ fontWeight: r.critical ? 600 : 400, color: err ? 'var(--error)' : undefined }}>
+                  {r.span.name}
+                </span>
+              </div>
+              <div className="wf-bar-area">
+                <div
+                  className={`wf-bar ${err ? 'err' : ''}`}
+                  style={{ left: `${left}%`, width: `${width}%`, background: color(r.span.serviceName), opacity: r.critical ? 1 : 0.55 }}
+                />
+                <span className={`wf-dur ${left + width > 80 ? 'inside' : ''}`} style={left + width > 80 ? { right: `${Math.max(100 - left - width, 0) + 0.5}%` } : { left: `${left + width + 0.5}%` }}>
+                  {duration(r.endMs - r.startMs)}
+                </span>
+              </div>
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+export function SpanDetails({ span, trace }: { span: Span; trace: TraceView }) {
+  const resource = trace.resources[span.resourceId];
+  const start = nsToMs(span.startTimeUnixNano) ?? 0;
+  const end = nsToMs(span.endTimeUnixNano) ?? 0;
+  return (
+    <div className="page" style={{ padding: 12 }}>
+      <h2 style={{ color: span.status.code === 2 ? 'var(--error)' : undefined }}>{span.name}</h2>
+      <div className="kv" style={{ marginBottom: 10 }}>
+        <span>
+          service <b>{span.serviceName ?? 'unknown'}</b>
+        </span>
+        <span>
+          duration <b>{duration(end - start)}</b>
+        </span>
+        <span>
+          kind <b>{['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'][span.kind] ?? span.kind}</b>
+        </span>
+        {span.status.code === 2 && <span className="badge error">error{span.status.message ? `: ${span.status.message}` : ''}</span>}
+      </div>
+      <Props title="Attributes" values={span.attributes} />
+      {span.events.length > 0 && (
+        <>
+          <h2>Events</h2>
+          {span.events.map((e, i) => (
+            <div key={i} style={{ marginBottom: 8 }}>
+              <b>{e.name}</b> <span className="faint">+{duration((nsToMs(e.timeUnixNano) ?? start) - start)}</span>
+              {e.attributes && <Props values={e.attributes} />}
+            </div>
+          ))}
+        </>
+      )}
+      {span.links.length > 0 && (
+        <>
+          <h2>Links</h2>
+          {span.links.map((l, i) => (
+            <div key={i} className="mono">
+              <a href={`#/traces/${l.traceId}?span=${l.spanId}`}>
+                {l.traceId} / {l.spanId}
+              </a>
+            </div>
+          ))}
+        </>
+      )}
+      {resource && <Props title="Resource" values={resource.attributes} />}
+      <Props title="Ids" values={{ traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || '(root)', scope: `${span.scope.name} ${span.scope.version}` }} />
+    </div>
+  );
+}
+
+function Props({ title, values }: { title?: string; values: Record<string, unknown> }) {
+  const entries = Object.entries(values);
+  if (!entries.length) return null;
+  return (
+    <>
+      {title && <h2>{title}</h2>}
+      <dl className="props">
+        {entries.map(([k, v]) => (
+          <div key={k} style={{ display: 'contents' }}>
+            <dt>{k}</dt>
+            <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          </div>
+        ))}
+      </dl>
+    </>
+  );
+}
+
+export function severityClass(l: LogRecord): string {
+  const n = l.severityNumber;
+  if (n >= 21) return 'fatal';
+  if (n >= 17) return 'error';
+  if (n >= 13) return 'warn';
+  if (n >= 9) return 'info';
+  if (n >= 5) return 'debug';
+  return n > 0 ? 'trace' : 'info';
+}
+
+export function LogLines({ logs, baseMs }: { logs: LogRecord[]; baseMs: number }) {
+  if (!logs.length) return <div className="empty-hint">No logs in this trace.</div>;
+  return (
+    <div>
+      {logs.map((l, i) => {
+        const t = nsToMs(l.timeUnixNano) ?? baseMs;
+        const sev = severityClass(l);
+        const body = typeof l.body === 'string' ? prettyJson(l.body) : JSON.stringify(l.body, null, 2);
+        return (
+          <div key={i} className="logline">
+            <span className="mono faint">+{duration(t - baseMs)}</span>
+            <span className={`sev ${sev}`}>{l.severityText || sev}</span>
+            <span className="ellipsis muted">{l.serviceName}</span>
+            <pre>{body}</pre>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/** A JSON body pretty-printed; anything else as it is. */
+export function prettyJson(text: string): string {
+  const t = text.trim();
+  if (!(t.startsWith('{') || t.startsWith('['))) return text;
+  try {
+    return JSON.stringify(JSON.parse(t), null, 2);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,385 @@
+// The core screen: the replay beside the activity feed (synced to playback), and tabs for the
+// session's requests, console, the backend behind a request, and what did not link.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, type BrowserItem, type Diagnostics, type ReplayWindow, type SessionDetail, type Timeline, type TimelineItem, type TraceView as Trace } from '../api';
+import { Failed, Loading } from '../components/common';
+import { Player, type Mark, type PlayerHandle } from '../components/Player';
+import { LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
+import { clock, dateTimeWithZone, duration, nsToMs, shortUrl } from '../format';
+import { useLoad } from '../hooks';
+import { href, navigate, parseOffset } from '../router';
+
+interface Loaded {
+  detail: SessionDetail;
+  timeline: Timeline;
+  replay: ReplayWindow;
+}
+
+type Tab = 'network' | 'console' | 'backend' | 'diagnostics';
+
+export function SessionView({ id, params }: { id: string; params: URLSearchParams }) {
+  const data = useLoad<Loaded>(id, async (signal) => {
+    const [detail, timeline, replay] = await Promise.all([
+      api.get<SessionDetail>(`/sessions/${encodeURIComponent(id)}`, signal),
+      api.get<Timeline>(`/sessions/${encodeURIComponent(id)}/timeline`, signal),
+      api.get<ReplayWindow>(`/sessions/${encodeURIComponent(id)}/replay`, signal),
+    ]);
+    return { detail, timeline, replay };
+  });
+  if (data.error && !data.data) return <Failed error={data.error} retry={data.reload} />;
+  if (!data.data) return <Loading what="the session" />;
+  return <SessionScreen id={id} params={params} {...data.data} />;
+}
+
+function itemTitle(item: TimelineItem): { icon: string; tone: string; title: string; sub: string; why?: string } {
+  switch (item.kind) {
+    case 'page_view':
+      return { icon: 'P', tone: 'plain', title: `Visited ${shortUrl(item.target)}`, sub: item.target ?? '' };
+    case 'click':
+      return { icon: 'C', tone: 'plain', title: item.target ? `Clicked “${item.target}”` : 'Clicked', sub: '' };
+    case 'input':
+      return { icon: 'I', tone: 'plain', title: 'Typed in a field', sub: '' };
+    case 'network': {
+      const d = (item.data ?? {}) as { method?: string; status?: number; durationMs?: number; url?: string };
+      const bad = Number(item.level) >= 400 || item.level === '0';
+      const t = item.trace;
+      return {
+        icon: bad ? '!' : 'N',
+        tone: bad ? 'error' : 'ok',
+        title: `${d.method ?? 'GET'} ${shortUrl(item.target)} → ${item.level ?? '?'}`,
+        sub: t ? `${t.serviceName ?? '?'} · ${t.rootName ?? ''} · ${duration(t.durationMs)}${t.errorCount ? ` · ${t.errorCount} error spans` : ''}` : `${duration(d.durationMs)} · no backend trace`,
+      };
+    }
+    case 'console':
+      return { icon: '>', tone: item.level === 'error' ? 'error' : item.level === 'warn' ? 'warn' : 'plain', title: item.target ?? 'console', sub: item.level ?? '' };
+    case 'error':
+      return { icon: '!', tone: 'error', title: item.target ?? 'Uncaught error', sub: 'uncaught error' };
+    case 'custom':
+      return { icon: '·', tone: 'plain', title: item.target ?? 'custom event', sub: '' };
+    case 'frustration':
+      return {
+        icon: '⚡',
+        tone: 'warn',
+        title: `${item.signal.replace('_', ' ')}${item.target ? ` on “${item.target}”` : ''}`,
+        sub: `score ${item.score}`,
+        why: item.reason,
+      };
+    case 'trace':
+      return { icon: 'T', tone: 'info', title: `Backend: ${item.trace.rootName ?? item.trace.traceId.slice(0, 8)}`, sub: `${item.trace.serviceName ?? ''} · ${duration(item.trace.durationMs)}` };
+    case 'log':
+      return { icon: 'L', tone: item.log.severityNumber >= 17 ? 'error' : 'plain', title: typeof item.log.body === 'string' ? item.log.body : JSON.stringify(item.log.body), sub: item.log.serviceName ?? '' };
+  }
+}
+
+const TONES: Record<string, [string, string]> = {
+  plain: ['var(--panel-2)', 'var(--muted)'],
+  ok: ['var(--ok-soft)', 'var(--ok)'],
+  error: ['var(--error-soft)', 'var(--error)'],
+  warn: ['var(--warn-soft)', 'var(--warn)'],
+  info: ['var(--info-soft)', 'var(--info)'],
+};
+
+/** Quiet stretches: more than this without a click, input, page view or request. */
+const IDLE_MS = 5_000;
+
+function SessionScreen({ id, params, detail, timeline, replay }: { id: string; params: URLSearchParams } & Loaded) {
+  const startMs = timeline.startMs;
+  const lastEvent = replay.events[replay.events.length - 1]?.timestamp ?? detail.lastSeenMs ?? startMs;
+  const durationMs = Math.max(lastEvent - startMs, (detail.lastSeenMs ?? startMs) - startMs, 1);
+  const initial = parseOffset(params.get('t')) ?? 0;
+  const [now, setNow] = useState(initial);
+  const [tab, setTab] = useState<Tab>((params.get('tab') as Tab) ?? 'network');
+  const [request, setRequest] = useState<string | null>(params.get('request'));
+  const player = useRef<PlayerHandle | null>(null);
+
+  const [allLogs, setAllLogs] = useState(false);
+  // Backend logs can outnumber everything the user did; the feed keeps warnings and errors
+  // unless asked (every log of a request is one click away in the Backend tab).
+  const items = useMemo(
+    () => timeline.items.filter((i) => allLogs || i.kind !== 'log' || i.log.severityNumber >= 13),
+    [timeline.items, allLogs],
+  );
+  const marks: Mark[] = useMemo(
+    () =>
+      items.flatMap((it): Mark[] => {
+        const { title } = itemTitle(it);
+        if (it.kind === 'click' || it.kind === 'page_view' || it.kind === 'error' || it.kind === 'frustration') return [{ offsetMs: it.offsetMs, kind: it.kind, title }];
+        if (it.kind === 'network') return [{ offsetMs: it.offsetMs, kind: 'network', bad: Number(it.level) >= 400 || it.level === '0', title }];
+        return [];
+      }),
+    [items],
+  );
+  const idle = useMemo(() => {
+    const active = items.filter((i) => ['click', 'input', 'page_view', 'network'].includes(i.kind)).map((i) => i.offsetMs);
+    const gaps: [number, number][] = [];
+    let prev = 0;
+    for (const t of [...active, durationMs]) {
+      if (t - prev > IDLE_MS) gaps.push([prev + 1000, t - 500]);
+      prev = Math.max(prev, t);
+    }
+    return gaps;
+  }, [items, durationMs]);
+
+  const current = useMemo(() => {
+    let c = -1;
+    items.forEach((it, i) => {
+      if (it.offsetMs <= now + 50) c = i;
+    });
+    return c;
+  }, [items, now]);
+
+  const feedRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = feedRef.current?.querySelector<HTMLElement>(`[data-i="${current}"]`);
+    el?.scrollIntoView({ block: 'nearest' });
+  }, [current]);
+
+  const openItem = useCallback((it: TimelineItem) => {
+    player.current?.seek(Math.max(0, it.offsetMs - 300), false);
+    if (it.kind === 'network' && it.traceId) {
+      setRequest(it.traceId);
+      setTab('backend');
+    } else if (it.kind === 'trace') {
+      setRequest(it.trace.traceId);
+      setTab('backend');
+    } else if (it.kind === 'console' || it.kind === 'error') setTab('console');
+  }, []);
+
+  const user = detail.userEmail ?? detail.userId ?? 'Anonymous';
+  const errors = items.filter((i) => i.kind === 'error' || (i.kind === 'console' && i.level === 'error')).length;
+  return (
+    <>
+      <div className="header-bar">
+        <a href={href(['sessions'])} className="muted">
+          ← Sessions
+        </a>
+        <span className="title">{user}</span>
+        <div className="kv">
+          <span title={dateTimeWithZone(startMs)}>
+            started <b>{dateTimeWithZone(startMs)}</b>
+          </span>
+          <span>
+            duration <b>{duration(durationMs)}</b>
+          </span>
+          <span>
+            pages <b>{detail.pages.length}</b>
+          </span>
+          {detail.viewport?.width && (
+            <span>
+              viewport <b>{detail.viewport.width}×{detail.viewport.height}</b>
+            </span>
+          )}
+        </div>
+        {errors > 0 && <span className="badge error">{errors === 1 ? '1 error' : `${errors} errors`}</span>}
+        {detail.frustrationScore > 0 && <span className="badge warn">frustration {detail.frustrationScore.toFixed(1)}</span>}
+        <div style={{ flex: 1 }} />
+        <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
+          Copy link at {clock(now)}
+        </button>
+      </div>
+      <div className="session">
+        <div className="stage">
+          <Player
+            events={replay.events}
+            startMs={startMs}
+            durationMs={durationMs}
+            marks={marks}
+            idle={idle}
+            initialOffsetMs={initial}
+            onTime={setNow}
+            handle={player}
+          />
+        </div>
+        <div className="feed" ref={feedRef} aria-label="Activity">
+          <div className="feed-head">
+            <b>Activity</b>
+            <span className="muted small">{items.length} items</span>
+            <div style={{ flex: 1 }} />
+            <label className="toggle">
+              <input type="checkbox" checked={allLogs} onChange={(e) => setAllLogs(e.target.checked)} /> all backend logs
+            </label>
+          </div>
+          {items.length === 0 && <div className="empty-hint">Nothing recorded yet.</div>}
+          {items.map((it, i) => {
+            const t = itemTitle(it);
+            const [bg, fg] = TONES[t.tone] ?? TONES.plain!;
+            return (
+              <div key={i} data-i={i} className={`item ${i === current ? 'current' : ''} ${it.offsetMs > now + 50 ? 'future' : ''}`} onClick={() => openItem(it)}>
+                <span className="t">{clock(it.offsetMs)}</span>
+                <span className="ic" style={{ background: bg, color: fg }}>
+                  {t.icon}
+                </span>
+                <div className="body">
+                  <div className="title" title={t.title}>
+                    {t.title}
+                  </div>
+                  {t.sub && <div className="sub">{t.sub}</div>}
+                  {t.why && <div className="why">Why: {t.why}</div>}
+                </div>
+              </div>
+            );
+          })}
+          {timeline.truncated && <div className="empty-hint">The timeline is long; the first items are shown.</div>}
+        </div>
+        <div className="tabs-area">
+          <div className="tabs" role="tablist">
+            {(['network', 'console', 'backend', 'diagnostics'] as Tab[]).map((t) => (
+              <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => setTab(t)}>
+                {t[0]?.toUpperCase()}
+                {t.slice(1)}
+              </button>
+            ))}
+          </div>
+          <div className="tab-body">
+            {tab === 'network' && <NetworkTab items={items} selected={request} pick={(it) => openItem(it)} />}
+            {tab === 'console' && <ConsoleTab items={items} pick={openItem} />}
+            {tab === 'backend' && <BackendTab traceId={request} />}
+            {tab === 'diagnostics' && <DiagnosticsTab sessionId={id} />}
+          </div>
+        </div>
+      </div>
+    </>
+  );
+}
+
+function NetworkTab({ items, selected, pick }: { items: TimelineItem[]; selected: string | null; pick: (it: TimelineItem) => void }) {
+  const requests = items.filter((i): i is BrowserItem => i.kind === 'network');
+  if (!requests.length) return <div className="empty-hint">No requests were recorded in this session.</div>;
+  return (
+    <table className="grid">
+      <thead>
+        <tr>
+          <th>At</th>
+          <th>Method</th>
+          <th>URL</th>
+          <th>Status</th>
+          <th className="num">Duration</th>
+          <th>Backend trace</th>
+        </tr>
+      </thead>
+      <tbody>
+        {requests.map((r, i) => {
+          const d = (r.data ?? {}) as { method?: string; durationMs?: number };
+          const bad = Number(r.level) >= 400 || r.level === '0';
+          return (
+            <tr key={i} className={selected && selected === r.traceId ? 'sel' : ''} onClick={() => pick(r)} data-request={r.traceId ?? ''}>
+              <td className="mono faint">{clock(r.offsetMs)}</td>
+              <td>{d.method ?? 'GET'}</td>
+              <td className="ellipsis" style={{ maxWidth: 360 }} title={r.target ?? ''}>
+                {shortUrl(r.target)}
+              </td>
+              <td>
+                <span className={`badge ${bad ? 'error' : 'ok'}`}>{r.level ?? '?'}</span>
+              </td>
+              <td className="num mono">{duration(d.durationMs)}</td>
+              <td>
+                {r.trace ? (
+                  <span>
+                    <span className="muted">{r.trace.serviceName}</span> {r.trace.rootName} · {duration(r.trace.durationMs)}
+                    {r.trace.errorCount > 0 && <span className="badge error" style={{ marginLeft: 6 }}>{r.trace.errorCount} errors</span>}
+                  </span>
+                ) : (
+                  <span className="faint">{r.traceId ? 'trace not received' : 'not traced'}</span>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function ConsoleTab({ items, pick }: { items: TimelineItem[]; pick: (it: TimelineItem) => void }) {
+  const lines = items.filter((i) => i.kind === 'console' || i.kind === 'error');
+  if (!lines.length) return <div className="empty-hint">No console errors or warnings.</div>;
+  return (
+    <div>
+      {lines.map((l, i) =>
+        l.kind === 'console' || l.kind === 'error' ? (
+          <div key={i} className="logline" style={{ gridTemplateColumns: '60px 70px 1fr', cursor: 'pointer' }} onClick={() => pick(l)}>
+            <span className="mono faint">{clock(l.offsetMs)}</span>
+            <span className={`sev ${l.kind === 'error' ? 'error' : (l.level ?? 'info')}`}>{l.kind === 'error' ? 'uncaught' : l.level}</span>
+            <pre>{l.target}</pre>
+          </div>
+        ) : null,
+      )}
+    </div>
+  );
+}
+
+function BackendTab({ traceId }: { traceId: string | null }) {
+  if (!traceId) return <div className="empty-hint">Pick a request (in the feed or the Network tab) to see what the backend did.</div>;
+  return <TraceInline traceId={traceId} />;
+}
+
+function TraceInline({ traceId }: { traceId: string }) {
+  const trace = useLoad<Trace>(traceId, (signal) => api.get<Trace>(`/traces/${traceId}`, signal));
+  const [span, setSpan] = useState<string | null>(null);
+  if (trace.error?.status === 404) return <div className="empty-hint">The backend trace {traceId} has not arrived. Is the service instrumented and exporting to Sightline?</div>;
+  if (trace.error && !trace.data) return <Failed error={trace.error} retry={trace.reload} />;
+  if (!trace.data) return <Loading what="the trace" />;
+  const t = trace.data;
+  const sel = t.spans.find((s) => s.spanId === span) ?? t.spans.find((s) => s.status.code === 2) ?? null;
+  const base = Math.min(...t.spans.map((s) => nsToMs(s.startTimeUnixNano) ?? Infinity));
+  return (
+    <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 340px', height: '100%' }}>
+      <div style={{ display: 'flex', flexDirection: 'column', minHeight: 0 }}>
+        <div className="toolbar" style={{ padding: '4px 10px' }}>
+          <span className="muted small">
+            {t.spans.length} spans · {t.logs.length} logs
+          </span>
+          <div className="grow" />
+          <a className="btn" href={href(['traces', traceId], sel ? { span: sel.spanId } : {})}>
+            Open trace
+          </a>
+        </div>
+        <div style={{ flex: 1, minHeight: 0 }}>
+          <Waterfall trace={t} selected={sel?.spanId ?? null} onSelect={setSpan} />
+        </div>
+        <div style={{ maxHeight: 120, overflow: 'auto', borderTop: '1px solid var(--border)' }}>
+          <LogLines logs={t.logs} baseMs={Number.isFinite(base) ? base : 0} />
+        </div>
+      </div>
+      <div style={{ borderLeft: '1px solid var(--border)', overflow: 'auto' }}>{sel && <SpanDetails span={sel} trace={t} />}</div>
+    </div>
+  );
+}
+
+function DiagnosticsTab({ sessionId }: { sessionId: string }) {
+  const d = useLoad<Diagnostics>('diag', (signal) => api.get<Diagnostics>('/diagnostics', signal));
+  if (d.error && !d.data) return <Failed error={d.error} retry={d.reload} />;
+  if (!d.data) return <Loading what="diagnostics" />;
+  const missing = d.data.missingTraces.filter((m) => m.sessionId === sessionId);
+  const orphans = d.data.orphanSpans;
+  return (
+    <div className="page" style={{ padding: 12 }}>
+      <h2>Requests whose backend trace never arrived ({missing.length})</h2>
+      {missing.length === 0 ? (
+        <p className="muted">Every traced request of this session has its backend trace.</p>
+      ) : (
+        <>
+          <p className="muted">The browser sent a traceparent, but no span of that trace reached Sightline: the backend is not instrumented, does not continue the incoming context, or exports elsewhere.</p>
+          <table className="grid">
+            <tbody>
+              {missing.map((m) => (
+                <tr key={m.traceId}>
+                  <td className="mono">{m.traceId}</td>
+                  <td>{shortUrl(m.url)}</td>
+                  <td>{m.status}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <h2 style={{ marginTop: 16 }}>Spans whose parent never arrived, anywhere ({orphans.length})</h2>
+      <p className="muted">A service between these spans and their parents is not exporting, or loses the context.</p>
+      <a href={`${href(['sessions'])}`} onClick={(e) => { e.preventDefault(); navigate(href(['status'])); }}>
+        Setup snippets
+      </a>
+    </div>
+  );
+}
+

@@ -1,0 +1,262 @@
+// The session list: filters, facets, live arrivals, and what to paste when there is nothing
+// yet.
+
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, query, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
+import { Failed, Loading, Snippet } from '../components/common';
+import { ago, count, dateTimeWithZone, duration, shortUrl } from '../format';
+import { useKeys, useLoad, useStream } from '../hooks';
+import { href, navigate } from '../router';
+import { snippets } from '../setup';
+
+const FILTER_KEYS = ['q', 'user', 'url', 'hasError', 'minFrustration', 'hasBackendTraces'] as const;
+
+export function SessionsView({ params, status }: { params: URLSearchParams; status: Status | null }) {
+  const filters: Record<string, string> = {};
+  for (const k of FILTER_KEYS) {
+    const v = params.get(k);
+    if (v) filters[k] = v;
+  }
+  const key = JSON.stringify(filters);
+  const list = useLoad<SessionList>(key, (signal) => api.get<SessionList>(`/sessions${query({ ...filters, limit: 200 })}`, signal));
+  const [more, setMore] = useState<{ rows: SessionSummary[]; cursor: string | null } | null>(null);
+  const [selected, setSelected] = useState(0);
+  const [fresh, setFresh] = useState(0);
+  useEffect(() => {
+    setMore(null);
+    setSelected(0);
+  }, [key]);
+
+  // New sessions arrive live; reload is cheap (the first page and its facets).
+  const reloadSoon = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useStream((kind, data) => {
+    if (kind !== 'sessions' && kind !== 'resync') return;
+    const added = (data as { new?: string[] } | null)?.new?.length ?? 0;
+    if (added) setFresh((f) => f + added);
+    if (reloadSoon.current) return;
+    reloadSoon.current = setTimeout(() => {
+      reloadSoon.current = null;
+      list.reload();
+    }, 500);
+  });
+  useEffect(() => {
+    if (!fresh) return;
+    const t = setTimeout(() => setFresh(0), 4000);
+    return () => clearTimeout(t);
+  }, [fresh]);
+
+  const rows = [...(list.data?.sessions ?? []), ...(more?.rows ?? [])];
+  const cursor = more ? more.cursor : (list.data?.nextCursor ?? null);
+  const facets = list.data?.facets;
+
+  const setFilter = useCallback(
+    (k: string, v: string | null) => {
+      const next: Record<string, string> = { ...filters };
+      if (v === null || v === '') delete next[k];
+      else next[k] = v;
+      navigate(href(['sessions'], next), true);
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [key],
+  );
+
+  const loadMore = useCallback(() => {
+    if (!cursor) return;
+    void api.get<SessionList>(`/sessions${query({ ...filters, limit: 200, cursor })}`).then((page) =>
+      setMore((m) => ({ rows: [...(m?.rows ?? []), ...page.sessions], cursor: page.nextCursor })),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [cursor, key]);
+
+  const searchRef = useRef<HTMLInputElement>(null);
+  useKeys({
+    '/': () => searchRef.current?.focus(),
+    j: () => setSelected((s) => Math.min(s + 1, rows.length - 1)),
+    k: () => setSelected((s) => Math.max(s - 1, 0)),
+    Enter: () => {
+      const r = rows[selected];
+      if (r) navigate(href(['sessions', r.sessionId]));
+    },
+  });
+
+  const noFilters = Object.keys(filters).length === 0;
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Sessions</h1>
+        <SearchBox inputRef={searchRef} value={filters.q ?? ''} onChange={(v) => setFilter('q', v)} />
+        <Toggle label="Errors" on={filters.hasError === 'true'} set={(on) => setFilter('hasError', on ? 'true' : null)} />
+        <Toggle label="Frustrated" on={!!filters.minFrustration} set={(on) => setFilter('minFrustration', on ? '1' : null)} />
+        <Toggle label="Backend traces" on={filters.hasBackendTraces === 'true'} set={(on) => setFilter('hasBackendTraces', on ? 'true' : null)} />
+        {filters.user && <Removable label={`user: ${filters.user}`} remove={() => setFilter('user', null)} />}
+        {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
+        <div className="grow" />
+        {fresh > 0 && <span className="badge accent">{fresh} new</span>}
+        {facets && <span className="muted small">{count(facets.total)} sessions</span>}
+      </div>
+      {list.error && !list.data ? (
+        <Failed error={list.error} retry={list.reload} />
+      ) : !list.data ? (
+        <Loading what="sessions" />
+      ) : rows.length === 0 && noFilters ? (
+        <EmptySetup status={status} />
+      ) : (
+        <div className="split">
+          {rows.length === 0 ? (
+            <div className="state">
+              <h2>No session matches</h2>
+              <div>Loosen a filter, or clear them all.</div>
+              <button className="btn" onClick={() => navigate(href(['sessions']), true)}>
+                Clear filters
+              </button>
+            </div>
+          ) : (
+            <Rows rows={rows} selected={selected} onEnd={loadMore} hasMore={!!cursor} />
+          )}
+          {facets && (
+            <aside className="facets">
+              <FacetList facets={facets.users} title="Users" active={filters.user} pick={(v) => setFilter('user', v)} anonymous="not identified" />
+              <FacetList facets={facets.pages} title="Pages" active={filters.url} pick={(v) => setFilter('url', v)} anonymous="" short />
+              <FacetList facets={facets.errors} title="Errors (sessions)" active={undefined} anonymous="" />
+            </aside>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+function SearchBox({ value, onChange, inputRef }: { value: string; onChange: (v: string) => void; inputRef: React.RefObject<HTMLInputElement | null> }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  useEffect(() => {
+    if (text === value) return;
+    const t = setTimeout(() => onChange(text), 300);
+    return () => clearTimeout(t);
+  }, [text, value, onChange]);
+  return (
+    <label className="search">
+      <input ref={inputRef} placeholder="Search user, email, URL or session id" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={(e) => e.key === 'Escape' && (e.target as HTMLInputElement).blur()} />
+      <span className="kbd">/</span>
+    </label>
+  );
+}
+
+function Toggle({ label, on, set }: { label: string; on: boolean; set: (on: boolean) => void }) {
+  return (
+    <button className={`chip ${on ? 'on' : ''}`} aria-pressed={on} onClick={() => set(!on)}>
+      {label}
+    </button>
+  );
+}
+
+function Removable({ label, remove }: { label: string; remove: () => void }) {
+  return (
+    <button className="chip on" onClick={remove} title="Remove this filter">
+      {label} <span className="x">✕</span>
+    </button>
+  );
+}
+
+const ROW_HEIGHT = 44;
+
+function Rows({ rows, selected, onEnd, hasMore }: { rows: SessionSummary[]; selected: number; onEnd: () => void; hasMore: boolean }) {
+  const parent = useRef<HTMLDivElement>(null);
+  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
+  const items = v.getVirtualItems();
+  const last = items[items.length - 1];
+  useEffect(() => {
+    if (hasMore && last && last.index >= rows.length - 20) onEnd();
+  }, [last, rows.length, hasMore, onEnd]);
+  useEffect(() => {
+    v.scrollToIndex(selected, { align: 'auto' });
+  }, [selected, v]);
+  const now = Date.now();
+  return (
+    <div className="list" ref={parent}>
+      <div className="list-head">
+        <div>User</div>
+        <div>Started</div>
+        <div>Duration</div>
+        <div>Pages</div>
+        <div>Start page</div>
+        <div>Signals</div>
+      </div>
+      <div style={{ height: v.getTotalSize(), position: 'relative' }}>
+        {items.map((item) => {
+          const s = rows[item.index];
+          if (!s) return null;
+          return (
+            <a
+              key={s.sessionId}
+              href={href(['sessions', s.sessionId])}
+              className={`row ${item.index === selected ? 'active' : ''}`}
+              style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)`, color: 'inherit', textDecoration: 'none' }}
+            >
+              <div className="user">
+                <b>{s.userEmail ?? s.userId ?? 'Anonymous'}</b>
+                <span>{s.sessionId.slice(0, 13)}</span>
+              </div>
+              <div title={dateTimeWithZone(s.firstSeenMs)}>{ago(s.firstSeenMs, now)}</div>
+              <div className="mono">{duration(s.durationMs)}</div>
+              <div className="num" style={{ textAlign: 'left' }}>
+                {s.pageCount}
+              </div>
+              <div className="ellipsis muted" title={s.startUrl ?? ''}>
+                {shortUrl(s.startUrl)}
+              </div>
+              <div className="badges">
+                {s.errorCount > 0 && <span className="badge error">{s.errorCount} {s.errorCount === 1 ? 'error' : 'errors'}</span>}
+                {s.frustrationScore > 0 && <span className="badge warn" title="Frustration score: rage, dead and error clicks, thrashing">frustration {s.frustrationScore.toFixed(1)}</span>}
+                {s.traceCount > 0 && <span className="badge info">{s.traceCount} traces</span>}
+              </div>
+            </a>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+function FacetList({ facets, title, active, pick, anonymous, short }: { facets: FacetValue[]; title: string; active: string | undefined; pick?: (v: string | null) => void; anonymous: string; short?: boolean }) {
+  return (
+    <>
+      <h3>{title}</h3>
+      {facets.length === 0 && <div className="faint small">none</div>}
+      {facets.map((f) => (
+        <div
+          key={f.value ?? ''}
+          className={`facet ${active !== undefined && active === f.value ? 'on' : ''}`}
+          style={pick ? undefined : { cursor: 'default' }}
+          onClick={() => pick && f.value !== null && pick(active === f.value ? null : f.value)}
+          title={f.value ?? anonymous}
+        >
+          <span className="ellipsis">{f.value === null ? <i className="faint">{anonymous}</i> : short ? shortUrl(f.value) : f.value}</span>
+          <span className="n">{count(f.count)}</span>
+        </div>
+      ))}
+    </>
+  );
+}
+
+function EmptySetup({ status }: { status: Status | null }) {
+  const all = snippets(status);
+  return (
+    <div className="page">
+      <div className="setup">
+        <h2>No sessions yet</h2>
+        <p>
+          Add the recorder to your storefront and point your backends' OpenTelemetry SDKs here. Sessions appear on
+          this page as they arrive.
+        </p>
+        {all.slice(0, 2).map((s) => (
+          <Snippet key={s.label} label={s.label} code={s.code} />
+        ))}
+        <p>
+          More snippets (Node, Python, Java, Go) are on the <a href={href(['status'])}>Status</a> page.
+        </p>
+      </div>
+    </div>
+  );
+}

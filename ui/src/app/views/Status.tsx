@@ -1,0 +1,54 @@
+// Where Sightline listens, what it holds, and how to point an app at it.
+
+import type { Status } from '../api';
+import { Loading, Snippet } from '../components/common';
+import { bytes, count } from '../format';
+import { snippets } from '../setup';
+
+export function StatusView({ status }: { status: Status | null }) {
+  if (!status) return <Loading what="the engine's status" />;
+  const s = status.stats;
+  const cards: [string, string][] = [
+    ['Sessions', count(s.sessions)],
+    ['Traces', count(s.traces)],
+    ['Spans', count(s.spans)],
+    ['Logs', count(s.logs)],
+    ['Metric points', count(s.metricPoints)],
+    ['Database', bytes(s.databaseBytes)],
+  ];
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Status</h1>
+        <span className="muted small">Sightline {status.version}</span>
+      </div>
+      <div className="page">
+        <div className="cards">
+          {cards.map(([k, v]) => (
+            <div className="card" key={k}>
+              <div className="k">{k}</div>
+              <div className="v">{v}</div>
+            </div>
+          ))}
+        </div>
+        <h2>Listening</h2>
+        <dl className="props">
+          <dt>OTLP/HTTP</dt>
+          <dd>http://{status.otlpHttp} (/v1/traces, /v1/logs, /v1/metrics, /v1/replay, /sightline.js)</dd>
+          <dt>OTLP/gRPC</dt>
+          <dd>{status.otlpGrpc}</dd>
+          <dt>UI and API</dt>
+          <dd>http://{status.ui} (/api/v1)</dd>
+          <dt>Data directory</dt>
+          <dd>{status.dataDir}</dd>
+          <dt>Database</dt>
+          <dd>{status.database}</dd>
+        </dl>
+        <h2>Send data here</h2>
+        {snippets(status).map((sn) => (
+          <Snippet key={sn.label} label={sn.label} code={sn.code} />
+        ))}
+      </div>
+    </>
+  );
+}
