@@ -608,7 +608,10 @@ fn page_snapshot(path: &str, product: u32) -> Page {
     }
     let mut cards = Vec::new();
     for i in 0..8 {
+        // The button's text node directly follows it, as the nav links' do: the page's
+        // reaction to a click rewrites that text.
         let b = id();
+        let b_text = id();
         let label = if path == "/checkout" {
             "Place order"
         } else {
@@ -636,7 +639,7 @@ fn page_snapshot(path: &str, product: u32) -> Page {
                     b,
                     "button",
                     json!({"type": "button"}),
-                    vec![text(id(), label)],
+                    vec![text(b_text, label)],
                 ),
             ],
         ));
