@@ -1,10 +1,12 @@
 // Drives a page that loads Sightline's recorder, in Debian's Chromium: types a secret into
 // masked fields, rage-clicks a button, calls the backend, and flushes the recorder.
 //
-//   node browser.mjs http://127.0.0.1:PORT/     prints {"sessionId": …}
+//   node browser.mjs http://127.0.0.1:PORT/ [CHECKOUT_STATUS]     prints {"sessionId": …}
+//
+// CHECKOUT_STATUS (default 200) is what the backend is expected to answer the checkout with.
 import { launch } from './chromium.mjs';
 
-const [url] = process.argv.slice(2);
+const [url, expected = '200'] = process.argv.slice(2);
 if (!url) {
   console.error('usage: node browser.mjs PAGE_URL');
   process.exit(2);
@@ -26,7 +28,7 @@ try {
     page.waitForResponse((r) => r.url().endsWith('/api/checkout')),
     page.click('#checkout'),
   ]);
-  if (response.status() !== 200) throw new Error(`checkout answered ${response.status()}`);
+  if (response.status() !== Number(expected)) throw new Error(`checkout answered ${response.status()}, not ${expected}`);
   await page.waitForSelector('#result:has-text("order")');
   const sessionId = await page.evaluate(async () => {
     await window.Sightline.flush();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, bytes, clock, duration, nsToMs, shortUrl } from './format';
+import { ago, bytes, clock, duration, nsToMs, plural, shortUrl } from './format';
 
 describe('duration', () => {
   it('picks a unit people read at a glance', () => {
@@ -21,6 +21,8 @@ describe('clock', () => {
     expect(clock(754_000)).toBe('12:34');
     expect(clock(3_723_000)).toBe('1:02:03');
     expect(clock(-5)).toBe('0:00');
+    expect(clock(7_460, true)).toBe('0:07.4');
+    expect(clock(312, true)).toBe('0:00.3');
   });
 });
 
@@ -45,5 +47,7 @@ describe('units', () => {
     expect(nsToMs(null)).toBeNull();
     expect(shortUrl('https://shop.example/checkout?step=2')).toBe('/checkout?step=2');
     expect(shortUrl('/api/pay')).toBe('/api/pay');
+    expect(plural(1, 'session')).toBe('1 session');
+    expect(plural(2431, 'session')).toBe('2,431 sessions');
   });
 });

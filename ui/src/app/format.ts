@@ -14,8 +14,12 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
 }
 
-/** A replay clock: "0:07", "12:34", "1:02:03". */
-export function clock(ms: number): string {
+/** A replay clock: "0:07", "12:34", "1:02:03"; with `tenths`, "0:07.4" (for short sessions). */
+export function clock(ms: number, tenths = false): string {
+  if (tenths && ms < 600_000) {
+    const t = Math.max(0, Math.floor(ms / 100));
+    return `${Math.floor(t / 600)}:${pad(Math.floor((t % 600) / 10))}.${t % 10}`;
+  }
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -75,6 +79,11 @@ export function bytes(n: number): string {
 
 export function count(n: number): string {
   return new Intl.NumberFormat().format(n);
+}
+
+/** "1 session", "2,431 sessions". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
 }
 
 /** A URL without its origin when it is the page's own kind of path: "/checkout?step=2". */

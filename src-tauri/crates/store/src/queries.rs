@@ -944,8 +944,8 @@ fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
     conn.prepare_cached(
         "SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
                 t.span_count, t.error_count,
-                (SELECT s.name FROM spans s WHERE s.trace = t.id AND s.parent_span_id IS NULL
-                  ORDER BY s.start_time_unix_nano LIMIT 1),
+                (SELECT s.name FROM spans s WHERE s.trace = t.id
+                  ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1),
                 (SELECT s.service_name FROM spans s WHERE s.trace = t.id
                   ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
            FROM traces t WHERE t.id = ?1",

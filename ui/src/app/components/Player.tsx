@@ -174,7 +174,7 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
           {playing ? '❚❚' : '▶'}
         </button>
         <span className="time">
-          {clock(now)} / {clock(durationMs)}
+          {clock(now, durationMs < 60_000)} / {clock(durationMs, durationMs < 60_000)}
         </span>
         <div
           className="scrubber"

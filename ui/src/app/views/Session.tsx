@@ -88,6 +88,8 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
   const lastEvent = replay.events[replay.events.length - 1]?.timestamp ?? detail.lastSeenMs ?? startMs;
   const durationMs = Math.max(lastEvent - startMs, (detail.lastSeenMs ?? startMs) - startMs, 1);
   const initial = parseOffset(params.get('t')) ?? 0;
+  // Sub-minute sessions (tests, quick repros) need tenths to tell moments apart.
+  const short = durationMs < 60_000;
   const [now, setNow] = useState(initial);
   const [tab, setTab] = useState<Tab>((params.get('tab') as Tab) ?? 'network');
   const [request, setRequest] = useState<string | null>(params.get('request'));
@@ -175,7 +177,7 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
         {detail.frustrationScore > 0 && <span className="badge warn">frustration {detail.frustrationScore.toFixed(1)}</span>}
         <div style={{ flex: 1 }} />
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
-          Copy link at {clock(now)}
+          Copy link at {clock(now, short)}
         </button>
       </div>
       <div className="session">
@@ -206,7 +208,7 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
             const [bg, fg] = TONES[t.tone] ?? TONES.plain!;
             return (
               <div key={i} data-i={i} className={`item ${i === current ? 'current' : ''} ${it.offsetMs > now + 50 ? 'future' : ''}`} onClick={() => openItem(it)}>
-                <span className="t">{clock(it.offsetMs)}</span>
+                <span className="t">{clock(it.offsetMs, short)}</span>
                 <span className="ic" style={{ background: bg, color: fg }}>
                   {t.icon}
                 </span>
@@ -232,7 +234,7 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
             ))}
           </div>
           <div className="tab-body">
-            {tab === 'network' && <NetworkTab items={items} selected={request} pick={(it) => openItem(it)} />}
+            {tab === 'network' && <NetworkTab items={items} selected={request} pick={(it) => openItem(it)} short={short} />}
             {tab === 'console' && <ConsoleTab items={items} pick={openItem} />}
             {tab === 'backend' && <BackendTab traceId={request} />}
             {tab === 'diagnostics' && <DiagnosticsTab sessionId={id} />}
@@ -243,7 +245,7 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
   );
 }
 
-function NetworkTab({ items, selected, pick }: { items: TimelineItem[]; selected: string | null; pick: (it: TimelineItem) => void }) {
+function NetworkTab({ items, selected, pick, short }: { items: TimelineItem[]; selected: string | null; pick: (it: TimelineItem) => void; short: boolean }) {
   const requests = items.filter((i): i is BrowserItem => i.kind === 'network');
   if (!requests.length) return <div className="empty-hint">No requests were recorded in this session.</div>;
   return (
@@ -264,7 +266,7 @@ function NetworkTab({ items, selected, pick }: { items: TimelineItem[]; selected
           const bad = Number(r.level) >= 400 || r.level === '0';
           return (
             <tr key={i} className={selected && selected === r.traceId ? 'sel' : ''} onClick={() => pick(r)} data-request={r.traceId ?? ''}>
-              <td className="mono faint">{clock(r.offsetMs)}</td>
+              <td className="mono faint">{clock(r.offsetMs, short)}</td>
               <td>{d.method ?? 'GET'}</td>
               <td className="ellipsis" style={{ maxWidth: 360 }} title={r.target ?? ''}>
                 {shortUrl(r.target)}
@@ -277,7 +279,7 @@ function NetworkTab({ items, selected, pick }: { items: TimelineItem[]; selected
                 {r.trace ? (
                   <span>
                     <span className="muted">{r.trace.serviceName}</span> {r.trace.rootName} · {duration(r.trace.durationMs)}
-                    {r.trace.errorCount > 0 && <span className="badge error" style={{ marginLeft: 6 }}>{r.trace.errorCount} errors</span>}
+                    {r.trace.errorCount > 0 && <span className="badge error" style={{ marginLeft: 6 }}>{r.trace.errorCount === 1 ? '1 error span' : `${r.trace.errorCount} error spans`}</span>}
                   </span>
                 ) : (
                   <span className="faint">{r.traceId ? 'trace not received' : 'not traced'}</span>

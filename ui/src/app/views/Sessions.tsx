@@ -5,7 +5,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, query, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
 import { Failed, Loading, Snippet } from '../components/common';
-import { ago, count, dateTimeWithZone, duration, shortUrl } from '../format';
+import { ago, count, dateTimeWithZone, duration, plural, shortUrl } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { href, navigate } from '../router';
 import { snippets } from '../setup';
@@ -93,7 +93,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
         {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
         <div className="grow" />
         {fresh > 0 && <span className="badge accent">{fresh} new</span>}
-        {facets && <span className="muted small">{count(facets.total)} sessions</span>}
+        {facets && <span className="muted small">{plural(facets.total, 'session')}</span>}
       </div>
       {list.error && !list.data ? (
         <Failed error={list.error} retry={list.reload} />
@@ -207,9 +207,9 @@ function Rows({ rows, selected, onEnd, hasMore }: { rows: SessionSummary[]; sele
                 {shortUrl(s.startUrl)}
               </div>
               <div className="badges">
-                {s.errorCount > 0 && <span className="badge error">{s.errorCount} {s.errorCount === 1 ? 'error' : 'errors'}</span>}
+                {s.errorCount > 0 && <span className="badge error">{plural(s.errorCount, 'error')}</span>}
                 {s.frustrationScore > 0 && <span className="badge warn" title="Frustration score: rage, dead and error clicks, thrashing">frustration {s.frustrationScore.toFixed(1)}</span>}
-                {s.traceCount > 0 && <span className="badge info">{s.traceCount} traces</span>}
+                {s.traceCount > 0 && <span className="badge info">{plural(s.traceCount, 'trace')}</span>}
               </div>
             </a>
           );
