@@ -57,7 +57,7 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
           <a
             key={s.sessionId}
             className="btn primary"
-            href={href(['sessions', s.sessionId], { t: s.offsetMs !== null ? `${(Math.max(0, s.offsetMs - 500) / 1000).toFixed(1)}s` : undefined, request: id })}
+            href={href(['sessions', s.sessionId], { t: s.offsetMs !== null ? `${+(Math.max(0, s.offsetMs) / 1000).toFixed(3)}s` : undefined, request: id })}
             title={`Session ${s.sessionId}${s.userId ? ` of ${s.userId}` : ''}`}
           >
             Open replay at this moment
