@@ -200,7 +200,7 @@ fn a_failing_checkout_is_explored_in_the_ui() {
         shots.to_str().unwrap(),
     ]);
     let steps = run["steps"].as_array().expect("steps").len();
-    assert_eq!(steps, 10, "five steps in each theme: {run}");
+    assert_eq!(steps, 12, "six steps in each theme: {run}");
     for entry in std::fs::read_dir(&shots).unwrap() {
         let size = entry.unwrap().metadata().unwrap().len();
         assert!(size > 10_000, "a screenshot is not blank ({size} bytes)");

@@ -1,7 +1,7 @@
 // Drives Sightline's UI in Debian's Chromium through a failing checkout: the session list, the
 // session with its rage-click annotation, the failing request's backend waterfall and error
-// log, the trace view, and back to the replay at that moment. Each step checks what is on
-// screen and saves a screenshot.
+// log, the trace view, back to the replay at that moment, and an example SQL query. Each step
+// checks what is on screen and saves a screenshot.
 //
 //   node ui.mjs http://127.0.0.1:UI_PORT/ SCREENSHOT_DIR      prints {"steps": […]}
 import { mkdirSync } from 'node:fs';
@@ -66,6 +66,15 @@ try {
     const at = Number(await page.getByRole('slider', { name: 'Replay position' }).getAttribute('aria-valuenow'));
     if (!(t > 0) || Math.abs(at - t) > 100) throw new Error(`the replay opens where the trace starts (${t} ms), not at ${at} ms`);
     await shot('5-replay-at-trace');
+
+    // An example SQL query, ready to run: the rage click is counted on its page.
+    await page.getByRole('link', { name: 'SQL' }).click();
+    await page.locator('.facet', { hasText: 'Rage clicks by page' }).click();
+    const cell = page.locator('table.results tbody tr').first();
+    await cell.waitFor();
+    const text = await cell.innerText();
+    if (!/127\.0\.0\.1/.test(text)) throw new Error(`the rage click's page is in the answer: ${text}`);
+    await shot('6-sql');
 
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
     await page.close();

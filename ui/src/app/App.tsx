@@ -8,9 +8,17 @@ import { SessionsView } from './views/Sessions';
 import { SessionView } from './views/Session';
 import { TraceView } from './views/Trace';
 import { StatusView } from './views/Status';
+import { TracesView } from './views/Traces';
+import { LogsView } from './views/Logs';
+import { ServicesView } from './views/Services';
+import { SqlView } from './views/Sql';
 
 const SECTIONS: [string, string][] = [
   ['sessions', 'Sessions'],
+  ['traces', 'Traces'],
+  ['logs', 'Logs'],
+  ['services', 'Services'],
+  ['sql', 'SQL'],
   ['status', 'Status'],
 ];
 
@@ -55,6 +63,10 @@ export function App() {
   if (section === 'sessions' && id) view = <SessionView id={id} params={route.params} />;
   else if (section === 'traces' && id) view = <TraceView id={id} params={route.params} />;
   else if (section === 'status') view = <StatusView status={engine === 'down' ? null : engine} />;
+  else if (section === 'traces') view = <TracesView params={route.params} />;
+  else if (section === 'logs') view = <LogsView params={route.params} />;
+  else if (section === 'services') view = <ServicesView />;
+  else if (section === 'sql') view = <SqlView />;
   else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
 
   return (

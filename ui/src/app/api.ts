@@ -248,3 +248,36 @@ export interface Diagnostics {
   sessionsWithoutReplay: { traceId: string; sessionId: string; startTimeUnixNano: string | null; rootName: string | null; serviceName: string | null }[];
   orphanSpans: { traceId: string; spanId: string; parentSpanId: string; name: string; serviceName: string | null; startTimeUnixNano: string }[];
 }
+
+export interface TraceList {
+  traces: TraceSummary[];
+  nextCursor: string | null;
+}
+
+export interface LogList {
+  logs: LogRecord[];
+  nextCursor: string | null;
+}
+
+export interface ServiceInfo {
+  serviceName: string;
+  spanCount: number;
+  errorCount: number;
+  errorRate: number;
+  firstSeenUnixNano: string | null;
+  lastSeenUnixNano: string | null;
+}
+
+export interface ServiceEdge {
+  from: string;
+  to: string;
+  callCount: number;
+  errorCount: number;
+}
+
+export interface SqlAnswer {
+  columns: string[];
+  rows: unknown[][];
+  truncated: boolean;
+  elapsedMs: number;
+}

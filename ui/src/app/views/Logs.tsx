@@ -1,0 +1,158 @@
+// Log search: full text, severity, service and time, newest first; a live tail; long lines
+// expand and JSON bodies are pretty-printed; each line links to its trace and session.
+
+import { useEffect, useRef, useState } from 'react';
+import { api, query, type LogList, type LogRecord, type ServiceInfo } from '../api';
+import { Failed, Loading } from '../components/common';
+import { prettyJson, severityClass } from '../components/Waterfall';
+import { dateTimeWithZone, plural, timeOfDay, nsToMs } from '../format';
+import { useKeys, useLoad, useStream } from '../hooks';
+import { href, navigate } from '../router';
+import { TextFilter } from './Traces';
+
+const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'fromMs'] as const;
+
+export function LogsView({ params }: { params: URLSearchParams }) {
+  const filters: Record<string, string> = {};
+  for (const k of KEYS) {
+    const v = params.get(k);
+    if (v) filters[k] = v;
+  }
+  const key = JSON.stringify(filters);
+  const list = useLoad<LogList>(key, (signal) => api.get<LogList>(`/logs${query({ ...filters, limit: 200 })}`, signal));
+  const services = useLoad<{ services: ServiceInfo[] }>('services', (signal) => api.get('/services', signal));
+  const [more, setMore] = useState<{ logs: LogRecord[]; cursor: string | null } | null>(null);
+  const [tail, setTail] = useState(false);
+  useEffect(() => setMore(null), [key]);
+  const set = (k: string, v: string | null) => {
+    const next = { ...filters };
+    if (v === null || v === '') delete next[k];
+    else next[k] = v;
+    navigate(href(['logs'], next), true);
+  };
+
+  // Live tail: new logs reload the first page (the engine coalesces announcements).
+  const pending = useRef(false);
+  useStream((kind) => {
+    if (!tail || kind !== 'logs' || pending.current) return;
+    pending.current = true;
+    setTimeout(() => {
+      pending.current = false;
+      list.reload();
+    }, 300);
+  });
+
+  const qRef = useRef<HTMLInputElement>(null);
+  useKeys({ '/': () => qRef.current?.focus() });
+  const logs = [...(list.data?.logs ?? []), ...(more?.logs ?? [])];
+  const cursor = more ? more.cursor : (list.data?.nextCursor ?? null);
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Logs</h1>
+        <TextFilter inputRef={qRef} placeholder="Search text (all words)" value={filters.q ?? ''} set={(v) => set('q', v)} width={280} />
+        <select className="speed" value={filters.minSeverity ?? ''} onChange={(e) => set('minSeverity', e.target.value)} aria-label="Minimum severity">
+          <option value="">Any severity</option>
+          <option value="debug">Debug and up</option>
+          <option value="info">Info and up</option>
+          <option value="warn">Warnings and errors</option>
+          <option value="error">Errors</option>
+        </select>
+        <select className="speed" value={filters.service ?? ''} onChange={(e) => set('service', e.target.value)} aria-label="Service">
+          <option value="">All services</option>
+          {services.data?.services.map((s) => (
+            <option key={s.serviceName}>{s.serviceName}</option>
+          ))}
+        </select>
+        <select className="speed" value={filters.fromMs ? 'custom' : ''} onChange={(e) => set('fromMs', e.target.value ? String(Date.now() - Number(e.target.value)) : null)} aria-label="Time range">
+          <option value="">Any time</option>
+          <option value={String(15 * 60_000)}>Last 15 min</option>
+          <option value={String(3_600_000)}>Last hour</option>
+          <option value={String(86_400_000)}>Last 24 h</option>
+          {filters.fromMs && <option value="custom">Since {dateTimeWithZone(Number(filters.fromMs))}</option>}
+        </select>
+        {filters.traceId && (
+          <button className="chip on" onClick={() => set('traceId', null)}>
+            trace {filters.traceId.slice(0, 8)} <span className="x">✕</span>
+          </button>
+        )}
+        {filters.session && (
+          <button className="chip on" onClick={() => set('session', null)}>
+            session {filters.session.slice(0, 8)} <span className="x">✕</span>
+          </button>
+        )}
+        <button className={`chip ${tail ? 'on' : ''}`} aria-pressed={tail} onClick={() => setTail(!tail)} title="Show new logs as they arrive">
+          {tail ? '● Live' : 'Live tail'}
+        </button>
+        <div className="grow" />
+        {list.data && <span className="muted small">{plural(logs.length, 'line')}{cursor ? '+' : ''}</span>}
+      </div>
+      {list.error && !list.data ? (
+        <Failed error={list.error} retry={list.reload} />
+      ) : !list.data ? (
+        <Loading what="logs" />
+      ) : logs.length === 0 ? (
+        <div className="state">
+          <h2>No log matches</h2>
+          <div>{Object.keys(filters).length ? 'Loosen a filter.' : 'Logs sent over OTLP appear here.'}</div>
+        </div>
+      ) : (
+        <div className="page" style={{ padding: 0 }}>
+          {logs.map((l, i) => (
+            <LogRow key={`${l.timeUnixNano}-${i}`} log={l} />
+          ))}
+          {cursor && (
+            <div className="empty-hint">
+              <button
+                className="btn"
+                onClick={() =>
+                  void api.get<LogList>(`/logs${query({ ...filters, limit: 200, cursor })}`).then((p) => setMore((m) => ({ logs: [...(m?.logs ?? []), ...p.logs], cursor: p.nextCursor })))
+                }
+              >
+                Older lines
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+/** Bodies longer than this start folded. */
+const FOLD = 240;
+
+function LogRow({ log }: { log: LogRecord }) {
+  const [open, setOpen] = useState(false);
+  const raw = typeof log.body === 'string' ? log.body : JSON.stringify(log.body);
+  const pretty = typeof log.body === 'string' ? prettyJson(log.body) : JSON.stringify(log.body, null, 2);
+  const long = raw.length > FOLD || pretty.includes('\n');
+  const t = nsToMs(log.timeUnixNano);
+  const sev = severityClass(log);
+  const attrs = Object.entries(log.attributes);
+  return (
+    <div className={`logrow ${open ? 'open' : ''}`} onClick={() => long && setOpen(!open)}>
+      <span className="mono faint" title={dateTimeWithZone(t)}>
+        {t ? timeOfDay(t) : '—'}
+      </span>
+      <span className={`sev ${sev}`}>{log.severityText || sev}</span>
+      <span className="ellipsis muted">{log.serviceName ?? '—'}</span>
+      <div className="msg">
+        <pre>{open ? pretty : long ? `${raw.slice(0, FOLD)}${raw.length > FOLD ? '…' : ''}` : raw}</pre>
+        {open && attrs.length > 0 && (
+          <div className="attrs">
+            {attrs.map(([k, v]) => (
+              <span key={k}>
+                <b>{k}</b>={typeof v === 'string' ? v : JSON.stringify(v)}
+              </span>
+            ))}
+          </div>
+        )}
+      </div>
+      <span className="links" onClick={(e) => e.stopPropagation()}>
+        {log.traceId && <a href={href(['traces', log.traceId], log.spanId ? { span: log.spanId } : {})}>trace</a>}
+        {log.sessionId && <a href={href(['sessions', log.sessionId])}>session</a>}
+      </span>
+    </div>
+  );
+}
