@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { Span } from './api';
+import { flatten, prettyJson } from './components/Waterfall';
+import { href, parse, parseOffset } from './router';
+import { snippets } from './setup';
+
+describe('routes', () => {
+  it('parses deep links and builds them back', () => {
+    const r = parse('#/sessions/abc-1?t=12.5s');
+    expect(r.parts).toEqual(['sessions', 'abc-1']);
+    expect(parseOffset(r.params.get('t'))).toBe(12_500);
+    expect(parse('').parts).toEqual(['sessions']);
+    expect(parse('#/traces/0af7?span=b7ad').params.get('span')).toBe('b7ad');
+    expect(href(['traces', 'x y'], { span: 's', empty: '' })).toBe('#/traces/x%20y?span=s');
+  });
+  it('reads offsets in seconds or milliseconds, and refuses the rest', () => {
+    expect(parseOffset('90')).toBe(90_000);
+    expect(parseOffset('250ms')).toBe(250);
+    expect(parseOffset('1.25s')).toBe(1250);
+    expect(parseOffset('soon')).toBeNull();
+    expect(parseOffset(null)).toBeNull();
+  });
+});
+
+function span(id: string, parent: string, start: number, end: number, error = false): Span {
+  return {
+    traceId: 't',
+    spanId: id,
+    parentSpanId: parent,
+    traceState: '',
+    flags: 0,
+    name: id,
+    kind: 1,
+    startTimeUnixNano: String(start * 1e6),
+    endTimeUnixNano: String(end * 1e6),
+    attributes: {},
+    events: [],
+    links: [],
+    status: { code: error ? 2 : 0, message: '' },
+    serviceName: 'svc',
+    sessionId: null,
+    resourceId: '1',
+    scope: { name: '', version: '' },
+  };
+}
+
+describe('waterfall', () => {
+  const spans = [span('c2', 'root', 30, 90), span('root', 'browser', 0, 100), span('c1', 'root', 10, 40), span('g', 'c2', 40, 85, true)];
+  it('orders depth first by start; a span whose parent is missing is a root', () => {
+    const { rows, startMs, endMs } = flatten(spans, new Set());
+    expect(rows.map((r) => [r.span.spanId, r.depth])).toEqual([
+      ['root', 0],
+      ['c1', 1],
+      ['c2', 1],
+      ['g', 2],
+    ]);
+    expect([startMs, endMs]).toEqual([0, 100]);
+  });
+  it('marks the critical path: the child that ends last, all the way down', () => {
+    const { rows } = flatten(spans, new Set());
+    expect(rows.filter((r) => r.critical).map((r) => r.span.spanId)).toEqual(['root', 'c2', 'g']);
+  });
+  it('hides a collapsed span’s descendants', () => {
+    const { rows } = flatten(spans, new Set(['c2']));
+    expect(rows.map((r) => r.span.spanId)).toEqual(['root', 'c1', 'c2']);
+  });
+});
+
+describe('text', () => {
+  it('pretty-prints JSON bodies and leaves the rest alone', () => {
+    expect(prettyJson('{"a":1}')).toBe('{\n  "a": 1\n}');
+    expect(prettyJson('order {7} created')).toBe('order {7} created');
+    expect(prettyJson('{not json')).toBe('{not json');
+  });
+  it('points setup snippets at the engine that serves the page', () => {
+    const s = snippets({ otlpHttp: '0.0.0.0:5318' } as never);
+    expect(s[0]?.code).toBe('<script src="http://127.0.0.1:5318/sightline.js"></script>');
+    expect(s[1]?.code).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:5318');
+  });
+});
