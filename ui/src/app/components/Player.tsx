@@ -29,13 +29,18 @@ interface Props {
   /** Stretches with no interaction, shaded on the scrubber and skipped when asked. */
   idle: [number, number][];
   initialOffsetMs: number;
+  /** Where the loaded events end (offset); later moments are asked for with `onOutside`. */
+  windowEndMs: number;
+  /** Start playing as soon as these events are shown (playback ran into them). */
+  autoPlay: boolean;
+  onOutside: (offsetMs: number, play: boolean) => void;
   onTime: (offsetMs: number) => void;
   handle: Ref<PlayerHandle>;
 }
 
 const SPEEDS = [1, 2, 4, 8];
 
-export function Player({ events, startMs, durationMs, marks, idle, initialOffsetMs, onTime, handle }: Props) {
+export function Player({ events, startMs, durationMs, marks, idle, initialOffsetMs, windowEndMs, autoPlay, onOutside, onTime, handle }: Props) {
   const viewport = useRef<HTMLDivElement>(null);
   const frame = useRef<HTMLDivElement>(null);
   const replayer = useRef<Replayer | null>(null);
@@ -45,8 +50,14 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
   const [speed, setSpeed] = useState(1);
   const [skip, setSkip] = useState(true);
   const [now, setNow] = useState(initialOffsetMs);
+  const settings = useRef({ speed, skip });
+  settings.current = { speed, skip };
   const onTimeRef = useRef(onTime);
   onTimeRef.current = onTime;
+  const windowRef = useRef({ end: windowEndMs, outside: onOutside });
+  windowRef.current = { end: windowEndMs, outside: onOutside };
+  const durationRef = useRef(durationMs);
+  durationRef.current = durationMs;
 
   // The replayer's clock starts at its first event; the session's at its first sighting.
   const firstEvent = events[0]?.timestamp ?? startMs;
@@ -58,7 +69,9 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
     root.innerHTML = '';
     const r = new Replayer(events as never, {
       root,
-      skipInactive: true,
+      // A new window keeps the speed and skipping the viewer chose.
+      speed: settings.current.speed,
+      skipInactive: settings.current.skip,
       mouseTail: false,
       showWarning: false,
       triggerFocus: false,
@@ -69,9 +82,19 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
       const dim = d as { width: number; height: number };
       setSize({ w: dim.width, h: dim.height });
     });
-    r.on('finish', () => setPlaying(false));
+    r.on('finish', () => {
+      setPlaying(false);
+      // Playback ran to the end of what is loaded, not of the session: load on and go on.
+      if (windowRef.current.end < durationRef.current - 50) windowRef.current.outside(windowRef.current.end, true);
+    });
     const start = Math.max(0, initialOffsetMs - lead);
-    r.pause(start);
+    if (autoPlay) {
+      r.play(start);
+      setPlaying(true);
+    } else {
+      r.pause(start);
+      setPlaying(false);
+    }
     setNow(start + lead);
     return () => {
       r.destroy();
@@ -119,13 +142,19 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
       setNow(t);
       onTimeRef.current(t);
       if (!r) return;
-      const at = Math.max(0, t - lead);
       const keepPlaying = play ?? playing;
+      if (t < lead || t > windowEndMs) {
+        r.pause();
+        setPlaying(false);
+        onOutside(t, keepPlaying);
+        return;
+      }
+      const at = Math.max(0, t - lead);
       if (keepPlaying) r.play(at);
       else r.pause(at);
       setPlaying(keepPlaying);
     },
-    [durationMs, lead, playing],
+    [durationMs, lead, playing, windowEndMs, onOutside],
   );
   useImperativeHandle(handle, () => ({ seek }), [seek]);
 
@@ -135,12 +164,15 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
     if (playing) {
       r.pause();
       setPlaying(false);
+    } else if (now >= durationMs - 50) {
+      seek(0, true);
+    } else if (now < lead || now > windowEndMs) {
+      onOutside(now, true);
     } else {
-      const at = now >= durationMs - 50 ? 0 : now;
-      r.play(Math.max(0, at - lead));
+      r.play(Math.max(0, now - lead));
       setPlaying(true);
     }
-  }, [playing, now, durationMs, lead]);
+  }, [playing, now, durationMs, lead, seek, windowEndMs, onOutside]);
 
   useKeys({
     ' ': toggle,

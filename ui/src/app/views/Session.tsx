@@ -2,7 +2,7 @@
 // session's requests, console, the backend behind a request, and what did not link.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, type BrowserItem, type Diagnostics, type ReplayWindow, type SessionDetail, type Timeline, type TimelineItem, type TraceView as Trace } from '../api';
+import { api, query, type BrowserItem, type Diagnostics, type ReplayWindow, type SessionDetail, type Timeline, type TimelineItem, type TraceView as Trace } from '../api';
 import { Failed, Loading } from '../components/common';
 import { Player, type Mark, type PlayerHandle } from '../components/Player';
 import { LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
@@ -13,18 +13,35 @@ import { href, navigate, parseOffset } from '../router';
 interface Loaded {
   detail: SessionDetail;
   timeline: Timeline;
-  replay: ReplayWindow;
+  replay: LoadedWindow;
+}
+
+/** Replay is loaded a window at a time, from the full snapshot before the moment wanted, so a
+ * long session opens (and seeks) without downloading all of it. */
+const REPLAY_WINDOW_MS = 5 * 60_000;
+
+interface LoadedWindow extends ReplayWindow {
+  /** The end of what this window holds (Unix ms). */
+  toMs: number;
+}
+
+async function replayWindow(id: string, at: number, signal?: AbortSignal): Promise<LoadedWindow> {
+  const fromMs = Math.floor(at);
+  const toMs = fromMs + REPLAY_WINDOW_MS;
+  const w = await api.get<ReplayWindow>(`/sessions/${encodeURIComponent(id)}/replay${query({ fromMs, toMs })}`, signal);
+  return { ...w, toMs };
 }
 
 type Tab = 'network' | 'console' | 'backend' | 'diagnostics';
 
 export function SessionView({ id, params }: { id: string; params: URLSearchParams }) {
   const data = useLoad<Loaded>(id, async (signal) => {
-    const [detail, timeline, replay] = await Promise.all([
+    const [detail, timeline] = await Promise.all([
       api.get<SessionDetail>(`/sessions/${encodeURIComponent(id)}`, signal),
       api.get<Timeline>(`/sessions/${encodeURIComponent(id)}/timeline`, signal),
-      api.get<ReplayWindow>(`/sessions/${encodeURIComponent(id)}/replay`, signal),
     ]);
+    const at = timeline.startMs + (parseOffset(params.get('t')) ?? 0);
+    const replay = await replayWindow(id, at, signal);
     return { detail, timeline, replay };
   });
   if (data.error && !data.data) return <Failed error={data.error} retry={data.reload} />;
@@ -83,11 +100,23 @@ const TONES: Record<string, [string, string]> = {
 /** Quiet stretches: more than this without a click, input, page view or request. */
 const IDLE_MS = 5_000;
 
-function SessionScreen({ id, params, detail, timeline, replay }: { id: string; params: URLSearchParams } & Loaded) {
+function SessionScreen({ id, params, detail, timeline, replay: first }: { id: string; params: URLSearchParams } & Loaded) {
   const startMs = timeline.startMs;
-  const lastEvent = replay.events[replay.events.length - 1]?.timestamp ?? detail.lastSeenMs ?? startMs;
+  const [win, setWin] = useState<{ replay: LoadedWindow; at: number; play: boolean }>(() => ({
+    replay: first,
+    at: parseOffset(params.get('t')) ?? 0,
+    play: false,
+  }));
+  const lastEvent = win.replay.events[win.replay.events.length - 1]?.timestamp ?? startMs;
   const durationMs = Math.max(lastEvent - startMs, (detail.lastSeenMs ?? startMs) - startMs, 1);
-  const initial = parseOffset(params.get('t')) ?? 0;
+  const initial = win.at;
+  // A seek (or playback) past the loaded window loads the window around it.
+  const loadAround = useCallback(
+    (offsetMs: number, play: boolean) => {
+      void replayWindow(id, startMs + offsetMs).then((replay) => setWin({ replay, at: offsetMs, play }));
+    },
+    [id, startMs],
+  );
   // Sub-minute sessions (tests, quick repros) need tenths to tell moments apart.
   const short = durationMs < 60_000;
   const [now, setNow] = useState(initial);
@@ -183,7 +212,10 @@ function SessionScreen({ id, params, detail, timeline, replay }: { id: string; p
       <div className="session">
         <div className="stage">
           <Player
-            events={replay.events}
+            events={win.replay.events}
+            windowEndMs={Math.min(win.replay.toMs - startMs, durationMs)}
+            autoPlay={win.play}
+            onOutside={loadAround}
             startMs={startMs}
             durationMs={durationMs}
             marks={marks}
