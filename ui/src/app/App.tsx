@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { api, type Status } from './api';
 import { useKeys } from './hooks';
 import { href, useRoute } from './router';
+import { onConnection } from './stream';
 import { SessionsView } from './views/Sessions';
 import { SessionView } from './views/Session';
 import { TraceView } from './views/Trace';
@@ -32,30 +33,35 @@ function Logo() {
   );
 }
 
-/** Polls the engine so a stopped or restarted engine is shown, never a blank page. */
-function useEngine(): Status | null | 'down' {
+/** The engine's status, refreshed when the live stream (re)connects and every `every` ms;
+ * 'down' while the stream is cut, so a stopped or restarted engine is shown, never a blank
+ * page. */
+function useEngine(every: number): Status | null | 'down' {
   const [s, setS] = useState<Status | null | 'down'>(null);
   useEffect(() => {
     let stop = false;
-    const poll = () =>
+    const fetchStatus = () =>
       api
         .get<Status>('/status')
         .then((st) => !stop && setS(st))
         .catch(() => !stop && setS('down'));
-    void poll();
-    const t = setInterval(poll, 5000);
+    void fetchStatus();
+    const off = onConnection((up) => (up ? void fetchStatus() : setS('down')));
+    const t = setInterval(fetchStatus, every);
     return () => {
       stop = true;
+      off();
       clearInterval(t);
     };
-  }, []);
+  }, [every]);
   return s;
 }
 
 export function App() {
   const route = useRoute();
-  const engine = useEngine();
   const [section, id] = route.parts;
+  // Counts are only on the Status page; elsewhere the stream says whether the engine is there.
+  const engine = useEngine(section === 'status' ? 5_000 : 120_000);
   const [help, setHelp] = useState(false);
   useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
 

@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api';
+import { subscribe, type StreamKind } from './stream';
 
 export interface Loaded<T> {
   data: T | null;
@@ -49,33 +50,13 @@ export function useLoad<T>(key: string, load: (signal: AbortSignal) => Promise<T
   return { ...state, reload };
 }
 
-export type StreamKind = 'sessions' | 'traces' | 'logs' | 'resync';
+export type { StreamKind } from './stream';
 
 /** Calls `on` for each change the engine announces (coalesced by the engine). */
 export function useStream(on: (kind: StreamKind, data: unknown) => void): void {
   const onRef = useRef(on);
   onRef.current = on;
-  useEffect(() => {
-    const es = new EventSource('/api/v1/stream');
-    const kinds: StreamKind[] = ['sessions', 'traces', 'logs', 'resync'];
-    const handlers = kinds.map((kind) => {
-      const h = (ev: MessageEvent) => {
-        let data: unknown = null;
-        try {
-          data = JSON.parse(String(ev.data));
-        } catch {
-          /* a bare event is still a change */
-        }
-        onRef.current(kind, data);
-      };
-      es.addEventListener(kind, h as EventListener);
-      return [kind, h] as const;
-    });
-    return () => {
-      for (const [kind, h] of handlers) es.removeEventListener(kind, h as EventListener);
-      es.close();
-    };
-  }, []);
+  useEffect(() => subscribe((kind, data) => onRef.current(kind, data)), []);
 }
 
 /** Global keyboard shortcuts that do not fire while typing. */
