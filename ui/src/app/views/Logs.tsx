@@ -43,8 +43,22 @@ export function LogsView({ params }: { params: URLSearchParams }) {
   });
 
   const qRef = useRef<HTMLInputElement>(null);
-  useKeys({ '/': () => qRef.current?.focus() });
   const logs = [...(list.data?.logs ?? []), ...(more?.logs ?? [])];
+  const [selected, setSelected] = useState(-1);
+  const [expanded, setExpanded] = useState<number | null>(null);
+  useEffect(() => {
+    setSelected(-1);
+    setExpanded(null);
+  }, [key]);
+  useEffect(() => {
+    document.querySelector(`.logrow[data-i="${selected}"]`)?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
+  useKeys({
+    '/': () => qRef.current?.focus(),
+    j: () => setSelected((i) => Math.min(i + 1, logs.length - 1)),
+    k: () => setSelected((i) => Math.max(i - 1, 0)),
+    Enter: () => setExpanded((e) => (e === selected ? null : selected)),
+  });
   const cursor = more ? more.cursor : (list.data?.nextCursor ?? null);
   return (
     <>
@@ -99,7 +113,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
       ) : (
         <div className="page" style={{ padding: 0 }}>
           {logs.map((l, i) => (
-            <LogRow key={`${l.timeUnixNano}-${i}`} log={l} />
+            <LogRow key={`${l.timeUnixNano}-${i}`} log={l} index={i} selected={i === selected} open={i === expanded} toggle={() => setExpanded((e) => (e === i ? null : i))} />
           ))}
           {cursor && (
             <div className="empty-hint">
@@ -122,8 +136,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
 /** Bodies longer than this start folded. */
 const FOLD = 240;
 
-function LogRow({ log }: { log: LogRecord }) {
-  const [open, setOpen] = useState(false);
+function LogRow({ log, index, selected, open, toggle }: { log: LogRecord; index: number; selected: boolean; open: boolean; toggle: () => void }) {
   const raw = typeof log.body === 'string' ? log.body : JSON.stringify(log.body);
   const pretty = typeof log.body === 'string' ? prettyJson(log.body) : JSON.stringify(log.body, null, 2);
   const long = raw.length > FOLD || pretty.includes('\n');
@@ -131,7 +144,7 @@ function LogRow({ log }: { log: LogRecord }) {
   const sev = severityClass(log);
   const attrs = Object.entries(log.attributes);
   return (
-    <div className={`logrow ${open ? 'open' : ''}`} onClick={() => long && setOpen(!open)}>
+    <div className={`logrow ${open ? 'open' : ''} ${selected ? 'sel' : ''}`} data-i={index} onClick={() => long && toggle()} style={long ? { cursor: 'pointer' } : undefined}>
       <span className="mono faint" title={dateTimeWithZone(t)}>
         {t ? timeOfDay(t) : '—'}
       </span>
