@@ -49,6 +49,7 @@ fn seeded_data_is_linked_counted_and_varied() {
     let stats = get("/api/v1/stats");
     assert_eq!(stats["spans"], 60000);
     assert_eq!(stats["logs"], 20000);
+    assert_eq!(stats["sessions"], 40);
     assert_eq!(stats["traces"].to_string(), printed["traces"]);
 
     for size in [1_000usize, 20_000] {

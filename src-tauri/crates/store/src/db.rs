@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_sessions_by_start.sql"),
     include_str!("../migrations/0010_service_edges.sql"),
     include_str!("../migrations/0011_session_page_paths.sql"),
+    include_str!("../migrations/0012_counters.sql"),
 ];
 
 /// The schema version this build writes.

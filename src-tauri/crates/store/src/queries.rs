@@ -53,17 +53,21 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     let file_len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
+    let counter = |name: &str| -> Result<i64> {
+        Ok(conn
+            .prepare_cached("SELECT value FROM counters WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    };
     Ok(Stats {
-        spans: count("SELECT count(*) FROM spans")?,
+        spans: counter("spans")?,
         traces: count("SELECT count(*) FROM traces WHERE span_count > 0")?,
-        logs: count("SELECT count(*) FROM logs")?,
+        logs: counter("logs")?,
         metrics: count("SELECT count(*) FROM metrics")?,
-        metric_points: count("SELECT count(*) FROM metric_points")?,
+        metric_points: counter("metric_points")?,
         resources: count("SELECT count(*) FROM resources")?,
-        sessions: count(
-            "SELECT count(*) FROM (SELECT session_id FROM trace_sessions
-                                   UNION SELECT session_id FROM logs WHERE session_id IS NOT NULL)",
-        )?,
+        sessions: count("SELECT count(*) FROM known_sessions")?,
         database_bytes: file_len(path) + file_len(Path::new(&wal)),
     })
 }

@@ -312,6 +312,7 @@ fn commit(
         change.spans += job.batch.spans.len();
         change.logs += job.batch.logs.len();
     }
+    write_counters(&tx, jobs)?;
     tx.commit()?;
     Ok((fresh, change))
 }
@@ -771,6 +772,44 @@ fn write_service_edges(
     )?;
     for ((minute, from, to), (calls, errors)) in edges {
         upsert.execute(params![minute, from, to, calls, errors])?;
+    }
+    Ok(())
+}
+
+/// Adds the transaction's rows to the status totals, and notes the sessions they name.
+fn write_counters(tx: &Transaction<'_>, jobs: &[Job]) -> rusqlite::Result<()> {
+    let mut add = tx.prepare_cached(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+    )?;
+    let sum = |f: fn(&Batch) -> usize| jobs.iter().map(|j| f(&j.batch)).sum::<usize>() as i64;
+    for (name, n) in [
+        ("spans", sum(|b| b.spans.len())),
+        ("logs", sum(|b| b.logs.len())),
+        ("metric_points", sum(|b| b.points.len())),
+    ] {
+        if n > 0 {
+            add.execute(params![name, n])?;
+        }
+    }
+    let mut sessions: Vec<&str> = Vec::new();
+    for b in jobs.iter().map(|j| &j.batch) {
+        let named = b
+            .spans
+            .iter()
+            .filter_map(|s| s.session_id.as_deref())
+            .chain(b.logs.iter().filter_map(|l| l.session_id.as_deref()))
+            .chain(b.replay.iter().map(|c| c.session_id.as_str()));
+        for id in named {
+            if !sessions.contains(&id) {
+                sessions.push(id);
+            }
+        }
+    }
+    let mut known =
+        tx.prepare_cached("INSERT OR IGNORE INTO known_sessions (session_id) VALUES (?1)")?;
+    for id in sessions {
+        known.execute([id])?;
     }
     Ok(())
 }
