@@ -1,6 +1,7 @@
 // The shell: navigation, the engine's reachability, and the view for the current route.
 
 import { useEffect, useState } from 'react';
+import icon from '../../../icons/icon.svg';
 import { api, type Status } from './api';
 import { useKeys } from './hooks';
 import { href, useRoute } from './router';
@@ -23,14 +24,9 @@ const SECTIONS: [string, string][] = [
   ['status', 'Status'],
 ];
 
+/** The app icon (icons/icon.svg, the source of every icon size). */
 function Logo() {
-  return (
-    <svg width="22" height="22" viewBox="0 0 32 32" aria-hidden="true">
-      <rect width="32" height="32" rx="7" fill="var(--accent)" />
-      <path d="M4 16c3-6 7-9 12-9s9 3 12 9c-3 6-7 9-12 9S7 22 4 16z" fill="none" stroke="white" strokeWidth="2.5" />
-      <circle cx="16" cy="16" r="4" fill="white" />
-    </svg>
-  );
+  return <img src={icon} width={24} height={24} alt="" />;
 }
 
 /** The engine's status, refreshed when the live stream (re)connects and every `every` ms;

@@ -122,7 +122,8 @@ function ServiceMap({ services, edges }: Data) {
           return (
             <g key={`${e.from}-${e.to}`}>
               <path d={`M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 2},${y2}`} fill="none" stroke={bad ? 'var(--error)' : 'var(--faint)'} strokeWidth={1.5} markerEnd="url(#arrow)" />
-              <text x={mx} y={(y1 + y2) / 2 - 6} textAnchor="middle" fontSize="11" fill={bad ? 'var(--error)' : 'var(--muted)'}>
+              {/* Near the callee, level with it: labels of edges leaving one node do not collide. */}
+              <text x={x2 - 8} y={y2 - 7} textAnchor="end" fontSize="11" fill={bad ? 'var(--error)' : 'var(--muted)'}>
                 {count(e.callCount)} calls{bad ? `, ${count(e.errorCount)} failed` : ''}
               </text>
             </g>
