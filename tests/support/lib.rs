@@ -186,6 +186,26 @@ pub fn sightline_bin() -> PathBuf {
     .clone()
 }
 
+/// The desktop app's binary (`sightline-desktop`), built once per test process like
+/// [`sightline_bin`]. Building it needs the webkit development packages.
+pub fn desktop_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "sightline-desktop"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the desktop app failed");
+        profile_dir.join(format!("sightline-desktop{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
+}
+
 /// The `sightline serve` process.
 pub struct Process {
     pub child: Child,

@@ -1,0 +1,85 @@
+//! The desktop app: starts the engine in this process (OTLP receivers, store, UI/API) and shows
+//! its UI in a window. The UI is the same build a browser gets from the engine; data flows
+//! through the engine's HTTP API, never through IPC.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use sightline_server::ServerConfig;
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("sightline: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut config = ServerConfig::default();
+    if let Some(dir) = std::env::var_os("SIGHTLINE_DATA_DIR") {
+        config.data_dir = dir.into();
+    }
+    // Until the settings screen exists, addresses come from the environment, as `serve`'s
+    // flags would give them (a bare port means 127.0.0.1:PORT; 0 picks a free one).
+    for (var, slot) in [
+        ("SIGHTLINE_OTLP_GRPC", &mut config.otlp_grpc),
+        ("SIGHTLINE_OTLP_HTTP", &mut config.otlp_http),
+        ("SIGHTLINE_UI", &mut config.ui),
+    ] {
+        if let Ok(text) = std::env::var(var) {
+            match parse_addr(&text) {
+                Some(addr) => *slot = addr,
+                None => {
+                    eprintln!("sightline: {var}={text:?} is not an address (HOST:PORT or a port)");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    let engine = match runtime.block_on(sightline_server::start(config)) {
+        Ok(engine) => engine,
+        Err(err) => {
+            eprintln!("sightline: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("otlp-grpc={}", engine.otlp_grpc);
+    println!("otlp-http={}", engine.otlp_http);
+    println!("ui={}", engine.ui);
+    let url = format!("http://{}/", engine.ui);
+    let result = tauri::Builder::default()
+        .setup(move |app| {
+            WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
+                .title("Sightline")
+                .inner_size(1360.0, 860.0)
+                .min_inner_size(900.0, 560.0)
+                .build()?;
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    runtime.block_on(engine.shutdown());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sightline: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_addr(text: &str) -> Option<SocketAddr> {
+    match text.parse::<u16>() {
+        Ok(port) => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+        Err(_) => text.parse().ok(),
+    }
+}
