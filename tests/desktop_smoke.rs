@@ -194,3 +194,37 @@ fn read_xwd(data: &[u8]) -> (u32, u32, Vec<u8>) {
     }
     (width, height, rgb)
 }
+
+/// The same executable runs headless: `sightline-desktop serve …` is the engine's binary.
+#[test]
+#[ignore = "needs webkit to build the desktop app; the README's test command runs it"]
+fn the_desktop_executable_serves_headless() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(desktop_bin())
+        .args(["serve", "--otlp-grpc", "0", "--otlp-http", "0", "--ui", "0"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let _child = Killed(child);
+    let ui = out
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("ui=")
+                .and_then(|v| v.parse::<SocketAddr>().ok())
+        })
+        .expect("prints its UI address");
+    let (status, body) = api_get(ui, "/api/v1/status");
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["dataDir"],
+        data.path().to_str().unwrap(),
+        "the flags are the engine's"
+    );
+}

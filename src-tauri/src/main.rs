@@ -1,6 +1,7 @@
 //! The desktop app: starts the engine in this process (OTLP receivers, store, UI/API) and shows
 //! its UI in a window. The UI is the same build a browser gets from the engine; data flows
-//! through the engine's HTTP API, never through IPC.
+//! through the engine's HTTP API, never through IPC. Given a command (`serve`, `dev seed`), or
+//! no display, it is the headless engine instead.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -9,6 +10,20 @@ use sightline_server::ServerConfig;
 use tauri::{WebviewUrl, WebviewWindowBuilder};
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The same executable runs headless: `sightline-desktop serve …` (and every other command
+    // of the `sightline` binary) behaves exactly as the engine's binary.
+    if args.len() > 1 {
+        return sightline_server::cli::run(args);
+    }
+    if !has_display() {
+        eprintln!(
+            "sightline: no display; running headless. Open the printed ui= address in a browser."
+        );
+        let mut serve = args;
+        serve.push("serve".into());
+        return sightline_server::cli::run(serve);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -82,4 +97,12 @@ fn parse_addr(text: &str) -> Option<SocketAddr> {
         Ok(port) => Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
         Err(_) => text.parse().ok(),
     }
+}
+
+/// Whether a window can be shown. macOS and Windows always have a display; on Linux it takes
+/// an X11 or Wayland session.
+fn has_display() -> bool {
+    !cfg!(target_os = "linux")
+        || std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
 }

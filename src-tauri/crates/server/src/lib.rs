@@ -6,6 +6,7 @@
 //! writer's last commit.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod otlp_grpc;

@@ -1,0 +1,266 @@
+//! The `sightline` command line: `serve` runs the engine headless, `dev seed` fills a
+//! database. Shared by the engine's binary and the desktop app, so both executables take the
+//! same commands.
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::{config, seed, ServerConfig};
+use sightline_store::frustration::FrustrationConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Local-first full-stack debugging: session replay beside OpenTelemetry traces and logs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine: OTLP receivers, the store, and the UI/API address.
+    Serve(ServeArgs),
+    /// Tools for working on Sightline itself.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Fill a database with a storefront's realistic data: sessions with replays, the backend
+    /// traces their requests started, correlated logs, errors and frustration. Run it with the
+    /// app stopped (it writes the database directly).
+    Seed(SeedArgs),
+}
+
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// The database to fill [default: the platform data dir, as for serve]
+    #[arg(long, env = "SIGHTLINE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Browser sessions, each with its replay
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
+    /// Spans in all (about 10 a request, plus a 1,000- and a 20,000-span trace)
+    #[arg(long, default_value_t = 5_000_000)]
+    spans: u64,
+    /// Log records in all, spread over the traces
+    #[arg(long, default_value_t = 5_000_000)]
+    logs: u64,
+    /// Sessions are spread over this many hours up to now
+    #[arg(long, default_value_t = 24.0)]
+    hours: f64,
+    /// The random seed: the same seed gives the same data
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Where the database lives [default: the platform data dir, ~/.local/share/sightline on Linux]
+    #[arg(long, env = "SIGHTLINE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// OTLP/gRPC listen address (a bare port means 127.0.0.1:PORT; port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:4317", value_parser = parse_addr)]
+    otlp_grpc: SocketAddr,
+    /// OTLP/HTTP listen address
+    #[arg(long, default_value = "127.0.0.1:4318", value_parser = parse_addr)]
+    otlp_http: SocketAddr,
+    /// UI and query API listen address
+    #[arg(long, default_value = "127.0.0.1:4320", value_parser = parse_addr)]
+    ui: SocketAddr,
+    /// A secret (16+ characters) that the UI and API then require; needed when --ui is not a
+    /// loopback address. Open the UI once with ?token=TOKEN; tools send `Authorization: Bearer`.
+    #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Largest accepted request body, after decompression, in MiB
+    #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
+    max_body_mib: usize,
+    #[command(flatten)]
+    frustration: FrustrationArgs,
+}
+
+/// Frustration-signal thresholds (defaults follow the most common definitions).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Frustration signals")]
+struct FrustrationArgs {
+    /// Rage click: at least this many clicks…
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_clicks)]
+    rage_clicks: usize,
+    /// …within this many milliseconds…
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_window_ms)]
+    rage_window_ms: i64,
+    /// …within this many pixels of the first
+    #[arg(long, default_value_t = FrustrationConfig::default().rage_radius_px)]
+    rage_radius_px: f64,
+    /// Dead click: no DOM change, navigation or request within this many ms
+    #[arg(long, default_value_t = FrustrationConfig::default().dead_click_ms)]
+    dead_click_ms: i64,
+    /// Error click: an uncaught error within this many ms of the click
+    #[arg(long, default_value_t = FrustrationConfig::default().error_click_ms)]
+    error_click_ms: i64,
+    /// Thrashing: at least this many scroll-direction reversals…
+    #[arg(long, default_value_t = FrustrationConfig::default().thrash_reversals)]
+    thrash_reversals: usize,
+    /// …within this many ms
+    #[arg(long, default_value_t = FrustrationConfig::default().thrash_window_ms)]
+    thrash_window_ms: i64,
+}
+
+impl From<FrustrationArgs> for FrustrationConfig {
+    fn from(a: FrustrationArgs) -> Self {
+        FrustrationConfig {
+            rage_clicks: a.rage_clicks.max(1),
+            rage_window_ms: a.rage_window_ms.max(0),
+            rage_radius_px: a.rage_radius_px.max(0.0),
+            dead_click_ms: a.dead_click_ms.max(0),
+            error_click_ms: a.error_click_ms.max(0),
+            thrash_reversals: a.thrash_reversals.max(1),
+            thrash_window_ms: a.thrash_window_ms.max(0),
+        }
+    }
+}
+
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an address: use HOST:PORT, e.g. 127.0.0.1:4318"))
+}
+
+fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let store = sightline_store::Store::open_dir(&dir)?;
+    let config = seed::SeedConfig {
+        sessions: args.sessions,
+        spans: args.spans,
+        logs: args.logs,
+        hours: args.hours.max(0.001),
+        seed: args.seed,
+        ..seed::SeedConfig::default()
+    };
+    let report = seed::run(&store.writer(), &config, |r| {
+        eprintln!(
+            "seeding: {} sessions, {} spans, {} logs so far",
+            r.sessions, r.spans, r.logs
+        );
+    })?;
+    let database = store.path().to_owned();
+    store.close();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "database={}", database.display())?;
+    writeln!(out, "sessions={}", report.sessions)?;
+    writeln!(out, "traces={}", report.traces)?;
+    writeln!(out, "spans={}", report.spans)?;
+    writeln!(out, "logs={}", report.logs)?;
+    writeln!(out, "replay_events={}", report.replay_events)?;
+    writeln!(out, "replay_bytes={}", report.replay_bytes)?;
+    for (id, spans) in &report.big_traces {
+        writeln!(out, "trace_{spans}={id}")?;
+    }
+    writeln!(out, "seconds={:.1}", report.elapsed.as_secs_f64())?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = ServerConfig {
+        otlp_grpc: args.otlp_grpc,
+        otlp_http: args.otlp_http,
+        ui: args.ui,
+        api_token: args.token,
+        ..ServerConfig::default()
+    };
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    config.limits.max_body_bytes = args.max_body_mib.max(1) * 1024 * 1024;
+    config.frustration = args.frustration.into();
+    let handle = crate::start(config).await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "otlp-grpc={}", handle.otlp_grpc)?;
+        writeln!(out, "otlp-http={}", handle.otlp_http)?;
+        writeln!(out, "ui={}", handle.ui)?;
+        writeln!(out, "database={}", handle.database().display())?;
+        out.flush()?;
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests and flushing the writer");
+    handle.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Parses `args` (the program name first) and runs the command; clap prints help and usage
+/// errors itself.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("sightline: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Dev(DevCommand::Seed(args)) => seed(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sightline: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
