@@ -164,46 +164,38 @@ pub fn api_get(ui: SocketAddr, path: &str) -> (u16, Value) {
     (status, body)
 }
 
-/// The `sightline` binary, built once per test process. `cargo test --test X` does not rebuild
-/// another package's binaries, so relying on what is in `target/` could test a stale build.
-pub fn sightline_bin() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "sightline-server", "--bin", "sightline"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo build");
-        assert!(status.success(), "building the sightline binary failed");
-        profile_dir.join(format!("sightline{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+/// Builds a binary of the workspace with cargo, in this test's profile, and gives its path.
+/// `cargo test --test X` does not rebuild another package's binaries, so relying on what is in
+/// `target/` could test a stale build.
+fn build_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "-p", package, "--bin", bin]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo build");
+    assert!(status.success(), "building {bin} failed");
+    profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// The desktop app's binary (`sightline-desktop`), built once per test process like
-/// [`sightline_bin`]. Building it needs the webkit development packages.
+/// The `sightline` binary, built once per test process.
+pub fn sightline_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| build_bin("sightline-server", "sightline"))
+        .clone()
+}
+
+/// The desktop app's binary, built once per test process. Building it needs the webkit
+/// development packages.
 pub fn desktop_bin() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "sightline-desktop"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building the desktop app failed");
-        profile_dir.join(format!("sightline-desktop{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+    BIN.get_or_init(|| build_bin("sightline-desktop", "sightline-desktop"))
+        .clone()
 }
 
 /// The `sightline serve` process.
