@@ -228,3 +228,68 @@ fn the_desktop_executable_serves_headless() {
         "the flags are the engine's"
     );
 }
+
+/// A second launch hands over to the first (which shows its window) and exits, instead of
+/// starting a second engine on the same data.
+#[test]
+#[ignore = "needs Xvfb, dbus-run-session and webkit; the README's test command runs it"]
+fn a_second_launch_hands_over_to_the_first() {
+    let bin = desktop_bin();
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs");
+    let mut line = String::new();
+    BufReader::new(xvfb.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let display = format!(":{}", line.trim());
+    let _xvfb = Killed(xvfb);
+    let data = tempfile::tempdir().unwrap();
+    let first_out = data.path().join("first.out");
+    // Both launches share one session bus, as two clicks in one desktop session would.
+    let script = format!(
+        r#"{bin} > {first} 2>/dev/null &
+first=$!
+for i in $(seq 1 300); do grep -q '^ui=' {first} && break; sleep 0.1; done
+timeout 30 {bin} > /dev/null 2>&1; echo "second=$?"
+kill -0 $first 2>/dev/null && echo "first=running"
+kill $first"#,
+        bin = bin.display(),
+        first = first_out.display(),
+    );
+    let out = Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", &script])
+        .env("DISPLAY", &display)
+        .env("SIGHTLINE_DATA_DIR", data.path())
+        .env("SIGHTLINE_OTLP_GRPC", "0")
+        .env("SIGHTLINE_OTLP_HTTP", "0")
+        .env("SIGHTLINE_UI", "0")
+        .stderr(Stdio::null())
+        .output()
+        .expect("dbus-run-session runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("second=0"),
+        "the second launch exits cleanly: {said}"
+    );
+    assert!(
+        said.contains("first=running"),
+        "the first keeps running: {said}"
+    );
+    let first = std::fs::read_to_string(&first_out).unwrap();
+    assert!(
+        first.contains("ui="),
+        "the first started its engine: {first}"
+    );
+}

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use sightline_server::ServerConfig;
-use tauri::{WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -61,19 +61,33 @@ fn main() -> ExitCode {
             }
         }
     }
-    let engine = match runtime.block_on(sightline_server::start(config)) {
-        Ok(engine) => engine,
-        Err(err) => {
-            eprintln!("sightline: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("otlp-grpc={}", engine.otlp_grpc);
-    println!("otlp-http={}", engine.otlp_http);
-    println!("ui={}", engine.ui);
-    let url = format!("http://{}/", engine.ui);
+    // The engine starts inside `setup`, after the single-instance check: a second launch must
+    // hand over to the first before it tries the same ports and database.
+    let engine: std::sync::Arc<std::sync::Mutex<Option<sightline_server::Handle>>> =
+        Default::default();
+    let slot = engine.clone();
+    let rt = runtime.handle().clone();
     let result = tauri::Builder::default()
+        // A second launch (a click on the launcher, a file opened later) shows this window
+        // instead of starting a second engine.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        // The window comes back where and as large as it was left.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(move |app| {
+            let started = rt.block_on(sightline_server::start(config))?;
+            println!("otlp-grpc={}", started.otlp_grpc);
+            println!("otlp-http={}", started.otlp_http);
+            println!("ui={}", started.ui);
+            let url = format!("http://{}/", started.ui);
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(started);
+            }
             WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
                 .title("Sightline")
                 .inner_size(1360.0, 860.0)
@@ -82,7 +96,10 @@ fn main() -> ExitCode {
             Ok(())
         })
         .run(tauri::generate_context!());
-    runtime.block_on(engine.shutdown());
+    let started = engine.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(engine) = started {
+        runtime.block_on(engine.shutdown());
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
