@@ -27,6 +27,30 @@ impl Drop for Killed {
     }
 }
 
+/// A virtual screen on a display number nobody else uses (Xvfb picks it and says which);
+/// it goes away when the guard is dropped.
+fn xvfb(screen: &str) -> (Killed, String) {
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            screen,
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs");
+    let mut line = String::new();
+    BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
+        .read_line(&mut line)
+        .expect("Xvfb names its display");
+    (Killed(xvfb), format!(":{}", line.trim()))
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -38,27 +62,7 @@ fn now_ms() -> u64 {
 #[ignore = "needs Xvfb, xwd and webkit; the README's test command runs it"]
 fn the_desktop_window_lists_a_new_session() {
     let bin = desktop_bin();
-    // A display number nobody else uses: Xvfb picks it and says which.
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1400x900x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let display = format!(":{}", line.trim());
-    let _xvfb = Killed(xvfb);
+    let (_xvfb, display) = xvfb("1400x900x24");
 
     let data = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -235,26 +239,7 @@ fn the_desktop_executable_serves_headless() {
 #[ignore = "needs Xvfb, dbus-run-session and webkit; the README's test command runs it"]
 fn a_second_launch_hands_over_to_the_first() {
     let bin = desktop_bin();
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let display = format!(":{}", line.trim());
-    let _xvfb = Killed(xvfb);
+    let (_xvfb, display) = xvfb("1280x800x24");
     let data = tempfile::tempdir().unwrap();
     let first_out = data.path().join("first.out");
     // Both launches share one session bus, as two clicks in one desktop session would.

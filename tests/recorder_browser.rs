@@ -14,31 +14,19 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{json, Value};
 use sightline_store::queries;
-use sightline_tests::Engine;
+use sightline_tests::{Engine, HeaderCarrier};
 
 const SECRETS: [&str; 3] = [
     "hunter2-SECRET-4711",
     "4111-SECRET-1111",
     "plain-SECRET-note",
 ];
-
-struct Headers<'a>(&'a HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
 
 /// Where the page loads the OpenTelemetry web SDK (with its fetch instrumentation), if at all.
 #[derive(Clone, Copy, PartialEq)]
@@ -97,7 +85,7 @@ document.getElementById('checkout').addEventListener('click', async () => {{
 /// The backend continues the browser's trace (W3C traceparent), as any OTel-instrumented
 /// server does. It sets no session attribute: the link must come from the recorder.
 async fn checkout(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Json<Value> {
-    let parent = TraceContextPropagator::new().extract(&Headers(&headers));
+    let parent = TraceContextPropagator::new().extract(&HeaderCarrier(&headers));
     let tracer = shop.traces.tracer("storefront-api");
     let mut span = tracer
         .span_builder("POST /api/checkout")
@@ -130,21 +118,7 @@ fn a_page_running_the_otel_web_sdk_last_keeps_one_trace() {
 /// must have made of it.
 fn checkout_session(otel: Otel) {
     let e = Engine::start();
-    let traces = e.runtime().block_on(async {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(format!("http://{}", e.grpc))
-            .build()
-            .expect("exporter");
-        SdkTracerProvider::builder()
-            .with_resource(
-                opentelemetry_sdk::Resource::builder_empty()
-                    .with_service_name("storefront-api")
-                    .build(),
-            )
-            .with_batch_exporter(exporter)
-            .build()
-    });
+    let traces = e.tracer_provider("storefront-api");
     let shop = Arc::new(Shop {
         engine_http: e.http,
         traces: traces.clone(),

@@ -14,12 +14,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::Context;
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
@@ -28,18 +27,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
 use serde_json::{json, Value};
-use sightline_tests::Engine;
-
-struct Headers<'a>(&'a HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
+use sightline_tests::{Engine, HeaderCarrier};
 
 struct Shop {
     engine_http: std::net::SocketAddr,
@@ -72,7 +60,7 @@ document.getElementById('checkout').addEventListener('click', async () => {{
 
 /// Continues the browser's trace, charges the card, and is declined.
 async fn checkout(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    let parent = TraceContextPropagator::new().extract(&Headers(&headers));
+    let parent = TraceContextPropagator::new().extract(&HeaderCarrier(&headers));
     let tracer = shop.traces.tracer("storefront-api");
     let server = tracer
         .span_builder("POST /api/checkout")
@@ -111,21 +99,7 @@ fn s(key: &str, v: &str) -> KeyValue {
 #[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
 fn a_failing_checkout_is_explored_in_the_ui() {
     let e = Engine::start();
-    let traces = e.runtime().block_on(async {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(format!("http://{}", e.grpc))
-            .build()
-            .expect("exporter");
-        SdkTracerProvider::builder()
-            .with_resource(
-                opentelemetry_sdk::Resource::builder_empty()
-                    .with_service_name("storefront-api")
-                    .build(),
-            )
-            .with_batch_exporter(exporter)
-            .build()
-    });
+    let traces = e.tracer_provider("storefront-api");
     let shop = Arc::new(Shop {
         engine_http: e.http,
         traces: traces.clone(),

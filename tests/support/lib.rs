@@ -164,6 +164,45 @@ pub fn api_get(ui: SocketAddr, path: &str) -> (u16, Value) {
     (status, body)
 }
 
+/// A W3C trace-context carrier over an HTTP request's headers, for test backends that
+/// continue the browser's trace as an OTel-instrumented server does.
+pub struct HeaderCarrier<'a>(pub &'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+impl Engine {
+    /// The official OpenTelemetry Rust SDK exporting `service`'s spans to this engine over
+    /// OTLP/gRPC: a test backend's tracer.
+    pub fn tracer_provider(
+        &self,
+        service: &'static str,
+    ) -> opentelemetry_sdk::trace::SdkTracerProvider {
+        use opentelemetry_otlp::WithExportConfig;
+        self.rt.block_on(async {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(format!("http://{}", self.grpc))
+                .build()
+                .expect("exporter");
+            opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder_empty()
+                        .with_service_name(service)
+                        .build(),
+                )
+                .with_batch_exporter(exporter)
+                .build()
+        })
+    }
+}
+
 /// Builds a binary of the workspace with cargo, in this test's profile, and gives its path.
 /// `cargo test --test X` does not rebuild another package's binaries, so relying on what is in
 /// `target/` could test a stale build.

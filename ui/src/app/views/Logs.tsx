@@ -8,7 +8,7 @@ import { prettyJson, severityClass } from '../components/Waterfall';
 import { dateTimeWithZone, plural, timeOfDay, nsToMs } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { href, navigate } from '../router';
-import { TextFilter } from './Traces';
+import { TextFilter, TimeRange } from './Traces';
 
 const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'fromMs'] as const;
 
@@ -78,13 +78,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
             <option key={s.serviceName}>{s.serviceName}</option>
           ))}
         </select>
-        <select className="speed" value={filters.fromMs ? 'custom' : ''} onChange={(e) => set('fromMs', e.target.value ? String(Date.now() - Number(e.target.value)) : null)} aria-label="Time range">
-          <option value="">Any time</option>
-          <option value={String(15 * 60_000)}>Last 15 min</option>
-          <option value={String(3_600_000)}>Last hour</option>
-          <option value={String(86_400_000)}>Last 24 h</option>
-          {filters.fromMs && <option value="custom">Since {dateTimeWithZone(Number(filters.fromMs))}</option>}
-        </select>
+        <TimeRange fromMs={filters.fromMs} set={(v) => set('fromMs', v)} />
         {filters.traceId && (
           <button className="chip on" onClick={() => set('traceId', null)}>
             trace {filters.traceId.slice(0, 8)} <span className="x">✕</span>

@@ -59,13 +59,7 @@ export function TracesView({ params }: { params: URLSearchParams }) {
         <button className={`chip ${filters.status === 'error' ? 'on' : ''}`} onClick={() => set('status', filters.status === 'error' ? null : 'error')}>
           Errors only
         </button>
-        <select className="speed" value={filters.fromMs ? 'custom' : ''} onChange={(e) => set('fromMs', e.target.value ? String(Date.now() - Number(e.target.value)) : null)} aria-label="Time range">
-          <option value="">Any time</option>
-          <option value={String(15 * 60_000)}>Last 15 min</option>
-          <option value={String(3_600_000)}>Last hour</option>
-          <option value={String(86_400_000)}>Last 24 h</option>
-          {filters.fromMs && <option value="custom">Since {dateTimeWithZone(Number(filters.fromMs))}</option>}
-        </select>
+        <TimeRange fromMs={filters.fromMs} set={(v) => set('fromMs', v)} />
         <div className="grow" />
         {list.data && <span className="muted small">{rows.length >= PAGE ? `newest ${PAGE}` : plural(rows.length, 'trace')}</span>}
       </div>
@@ -87,6 +81,19 @@ export function TracesView({ params }: { params: URLSearchParams }) {
         </div>
       )}
     </>
+  );
+}
+
+/** "Any time" or the last 15 min / hour / day, as a `fromMs` filter (Unix ms). */
+export function TimeRange({ fromMs, set }: { fromMs: string | undefined; set: (fromMs: string | null) => void }) {
+  return (
+    <select className="speed" value={fromMs ? 'custom' : ''} onChange={(e) => set(e.target.value ? String(Date.now() - Number(e.target.value)) : null)} aria-label="Time range">
+      <option value="">Any time</option>
+      <option value={String(15 * 60_000)}>Last 15 min</option>
+      <option value={String(3_600_000)}>Last hour</option>
+      <option value={String(86_400_000)}>Last 24 h</option>
+      {fromMs && <option value="custom">Since {dateTimeWithZone(Number(fromMs))}</option>}
+    </select>
   );
 }
 
