@@ -87,3 +87,22 @@ fn changes_are_announced_as_they_commit() {
     assert_eq!(updated["updated"], json!(["live-1"]), "{updated}");
     assert_eq!(updated["new"], json!([]));
 }
+
+/// Pausing and resuming ingest is announced at once, so every open UI shows the switch.
+#[test]
+fn an_ingest_pause_is_announced() {
+    let e = Engine::start();
+    let rx = listen(&e);
+    let put = |paused: bool| {
+        let resp = reqwest::blocking::Client::new()
+            .put(e.api_url("/api/v1/ingest"))
+            .json(&json!({ "paused": paused }))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    };
+    put(true);
+    assert_eq!(next(&rx, "ingest"), json!({ "paused": true }));
+    put(false);
+    assert_eq!(next(&rx, "ingest"), json!({ "paused": false }));
+}

@@ -2,10 +2,10 @@
 
 import { useEffect, useState } from 'react';
 import icon from '../../../icons/icon.svg';
-import { api, type Status } from './api';
+import { api, type Ingest, type Status } from './api';
 import { useKeys } from './hooks';
 import { href, useRoute } from './router';
-import { onConnection } from './stream';
+import { onConnection, subscribe } from './stream';
 import { SessionsView } from './views/Sessions';
 import { SessionView } from './views/Session';
 import { TraceView } from './views/Trace';
@@ -53,18 +53,47 @@ function useEngine(every: number): Status | null | 'down' {
   return s;
 }
 
+/** Whether ingest is paused: from the status, then from the live stream as the tray or another
+ * window switches it. */
+function useIngest(engine: Status | null | 'down'): [Ingest | null, (paused: boolean) => void] {
+  const [ingest, setIngest] = useState<Ingest | null>(null);
+  const known = engine && engine !== 'down' ? engine.ingest : null;
+  useEffect(() => {
+    if (known) setIngest(known);
+  }, [known]);
+  useEffect(
+    () =>
+      subscribe((kind, data) => {
+        if (kind !== 'ingest') return;
+        const paused = (data as { paused?: unknown } | null)?.paused === true;
+        setIngest((now) => ({ paused, refused: now?.refused ?? 0 }));
+      }),
+    [],
+  );
+  const toggle = (paused: boolean) => {
+    api
+      .put<Ingest>('/ingest', { paused })
+      .then(setIngest)
+      .catch(() => undefined);
+  };
+  return [ingest, toggle];
+}
+
 export function App() {
   const route = useRoute();
   const [section, id] = route.parts;
   // Counts are only on the Status page; elsewhere the stream says whether the engine is there.
   const engine = useEngine(section === 'status' ? 5_000 : 120_000);
   const [help, setHelp] = useState(false);
+  const [ingest, setPaused] = useIngest(engine);
+  const paused = engine !== 'down' && ingest?.paused === true;
   useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
 
   let view;
   if (section === 'sessions' && id) view = <SessionView id={id} params={route.params} />;
   else if (section === 'traces' && id) view = <TraceView id={id} params={route.params} />;
-  else if (section === 'status') view = <StatusView status={engine === 'down' ? null : engine} />;
+  else if (section === 'status')
+    view = <StatusView status={engine === 'down' ? null : engine} paused={paused} setPaused={setPaused} />;
   else if (section === 'traces') view = <TracesView params={route.params} />;
   else if (section === 'logs') view = <LogsView params={route.params} />;
   else if (section === 'services') view = <ServicesView />;
@@ -84,12 +113,26 @@ export function App() {
         ))}
         <div className="spacer" />
         <div className="engine" title={engine && engine !== 'down' ? `OTLP ${engine.otlpHttp} · gRPC ${engine.otlpGrpc}` : ''}>
-          <span className={`dot ${engine === 'down' ? 'down' : ''}`} />
-          {engine === 'down' ? 'engine not answering' : engine ? `receiving on :${engine.otlpHttp.split(':').pop()}` : 'connecting…'}
+          <span className={`dot ${engine === 'down' ? 'down' : paused ? 'paused' : ''}`} />
+          {engine === 'down'
+            ? 'engine not answering'
+            : paused
+              ? 'ingest paused'
+              : engine
+                ? `receiving on :${engine.otlpHttp.split(':').pop()}`
+                : 'connecting…'}
         </div>
       </nav>
       <main className="main">
         {engine === 'down' && <div className="banner">Sightline is not answering; showing what was loaded. Retrying…</div>}
+        {paused && (
+          <div className="banner warn" role="status">
+            Ingest is paused: clients are told to retry later, and nothing new is stored.
+            <button className="btn" onClick={() => setPaused(false)}>
+              Resume ingest
+            </button>
+          </div>
+        )}
         {view}
       </main>
       {help && <Help close={() => setHelp(false)} />}

@@ -40,14 +40,18 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 
 export const api = {
   get: <T>(path: string, signal?: AbortSignal) => request<T>(path, signal ? { signal } : undefined),
-  post: <T>(path: string, body: unknown, signal?: AbortSignal) =>
-    request<T>(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      ...(signal ? { signal } : {}),
-    }),
+  post: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('POST', path, body, signal),
+  put: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('PUT', path, body, signal),
 };
+
+function send<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return request<T>(path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+}
 
 export function query(params: Record<string, string | number | boolean | undefined | null>): string {
   const q = new URLSearchParams();
@@ -79,6 +83,14 @@ export interface Status {
   dataDir: string;
   database: string;
   stats: Stats;
+  ingest: Ingest;
+}
+
+/** The receivers' switch (the tray's "Pause ingest"). */
+export interface Ingest {
+  paused: boolean;
+  /** Requests refused while paused since the engine started. */
+  refused: number;
 }
 
 export interface SessionSummary {

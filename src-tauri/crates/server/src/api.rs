@@ -22,6 +22,7 @@ use sightline_store::{queries, sql, Change, Connection, Readers};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::config::Limits;
+use crate::control::Control;
 use crate::error::ServerError;
 
 #[derive(Clone)]
@@ -31,6 +32,7 @@ pub struct ApiState {
     changes: tokio::sync::broadcast::Sender<Change>,
     stop: tokio::sync::watch::Receiver<bool>,
     endpoints: Arc<Endpoints>,
+    control: Arc<Control>,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -53,12 +55,15 @@ pub fn router(
     changes: tokio::sync::broadcast::Sender<Change>,
     stop: tokio::sync::watch::Receiver<bool>,
     token: Option<String>,
+    control: Arc<Control>,
     endpoints: Endpoints,
 ) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/activity", get(activity))
+        .route("/api/v1/ingest", get(ingest_state).put(set_ingest))
         .route("/api/v1/sql", post(run_sql))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
@@ -87,6 +92,7 @@ pub fn router(
             changes,
             stop,
             endpoints: Arc::new(endpoints),
+            control,
         })
 }
 
@@ -254,9 +260,60 @@ async fn status(State(s): State<ApiState>) -> Response {
             "dataDir": endpoints.data_dir,
             "database": database,
             "stats": stats,
+            "ingest": ingest_json(&s.control),
         }))
         .into_response(),
         Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/activity?sinceMs=`: sessions, traces and failing traces that started since
+/// then (the caller picks "today" in its own time zone; the last 24 hours without it).
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+async fn activity(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
+    let result = async {
+        let since =
+            param(&p, "sinceMs", "Unix milliseconds")?.unwrap_or_else(|| crate::now_ms() - DAY_MS);
+        let counts = read(s.readers, move |conn, _| {
+            queries::activity_since(conn, since)
+        })
+        .await?;
+        Ok(serde_json::json!(counts))
+    }
+    .await;
+    reply(result)
+}
+
+fn ingest_json(control: &Control) -> serde_json::Value {
+    serde_json::json!({ "paused": control.paused(), "refused": control.refused() })
+}
+
+/// `GET /api/v1/ingest`: whether the receivers take data, and how many requests a pause has
+/// turned away since the engine started.
+async fn ingest_state(State(s): State<ApiState>) -> Response {
+    Json(ingest_json(&s.control)).into_response()
+}
+
+/// `PUT /api/v1/ingest` `{"paused": bool}`: pauses or resumes every receiver (OTLP and replay
+/// then answer 503 with `Retry-After`).
+async fn set_ingest(State(s): State<ApiState>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        paused: bool,
+    }
+    match serde_json::from_slice::<Body>(&body) {
+        Ok(b) => {
+            if s.control.set_paused(b.paused) {
+                tracing::info!(paused = b.paused, "ingest switched from the API");
+            }
+            Json(ingest_json(&s.control)).into_response()
+        }
+        Err(e) => {
+            ServerError::BadRequest(format!("the body must be {{\"paused\": true|false}}: {e}"))
+                .to_api()
+        }
     }
 }
 
@@ -617,15 +674,36 @@ fn events_for(change: &Change, lagged: bool) -> Vec<Event> {
 async fn live(
     State(s): State<ApiState>,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
-    let state = (s.changes.subscribe(), s.stop.clone());
-    let batches = stream::unfold(state, |(mut rx, mut stop)| async move {
-        let (first, mut lagged) = tokio::select! {
+    let state = (
+        s.changes.subscribe(),
+        s.stop.clone(),
+        s.control.watch_paused(),
+    );
+    let batches = stream::unfold(state, |(mut rx, mut stop, mut paused)| async move {
+        enum Woke {
+            Data(Change, bool),
+            Paused,
+        }
+        let woke = tokio::select! {
             got = rx.recv() => match got {
-                Ok(change) => (change, false),
-                Err(RecvError::Lagged(_)) => (Change::default(), true),
+                Ok(change) => Woke::Data(change, false),
+                Err(RecvError::Lagged(_)) => Woke::Data(Change::default(), true),
                 Err(RecvError::Closed) => return None,
             },
+            flipped = paused.changed() => match flipped {
+                Ok(()) => Woke::Paused,
+                Err(_) => return None,
+            },
             _ = stop.wait_for(|stopped| *stopped) => return None,
+        };
+        let (first, mut lagged) = match woke {
+            Woke::Data(change, lagged) => (change, lagged),
+            // A pause switch goes out at once, alone: the UI's banner should not wait for data.
+            Woke::Paused => {
+                let now = *paused.borrow_and_update();
+                let events = vec![event("ingest", serde_json::json!({ "paused": now }))];
+                return Some((events, (rx, stop, paused)));
+            }
         };
         let mut merged = first;
         tokio::time::sleep(STREAM_COALESCE).await;
@@ -636,7 +714,7 @@ async fn live(
                 Err(_) => break,
             }
         }
-        Some((events_for(&merged, lagged), (rx, stop)))
+        Some((events_for(&merged, lagged), (rx, stop, paused)))
     });
     Sse::new(batches.flat_map(|events| stream::iter(events.into_iter().map(Ok))))
         .keep_alive(KeepAlive::default())

@@ -36,6 +36,8 @@ pub enum ServerError {
     Ingest(#[from] IngestError),
     #[error("Sightline is receiving more than it can write; retry after {retry_after:?}")]
     Overloaded { retry_after: Duration },
+    #[error("ingest is paused in Sightline (resume it from the tray or the UI); retry after {retry_after:?}")]
+    Paused { retry_after: Duration },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -71,7 +73,9 @@ impl ServerError {
     /// Whether the client may succeed by retrying the same request later.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            ServerError::Overloaded { retry_after } => Some(*retry_after),
+            ServerError::Overloaded { retry_after } | ServerError::Paused { retry_after } => {
+                Some(*retry_after)
+            }
             ServerError::Store(e) if e.is_retryable() => Some(Duration::from_secs(1)),
             _ => None,
         }

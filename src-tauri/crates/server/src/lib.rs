@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod otlp_grpc;
 pub mod otlp_http;
@@ -57,6 +58,7 @@ pub struct Handle {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     store: Store,
+    control: Arc<control::Control>,
 }
 
 fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener> {
@@ -113,9 +115,11 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     let store = tokio::task::spawn_blocking(move || Store::open_dir_with(&data_dir, store_config))
         .await
         .map_err(|e| ServerError::Internal(format!("store startup failed: {e}")))??;
+    let control = Arc::new(control::Control::default());
     let pipeline = Arc::new(pipeline::Pipeline::new(
         store.writer(),
         config.limits.clone(),
+        control.clone(),
     ));
 
     let (stop, _) = watch::channel(false);
@@ -169,6 +173,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             store.changes(),
             stop.subscribe(),
             config.api_token.clone(),
+            control.clone(),
             api::Endpoints {
                 otlp_grpc: grpc_addr,
                 otlp_http: http_addr,
@@ -192,6 +197,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         stop,
         tasks,
         store,
+        control,
     })
 }
 
@@ -199,6 +205,25 @@ impl Handle {
     /// The database file.
     pub fn database(&self) -> &std::path::Path {
         self.store.path()
+    }
+
+    /// Pausing ingest and following that state (the tray's switch).
+    pub fn control(&self) -> &control::Control {
+        &self.control
+    }
+
+    /// Counts of what arrived since `since_ms` (Unix milliseconds).
+    pub async fn activity_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<sightline_store::queries::Activity> {
+        let readers = self.store.readers();
+        tokio::task::spawn_blocking(move || {
+            readers.with_conn(|conn| sightline_store::queries::activity_since(conn, since_ms))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
+        .map_err(ServerError::from)
     }
 
     /// Stops accepting, finishes in-flight requests (for at most [`SHUTDOWN_GRACE`]), then

@@ -20,20 +20,23 @@ use sightline_store::Writer;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Limits;
+use crate::control::{Control, PAUSED_RETRY_AFTER};
 use crate::error::{Result, ServerError};
 
 pub struct Pipeline {
     writer: Writer,
     slots: Arc<Semaphore>,
     limits: Limits,
+    control: Arc<Control>,
 }
 
 impl Pipeline {
-    pub fn new(writer: Writer, limits: Limits) -> Self {
+    pub fn new(writer: Writer, limits: Limits, control: Arc<Control>) -> Self {
         Self {
             writer,
             slots: Arc::new(Semaphore::new(limits.max_inflight_requests)),
             limits,
+            control,
         }
     }
 
@@ -41,8 +44,15 @@ impl Pipeline {
         &self.limits
     }
 
-    /// Waits (bounded) for a slot; the permit is held until the response is ready.
+    /// Waits (bounded) for a slot; the permit is held until the response is ready. Refused at
+    /// once while ingest is paused: nothing is read, so a paused engine costs clients little.
     pub async fn admit(&self) -> Result<OwnedSemaphorePermit> {
+        if self.control.paused() {
+            self.control.refuse();
+            return Err(ServerError::Paused {
+                retry_after: PAUSED_RETRY_AFTER,
+            });
+        }
         let overloaded = ServerError::Overloaded {
             retry_after: self.limits.retry_after,
         };

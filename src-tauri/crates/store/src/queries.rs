@@ -72,6 +72,34 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     })
 }
 
+/// What arrived since a moment (the tray's "today"): recorded sessions, traces, and traces
+/// with an error span. Each is a range over a start-time index.
+#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    pub sessions: i64,
+    pub traces: i64,
+    pub failed_traces: i64,
+}
+
+pub fn activity_since(conn: &Connection, since_ms: i64) -> Result<Activity> {
+    let since_ns = since_ms.saturating_mul(1_000_000);
+    let sessions = conn
+        .prepare_cached("SELECT count(*) FROM sessions WHERE coalesce(first_seen_ms, 0) >= ?1")?
+        .query_row([since_ms], |r| r.get(0))?;
+    let (traces, failed_traces) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(error_count > 0), 0) FROM traces
+             WHERE start_time_unix_nano >= ?1",
+        )?
+        .query_row([since_ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Activity {
+        sessions,
+        traces,
+        failed_traces,
+    })
+}
+
 const SPAN_COLUMNS: &str =
     "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,

@@ -5,7 +5,15 @@ import { Loading, Snippet } from '../components/common';
 import { bytes, count } from '../format';
 import { snippets } from '../setup';
 
-export function StatusView({ status }: { status: Status | null }) {
+export function StatusView({
+  status,
+  paused,
+  setPaused,
+}: {
+  status: Status | null;
+  paused: boolean;
+  setPaused: (paused: boolean) => void;
+}) {
   if (!status) return <Loading what="the engine's status" />;
   const s = status.stats;
   const cards: [string, string][] = [
@@ -43,6 +51,15 @@ export function StatusView({ status }: { status: Status | null }) {
           <dd>{status.dataDir}</dd>
           <dt>Database</dt>
           <dd>{status.database}</dd>
+          <dt>Ingest</dt>
+          <dd className="row-gap">
+            {paused
+              ? `paused: clients are told to retry (${count(status.ingest.refused)} requests refused since start)`
+              : 'receiving'}
+            <button className="btn" onClick={() => setPaused(!paused)}>
+              {paused ? 'Resume ingest' : 'Pause ingest'}
+            </button>
+          </dd>
         </dl>
         <h2>Send data here</h2>
         {snippets(status).map((sn) => (
