@@ -5,7 +5,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{json, Value};
+use sightline_server::settings::SettingsStore;
 use sightline_tests::Engine;
+use std::sync::Arc;
 
 const T0: u64 = 1_763_000_000_000;
 
@@ -316,7 +318,10 @@ fn the_timeline_merges_browser_and_backend_in_order() {
 /// schema requires (so the document cannot drift from the API).
 #[test]
 fn the_openapi_document_matches_the_answers() {
-    let e = Engine::start();
+    // With a settings file, as in the desktop app, so /api/v1/settings answers too.
+    let conf = tempfile::tempdir().unwrap();
+    let (store, _) = SettingsStore::open(conf.path().join("settings.json"));
+    let e = Engine::with_config(|c| c.settings = Some(Arc::new(store))).unwrap();
     seed(&e);
     let (status, doc) = e.api("/api/v1/openapi.json");
     assert_eq!(status, 200);

@@ -5,6 +5,7 @@
 //!
 //! Needs Chromium and `tests/clients` installed (the README's test command does both).
 
+use sightline_server::settings::{Settings, SettingsStore};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -211,5 +212,45 @@ fn the_ui_shows_an_engine_that_stops_and_comes_back() {
     assert!(
         seen["back"].as_str().unwrap().starts_with("receiving on :"),
         "{seen}"
+    );
+}
+
+#[test]
+#[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
+fn settings_and_the_ingest_switch_work_in_the_ui() {
+    let conf = tempfile::tempdir().unwrap();
+    let file = conf.path().join("settings.json");
+    let (store, _) = SettingsStore::open(file.clone());
+    let e = Engine::with_config(|c| c.settings = Some(Arc::new(store))).unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let out = Command::new("node")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
+        .args(["ui-settings.mjs", &format!("http://{}/", e.ui)])
+        .arg(&shots)
+        .arg(&busy_port)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let refused = seen["refused"].as_str().unwrap();
+    assert!(
+        refused.contains(&format!("port {busy_port} (OTLP/HTTP) is in use")),
+        "{refused}"
+    );
+    // What was saved is on disk; what was refused is not.
+    let saved: Settings = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(saved.keep_running_in_tray);
+    assert_eq!(saved.otlp_http_port, 4318);
+    assert_eq!(
+        e.api("/api/v1/ingest").1["paused"],
+        false,
+        "resumed from the banner"
     );
 }

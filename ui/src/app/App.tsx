@@ -14,6 +14,7 @@ import { TracesView } from './views/Traces';
 import { LogsView } from './views/Logs';
 import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
+import { SettingsView } from './views/Settings';
 
 const SECTIONS: [string, string][] = [
   ['sessions', 'Sessions'],
@@ -23,6 +24,18 @@ const SECTIONS: [string, string][] = [
   ['sql', 'SQL'],
   ['status', 'Status'],
 ];
+
+/** Whether this engine has the desktop app's settings (it does not under `sightline serve`). */
+function useHasSettings(): boolean {
+  const [has, setHas] = useState(false);
+  useEffect(() => {
+    api
+      .get('/settings')
+      .then(() => setHas(true))
+      .catch(() => setHas(false));
+  }, []);
+  return has;
+}
 
 /** The app icon (icons/icon.svg, the source of every icon size). */
 function Logo() {
@@ -87,6 +100,8 @@ export function App() {
   const [help, setHelp] = useState(false);
   const [ingest, setPaused] = useIngest(engine);
   const paused = engine !== 'down' && ingest?.paused === true;
+  const hasSettings = useHasSettings();
+  const sections: [string, string][] = hasSettings ? [...SECTIONS, ['settings', 'Settings']] : SECTIONS;
   useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
 
   let view;
@@ -98,6 +113,7 @@ export function App() {
   else if (section === 'logs') view = <LogsView params={route.params} />;
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
+  else if (section === 'settings') view = <SettingsView />;
   else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
 
   return (
@@ -106,7 +122,7 @@ export function App() {
         <div className="brand">
           <Logo /> Sightline
         </div>
-        {SECTIONS.map(([key, label]) => (
+        {sections.map(([key, label]) => (
           <a key={key} href={href([key])} className={section === key ? 'active' : ''}>
             {label}
           </a>

@@ -42,6 +42,7 @@ export const api = {
   get: <T>(path: string, signal?: AbortSignal) => request<T>(path, signal ? { signal } : undefined),
   post: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('POST', path, body, signal),
   put: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('PUT', path, body, signal),
+  patch: <T>(path: string, body: unknown, signal?: AbortSignal) => send<T>('PATCH', path, body, signal),
 };
 
 function send<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
@@ -84,6 +85,26 @@ export interface Status {
   database: string;
   stats: Stats;
   ingest: Ingest;
+}
+
+/** The desktop app's settings (absent under `sightline serve`). */
+export interface Settings {
+  otlpGrpcPort: number;
+  otlpHttpPort: number;
+  uiPort: number;
+  /** null: the platform's data directory. */
+  dataDir: string | null;
+  launchAtLogin: boolean;
+  keepRunningInTray: boolean;
+  notifyErrorSessions: boolean;
+}
+
+export interface SettingsAnswer {
+  settings: Settings;
+  file: string;
+  defaultDataDir: string;
+  /** The receivers restart on new ports or data (after a save). */
+  restart: boolean;
 }
 
 /** The receivers' switch (the tray's "Pause ingest"). */

@@ -1,3 +1,4 @@
+import { settingsOf } from './views/Settings';
 import { describe, expect, it } from 'vitest';
 import type { Span } from './api';
 import { flatten, prettyJson } from './components/Waterfall';
@@ -76,5 +77,25 @@ describe('text', () => {
     const s = snippets({ otlpHttp: '0.0.0.0:5318' } as never);
     expect(s[0]?.code).toBe('<script src="http://127.0.0.1:5318/sightline.js"></script>');
     expect(s[1]?.code).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:5318');
+  });
+});
+
+describe('settings form', () => {
+  const draft = {
+    otlpGrpcPort: '4317',
+    otlpHttpPort: ' 4318 ',
+    uiPort: '4320',
+    dataDir: '  ',
+    launchAtLogin: false,
+    keepRunningInTray: true,
+    notifyErrorSessions: false,
+  };
+  it('turns the fields into settings (blank data dir = default)', () => {
+    expect(settingsOf(draft)).toEqual({ ...draft, otlpGrpcPort: 4317, otlpHttpPort: 4318, uiPort: 4320, dataDir: null });
+  });
+  it('names the first field that is not a port', () => {
+    expect(settingsOf({ ...draft, uiPort: '70000' })).toMatch(/UI port/);
+    expect(settingsOf({ ...draft, otlpGrpcPort: 'abc' })).toMatch(/gRPC/);
+    expect(settingsOf({ ...draft, otlpHttpPort: '43.5' })).toMatch(/HTTP/);
   });
 });

@@ -24,6 +24,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use crate::config::Limits;
 use crate::control::Control;
 use crate::error::ServerError;
+use crate::settings::{self, SettingsStore};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -33,6 +34,7 @@ pub struct ApiState {
     stop: tokio::sync::watch::Receiver<bool>,
     endpoints: Arc<Endpoints>,
     control: Arc<Control>,
+    settings: Option<Arc<SettingsStore>>,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -49,21 +51,37 @@ pub struct Endpoints {
 /// becomes a few UI refreshes, not hundreds.
 const STREAM_COALESCE: Duration = Duration::from_millis(250);
 
-pub fn router(
-    readers: Readers,
-    limits: Limits,
-    changes: tokio::sync::broadcast::Sender<Change>,
-    stop: tokio::sync::watch::Receiver<bool>,
-    token: Option<String>,
-    control: Arc<Control>,
-    endpoints: Endpoints,
-) -> Router {
+/// What the API serves from: the store's readers and change feed, the engine's switches and
+/// addresses, and the desktop app's settings when there is one.
+pub struct Deps {
+    pub readers: Readers,
+    pub limits: Limits,
+    pub changes: tokio::sync::broadcast::Sender<Change>,
+    pub stop: tokio::sync::watch::Receiver<bool>,
+    pub token: Option<String>,
+    pub control: Arc<Control>,
+    pub endpoints: Endpoints,
+    pub settings: Option<Arc<SettingsStore>>,
+}
+
+pub fn router(deps: Deps) -> Router {
+    let Deps {
+        readers,
+        limits,
+        changes,
+        stop,
+        token,
+        control,
+        endpoints,
+        settings,
+    } = deps;
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/status", get(status))
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/ingest", get(ingest_state).put(set_ingest))
+        .route("/api/v1/settings", get(get_settings).patch(patch_settings))
         .route("/api/v1/sql", post(run_sql))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
@@ -93,6 +111,7 @@ pub fn router(
             stop,
             endpoints: Arc::new(endpoints),
             control,
+            settings,
         })
 }
 
@@ -315,6 +334,53 @@ async fn set_ingest(State(s): State<ApiState>, body: Bytes) -> Response {
                 .to_api()
         }
     }
+}
+
+fn settings_store(s: &ApiState) -> Result<&SettingsStore, ServerError> {
+    s.settings.as_deref().ok_or_else(|| {
+        ServerError::NotFound(
+            "settings belong to the desktop app; `sightline serve` takes its settings as flags"
+                .into(),
+        )
+    })
+}
+
+fn settings_json(store: &SettingsStore, restart: bool) -> serde_json::Value {
+    serde_json::json!({
+        "settings": store.get(),
+        "file": store.path(),
+        "defaultDataDir": crate::config::default_data_dir(),
+        "restart": restart,
+    })
+}
+
+/// `GET /api/v1/settings`: the desktop app's settings, where they are kept, and the default
+/// data directory. 404 when the engine runs without the desktop app.
+async fn get_settings(State(s): State<ApiState>) -> Response {
+    reply(settings_store(&s).map(|store| settings_json(store, false)))
+}
+
+/// `PATCH /api/v1/settings` with the fields to change: checked (ports free and distinct, data
+/// directory writable), saved, then applied by the desktop app (`restart` says the receivers
+/// are moving to new ports or data).
+async fn patch_settings(State(s): State<ApiState>, body: Bytes) -> Response {
+    let result = async {
+        let store = settings_store(&s)?;
+        let now = store.get();
+        let next = settings::merge(&now, &body)?;
+        let e = &s.endpoints;
+        let running = [e.otlp_grpc.port(), e.otlp_http.port(), e.ui.port()];
+        let checked = next.clone();
+        tokio::task::spawn_blocking(move || settings::check(&checked, &running))
+            .await
+            .map_err(|e| ServerError::Internal(format!("settings check failed: {e}")))??;
+        let restart = now.needs_restart(&next);
+        store.save(next)?;
+        tracing::info!(restart, "settings saved");
+        Ok(settings_json(store, restart))
+    }
+    .await;
+    reply(result)
 }
 
 async fn stats(State(s): State<ApiState>) -> Response {

@@ -69,6 +69,9 @@ pub struct ServerConfig {
     /// A shared secret the UI address then requires (`Authorization: Bearer`, a cookie, or
     /// `?token=`). Required when `ui` is not a loopback address; optional otherwise.
     pub api_token: Option<String>,
+    /// The desktop app's settings, served at `/api/v1/settings`; `None` for `sightline serve`,
+    /// whose flags are its settings.
+    pub settings: Option<std::sync::Arc<crate::settings::SettingsStore>>,
 }
 
 /// The shortest token accepted: shorter ones are guessable by a script trying them over the
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             frustration: Default::default(),
             api_token: None,
+            settings: None,
         }
     }
 }

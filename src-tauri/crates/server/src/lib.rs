@@ -14,6 +14,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
 pub mod seed;
+pub mod settings;
 mod ui;
 
 /// The browser code `build.rs` embedded: the recorder and the UI's files.
@@ -167,20 +168,21 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
 
     let ui_server = axum::serve(
         ui,
-        api::router(
-            store.readers(),
-            config.limits.clone(),
-            store.changes(),
-            stop.subscribe(),
-            config.api_token.clone(),
-            control.clone(),
-            api::Endpoints {
+        api::router(api::Deps {
+            readers: store.readers(),
+            limits: config.limits.clone(),
+            changes: store.changes(),
+            stop: stop.subscribe(),
+            token: config.api_token.clone(),
+            control: control.clone(),
+            endpoints: api::Endpoints {
                 otlp_grpc: grpc_addr,
                 otlp_http: http_addr,
                 ui: ui_addr,
                 data_dir: config.data_dir.clone(),
             },
-        ),
+            settings: config.settings.clone(),
+        }),
     )
     .with_graceful_shutdown(stopped(&stop));
     tasks.push(tokio::spawn(async move {

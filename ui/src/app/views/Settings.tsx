@@ -1,0 +1,141 @@
+// The desktop app's settings: ports, data directory, tray, login and notifications. Saved
+// through the engine's API, which checks them first; the app applies them at once (new ports
+// or data restart the receivers, and the window follows).
+
+import { useEffect, useState } from 'react';
+import { api, ApiError, type Settings, type SettingsAnswer } from '../api';
+import { Failed, Loading } from '../components/common';
+import { useLoad } from '../hooks';
+
+type Draft = Omit<Settings, 'otlpGrpcPort' | 'otlpHttpPort' | 'uiPort'> & {
+  otlpGrpcPort: string;
+  otlpHttpPort: string;
+  uiPort: string;
+};
+
+function draftOf(s: Settings): Draft {
+  return { ...s, otlpGrpcPort: String(s.otlpGrpcPort), otlpHttpPort: String(s.otlpHttpPort), uiPort: String(s.uiPort) };
+}
+
+/** What the form says, as settings; the first field that is not a port, if any. */
+export function settingsOf(d: Draft): Settings | string {
+  const port = (label: string, text: string): number | string => {
+    const n = Number(text.trim());
+    return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : `${label} must be a port number from 1 to 65535.`;
+  };
+  const grpc = port('The OTLP/gRPC port', d.otlpGrpcPort);
+  const http = port('The OTLP/HTTP port', d.otlpHttpPort);
+  const ui = port('The UI port', d.uiPort);
+  for (const p of [grpc, http, ui]) if (typeof p === 'string') return p;
+  const dataDir = d.dataDir?.trim() ? d.dataDir.trim() : null;
+  return { ...d, otlpGrpcPort: grpc as number, otlpHttpPort: http as number, uiPort: ui as number, dataDir };
+}
+
+export function SettingsView() {
+  const loaded = useLoad('settings', (signal) => api.get<SettingsAnswer>('/settings', signal));
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [saved, setSaved] = useState<SettingsAnswer | null>(null);
+  const current = saved?.settings ?? loaded.data?.settings ?? null;
+
+  useEffect(() => {
+    if (loaded.data && !draft) setDraft(draftOf(loaded.data.settings));
+  }, [loaded.data, draft]);
+
+  if (loaded.error && !loaded.data) return <Failed error={loaded.error} retry={loaded.reload} />;
+  if (!loaded.data || !draft || !current) return <Loading what="settings" />;
+  const info = saved ?? loaded.data;
+
+  const next = settingsOf(draft);
+  const dirty = typeof next === 'string' || JSON.stringify(next) !== JSON.stringify(current);
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
+    setDraft({ ...draft, [key]: value });
+    setProblem(null);
+  };
+  const save = () => {
+    if (typeof next === 'string') {
+      setProblem(next);
+      return;
+    }
+    setSaving(true);
+    api
+      .patch<SettingsAnswer>('/settings', next)
+      .then((answer) => {
+        setSaved(answer);
+        setDraft(draftOf(answer.settings));
+        setProblem(null);
+      })
+      .catch((e: unknown) => setProblem(e instanceof ApiError ? e.message : String(e)))
+      .finally(() => setSaving(false));
+  };
+  const toggle = (key: 'launchAtLogin' | 'keepRunningInTray' | 'notifyErrorSessions', label: string, hint: string) => (
+    <label className="setting check">
+      <input type="checkbox" checked={draft[key]} onChange={(e) => set(key, e.target.checked)} />
+      <span>
+        {label}
+        <span className="hint">{hint}</span>
+      </span>
+    </label>
+  );
+  const portField = (key: 'otlpGrpcPort' | 'otlpHttpPort' | 'uiPort', label: string, hint: string) => (
+    <label className="setting">
+      <span>
+        {label}
+        <span className="hint">{hint}</span>
+      </span>
+      <input className="text port" inputMode="numeric" value={draft[key]} onChange={(e) => set(key, e.target.value)} />
+    </label>
+  );
+
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Settings</h1>
+        <span className="muted small">kept in {info.file}</span>
+        <span className="grow" />
+        <button className="btn" disabled={!dirty || saving} onClick={() => setDraft(draftOf(current))}>
+          Revert
+        </button>
+        <button className="btn primary" disabled={!dirty || saving} onClick={save}>
+          {saving ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+      <div className="page settings">
+        {problem && (
+          <div className="notice error" role="alert">
+            {problem}
+          </div>
+        )}
+        {saved && !problem && !dirty && (
+          <div className="notice ok" role="status">
+            {saved.restart
+              ? `Saved. The receivers are restarting on the new ports and data; this window reconnects at http://127.0.0.1:${saved.settings.uiPort}/.`
+              : 'Saved and applied.'}
+          </div>
+        )}
+        <h2>Receivers</h2>
+        {portField('otlpGrpcPort', 'OTLP/gRPC port', 'SDKs exporting over gRPC (OTEL_EXPORTER_OTLP_ENDPOINT with grpc). Default 4317.')}
+        {portField('otlpHttpPort', 'OTLP/HTTP port', 'HTTP exporters, browsers and the recorder (/v1/traces, /v1/replay). Default 4318.')}
+        {portField('uiPort', 'UI port', 'This window and the API (/api/v1). Default 4320.')}
+        <h2>Data</h2>
+        <label className="setting">
+          <span>
+            Data directory
+            <span className="hint">Holds sightline.db. Empty means the default, {info.defaultDataDir}. Changing it starts an empty database there; the old one stays where it is.</span>
+          </span>
+          <input
+            className="text path"
+            placeholder={info.defaultDataDir}
+            value={draft.dataDir ?? ''}
+            onChange={(e) => set('dataDir', e.target.value)}
+          />
+        </label>
+        <h2>Desktop</h2>
+        {toggle('keepRunningInTray', 'Keep running in the tray', 'Closing the window hides it; the receivers keep listening. Quit from the tray.')}
+        {toggle('launchAtLogin', 'Launch at login', 'Start Sightline, in the tray, when you log in.')}
+        {toggle('notifyErrorSessions', 'Notify me of new sessions with errors', 'A desktop notification when a session records its first error.')}
+      </div>
+    </>
+  );
+}
