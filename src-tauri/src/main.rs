@@ -1,27 +1,33 @@
-//! The desktop app: starts the engine in this process (OTLP receivers, store, UI/API) and shows
-//! its UI in a window. The UI is the same build a browser gets from the engine; data flows
-//! through the engine's HTTP API, never through IPC. Given a command (`serve`, `dev seed`), or
-//! no display, it is the headless engine instead.
+//! The desktop app's entry: with a command (`serve`, `dev seed`, …) it is exactly the
+//! `sightline` binary; with no display it runs headless and prints the UI address; otherwise it
+//! is the desktop app ([`desktop`]): the engine in this process, its UI in a window, a tray.
+//! The UI is the same build a browser gets; data flows through the engine's HTTP API, never
+//! through IPC.
+
+mod desktop;
+mod notify;
+mod startup;
+mod tray;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use sightline_server::ServerConfig;
-use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
+use sightline_server::settings::{self, Loaded, SettingsStore};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let autostart = args.len() == 2 && args[1] == desktop::AUTOSTART_ARG;
     // The same executable runs headless: `sightline-desktop serve …` (and every other command
     // of the `sightline` binary) behaves exactly as the engine's binary.
-    if args.len() > 1 {
+    if args.len() > 1 && !autostart {
         return sightline_server::cli::run(args);
     }
     if !has_display() {
         eprintln!(
             "sightline: no display; running headless. Open the printed ui= address in a browser."
         );
-        let mut serve = args;
-        serve.push("serve".into());
+        let serve = vec![args[0].clone(), "serve".into()];
         return sightline_server::cli::run(serve);
     }
     tracing_subscriber::fmt()
@@ -40,73 +46,53 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut config = ServerConfig::default();
-    if let Some(dir) = std::env::var_os("SIGHTLINE_DATA_DIR") {
-        config.data_dir = dir.into();
-    }
-    // Until the settings screen exists, addresses come from the environment, as `serve`'s
-    // flags would give them (a bare port means 127.0.0.1:PORT; 0 picks a free one).
-    for (var, slot) in [
-        ("SIGHTLINE_OTLP_GRPC", &mut config.otlp_grpc),
-        ("SIGHTLINE_OTLP_HTTP", &mut config.otlp_http),
-        ("SIGHTLINE_UI", &mut config.ui),
-    ] {
-        if let Ok(text) = std::env::var(var) {
-            match parse_addr(&text) {
-                Some(addr) => *slot = addr,
-                None => {
-                    eprintln!("sightline: {var}={text:?} is not an address (HOST:PORT or a port)");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let overrides = match overrides() {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("sightline: {message}");
+            return ExitCode::FAILURE;
         }
+    };
+    let path = std::env::var_os("SIGHTLINE_SETTINGS")
+        .map(Into::into)
+        .unwrap_or_else(settings::default_settings_path);
+    let (store, loaded) = SettingsStore::open(path);
+    if let Loaded::Replaced(why) = loaded {
+        tracing::warn!("{why}");
     }
-    // The engine starts inside `setup`, after the single-instance check: a second launch must
-    // hand over to the first before it tries the same ports and database.
-    let engine: std::sync::Arc<std::sync::Mutex<Option<sightline_server::Handle>>> =
-        Default::default();
-    let slot = engine.clone();
-    let rt = runtime.handle().clone();
-    let result = tauri::Builder::default()
-        // A second launch (a click on the launcher, a file opened later) shows this window
-        // instead of starting a second engine.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
-        }))
-        // The window comes back where and as large as it was left.
-        .plugin(tauri_plugin_window_state::Builder::default().build())
-        .setup(move |app| {
-            let started = rt.block_on(sightline_server::start(config))?;
-            println!("otlp-grpc={}", started.otlp_grpc);
-            println!("otlp-http={}", started.otlp_http);
-            println!("ui={}", started.ui);
-            let url = format!("http://{}/", started.ui);
-            if let Ok(mut slot) = slot.lock() {
-                *slot = Some(started);
-            }
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
-                .title("Sightline")
-                .inner_size(1360.0, 860.0)
-                .min_inner_size(900.0, 560.0)
-                .build()?;
-            Ok(())
-        })
-        .run(tauri::generate_context!());
-    let started = engine.lock().ok().and_then(|mut slot| slot.take());
-    if let Some(engine) = started {
-        runtime.block_on(engine.shutdown());
-    }
-    match result {
+    let launch = desktop::Launch {
+        settings: Arc::new(store),
+        overrides,
+        hidden: autostart,
+    };
+    match desktop::run(&runtime, launch) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("sightline: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Addresses and data directory from the environment, as `serve`'s flags would give them (a
+/// bare port means 127.0.0.1:PORT; 0 picks a free one). They win over the settings file.
+fn overrides() -> Result<startup::Overrides, String> {
+    let mut o = startup::Overrides {
+        data_dir: std::env::var_os("SIGHTLINE_DATA_DIR").map(Into::into),
+        ..Default::default()
+    };
+    for (var, slot) in [
+        ("SIGHTLINE_OTLP_GRPC", &mut o.otlp_grpc),
+        ("SIGHTLINE_OTLP_HTTP", &mut o.otlp_http),
+        ("SIGHTLINE_UI", &mut o.ui),
+    ] {
+        if let Ok(text) = std::env::var(var) {
+            *slot = Some(parse_addr(&text).ok_or_else(|| {
+                format!("{var}={text:?} is not an address (HOST:PORT or a port)")
+            })?);
+        }
+    }
+    Ok(o)
 }
 
 fn parse_addr(text: &str) -> Option<SocketAddr> {

@@ -209,23 +209,16 @@ impl Handle {
         self.store.path()
     }
 
-    /// Pausing ingest and following that state (the tray's switch).
-    pub fn control(&self) -> &control::Control {
-        &self.control
-    }
-
-    /// Counts of what arrived since `since_ms` (Unix milliseconds).
-    pub async fn activity_since(
-        &self,
-        since_ms: i64,
-    ) -> Result<sightline_store::queries::Activity> {
-        let readers = self.store.readers();
-        tokio::task::spawn_blocking(move || {
-            readers.with_conn(|conn| sightline_store::queries::activity_since(conn, since_ms))
-        })
-        .await
-        .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
-        .map_err(ServerError::from)
+    /// A cheap, cloneable view of this engine for the desktop's tray and notifications.
+    pub fn monitor(&self) -> Monitor {
+        Monitor {
+            control: self.control.clone(),
+            readers: self.store.readers(),
+            changes: self.store.changes(),
+            otlp_grpc: self.otlp_grpc,
+            otlp_http: self.otlp_http,
+            ui: self.ui,
+        }
     }
 
     /// Stops accepting, finishes in-flight requests (for at most [`SHUTDOWN_GRACE`]), then
@@ -241,5 +234,51 @@ impl Handle {
         }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+}
+
+/// What the desktop shell watches and switches on a running engine, without owning it: the
+/// ingest switch, counts, and the change feed. After a shutdown its queries fail and its feed
+/// ends.
+#[derive(Clone)]
+pub struct Monitor {
+    control: Arc<control::Control>,
+    readers: sightline_store::Readers,
+    changes: tokio::sync::broadcast::Sender<sightline_store::Change>,
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    pub ui: SocketAddr,
+}
+
+impl Monitor {
+    /// Pausing ingest and following that state (the tray's switch).
+    pub fn control(&self) -> &control::Control {
+        &self.control
+    }
+
+    /// What each commit changes, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<sightline_store::Change> {
+        self.changes.subscribe()
+    }
+
+    /// Runs a read-only query on a reader connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&sightline_store::Connection) -> sightline_store::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with_conn(f))
+            .await
+            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
+            .map_err(ServerError::from)
+    }
+
+    /// Counts of what arrived since `since_ms` (Unix milliseconds).
+    pub async fn activity_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<sightline_store::queries::Activity> {
+        self.read(move |conn| sightline_store::queries::activity_since(conn, since_ms))
+            .await
     }
 }

@@ -1,0 +1,282 @@
+//! The desktop app's lifetime: one instance, the engine started in-process (with startup
+//! dialogs), the window on its UI, the tray, settings applied as they are saved (new ports or
+//! data restart the engine and the window follows; launch at login; notifications), closing to
+//! the tray when chosen, and the engine's orderly shutdown at exit.
+
+use std::sync::{Arc, Mutex};
+
+use sightline_server::settings::{Settings, SettingsStore};
+use sightline_server::{Handle, Monitor};
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use tokio::sync::watch;
+
+use crate::startup::{self, Overrides};
+use crate::tray::Tray;
+
+/// The argument a login launch carries: start in the tray, window hidden.
+pub const AUTOSTART_ARG: &str = "--autostart";
+
+const WINDOW: &str = "main";
+
+/// What the app's handlers share.
+pub struct Desktop {
+    rt: tokio::runtime::Handle,
+    settings: Arc<SettingsStore>,
+    overrides: Mutex<Overrides>,
+    engine: Mutex<Option<Handle>>,
+    monitor: watch::Sender<Option<Monitor>>,
+    tray: Mutex<Option<Arc<Tray>>>,
+}
+
+pub struct Launch {
+    pub settings: Arc<SettingsStore>,
+    pub overrides: Overrides,
+    /// Launched at login: the window starts hidden.
+    pub hidden: bool,
+}
+
+pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
+    let desktop = Arc::new(Desktop {
+        rt: rt.handle().clone(),
+        settings: launch.settings,
+        overrides: Mutex::new(launch.overrides),
+        engine: Mutex::new(None),
+        monitor: watch::Sender::new(None),
+        tray: Mutex::new(None),
+    });
+    let hidden = launch.hidden;
+    let shared = desktop.clone();
+    let app = tauri::Builder::default()
+        // A second launch (a click on the launcher while running in the tray) shows this window
+        // instead of starting a second engine.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_window(app)
+        }))
+        // The window comes back where and as large as it was left.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            Some(vec![AUTOSTART_ARG]),
+        ))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            app.manage(shared.clone());
+            // After the single-instance check (a second launch hands over to the first before
+            // it tries the same ports and database), and on a thread of its own: startup
+            // problems are dialogs that wait for the user, while the event loop runs.
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("startup".into())
+                .spawn(move || start(handle, shared, hidden))?;
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let keep = window
+                    .app_handle()
+                    .try_state::<Arc<Desktop>>()
+                    .is_some_and(|d| d.settings.get().keep_running_in_tray);
+                if keep {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!())?;
+    app.run(move |_app, event| {
+        if let RunEvent::Exit = event {
+            let engine = lock(&desktop.engine).take();
+            desktop.monitor.send_replace(None);
+            if let Some(engine) = engine {
+                desktop.rt.block_on(engine.shutdown());
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Starts the engine (asking the user about any problem), then opens the window and the tray
+/// on the main thread; quits if the user chose to.
+fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool) {
+    let started = {
+        let mut overrides = lock(&desktop.overrides);
+        startup::start(
+            &desktop.rt,
+            &desktop.settings,
+            &mut overrides,
+            &mut startup::Dialogs(app.clone()),
+        )
+    };
+    let Some(engine) = started else {
+        app.exit(1);
+        return;
+    };
+    println!("otlp-grpc={}", engine.otlp_grpc);
+    println!("otlp-http={}", engine.otlp_http);
+    println!("ui={}", engine.ui);
+    let url = format!("http://{}/", engine.ui);
+    desktop.monitor.send_replace(Some(engine.monitor()));
+    *lock(&desktop.engine) = Some(engine);
+    let main = app.clone();
+    let opened = app.run_on_main_thread(move || {
+        if let Err(err) = open(&main, &desktop, &url, hidden) {
+            tracing::error!(%err, "the window could not be opened");
+            main.exit(1);
+        }
+    });
+    if let Err(err) = opened {
+        tracing::error!(%err, "the event loop is gone");
+    }
+}
+
+/// The window on the engine's UI, the tray, notifications and settings that follow it.
+fn open(app: &AppHandle, desktop: &Arc<Desktop>, url: &str, hidden: bool) -> anyhow::Result<()> {
+    WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::External(url.parse()?))
+        .title("Sightline")
+        .inner_size(1360.0, 860.0)
+        .min_inner_size(900.0, 560.0)
+        .visible(!hidden)
+        .build()?;
+    match Tray::build(app) {
+        Ok(tray) => {
+            let tray = Arc::new(tray);
+            *lock(&desktop.tray) = Some(tray.clone());
+            let engine = desktop.monitor.subscribe();
+            desktop.rt.spawn(async move { tray.follow(engine).await });
+        }
+        // No tray host (a bare X server, some Wayland desktops): the app still works, it just
+        // cannot hide to a tray.
+        Err(err) => tracing::warn!(%err, "no tray icon"),
+    }
+    desktop.rt.spawn(crate::notify::follow(
+        app.clone(),
+        desktop.settings.clone(),
+        desktop.monitor.subscribe(),
+    ));
+    apply_login_item(app, &desktop.settings.get());
+    desktop
+        .rt
+        .spawn(follow_settings(app.clone(), desktop.clone()));
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// The tray's menu.
+pub fn on_menu(app: &AppHandle, id: &str) {
+    let Some(desktop) = app.try_state::<Arc<Desktop>>() else {
+        return;
+    };
+    let monitor = desktop.monitor.borrow().clone();
+    match id {
+        crate::tray::OPEN => show_window(app),
+        crate::tray::COPY_ENDPOINT => {
+            if let Some(m) = monitor {
+                if let Err(err) = app
+                    .clipboard()
+                    .write_text(format!("http://{}", m.otlp_http))
+                {
+                    tracing::warn!(%err, "the clipboard refused the endpoint");
+                }
+            }
+        }
+        crate::tray::PAUSE => {
+            let tray = lock(&desktop.tray).clone();
+            if let (Some(m), Some(tray)) = (monitor, tray) {
+                let paused = tray.pause_checked();
+                if m.control().set_paused(paused) {
+                    tracing::info!(paused, "ingest switched from the tray");
+                }
+            }
+        }
+        crate::tray::QUIT => app.exit(0),
+        _ => {}
+    }
+}
+
+/// Keeps the login item as the settings say.
+fn apply_login_item(app: &AppHandle, settings: &Settings) {
+    let autolaunch = app.autolaunch();
+    let now = autolaunch.is_enabled().unwrap_or(false);
+    let result = match (settings.launch_at_login, now) {
+        (true, false) => autolaunch.enable(),
+        (false, true) => autolaunch.disable(),
+        _ => Ok(()),
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, "the login item could not be changed");
+    }
+}
+
+/// Applies settings as they are saved: the login item at once; new ports or data by
+/// restarting the engine, after which the window reloads at the new UI address.
+async fn follow_settings(app: AppHandle, desktop: Arc<Desktop>) {
+    let mut rx = desktop.settings.watch();
+    let mut applied = rx.borrow_and_update().clone();
+    while rx.changed().await.is_ok() {
+        let next = rx.borrow_and_update().clone();
+        if next.launch_at_login != applied.launch_at_login {
+            apply_login_item(&app, &next);
+        }
+        if applied.needs_restart(&next) {
+            let url = match restart(&desktop, &next).await {
+                Ok(url) => url,
+                Err(err) => {
+                    // The API checked the ports and folder just before; something took them
+                    // since. Go back to what worked (saving it again is then a no-op here).
+                    tracing::error!(%err, "the engine did not restart with the new settings");
+                    let back = restart(&desktop, &applied).await;
+                    let _ = desktop.settings.save(applied.clone());
+                    match back {
+                        Ok(url) => url,
+                        Err(err) => {
+                            tracing::error!(%err, "the engine did not restart at all");
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let (Some(window), Ok(url)) = (app.get_webview_window(WINDOW), url.parse()) {
+                let _ = window.navigate(url);
+            }
+            if lock(&desktop.engine).is_none() {
+                continue;
+            }
+        }
+        applied = next;
+    }
+}
+
+/// Stops the engine and starts it again with `settings`; the new UI address.
+async fn restart(desktop: &Desktop, settings: &Settings) -> anyhow::Result<String> {
+    let old = lock(&desktop.engine).take();
+    desktop.monitor.send_replace(None);
+    if let Some(old) = old {
+        old.shutdown().await;
+    }
+    let mut config = lock(&desktop.overrides).config(settings);
+    config.settings = Some(desktop.settings.clone());
+    let engine = match sightline_server::start(config).await {
+        Ok(engine) => engine,
+        Err(err) => return Err(err.into()),
+    };
+    tracing::info!(ui = %engine.ui, "the engine restarted with new settings");
+    let url = format!("http://{}/", engine.ui);
+    desktop.monitor.send_replace(Some(engine.monitor()));
+    *lock(&desktop.engine) = Some(engine);
+    Ok(url)
+}
