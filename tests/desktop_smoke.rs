@@ -18,6 +18,8 @@ use prost::Message;
 use serde_json::json;
 use sightline_tests::{api_get, desktop_bin};
 
+#[path = "desktop/tray_host.rs"]
+mod tray_host;
 #[path = "desktop/x11.rs"]
 mod x11;
 
@@ -524,4 +526,118 @@ fn saved_settings_apply_without_a_restart_of_the_app() {
         screenshot(&display, "after-new-ports") > 50,
         "the window shows the UI again"
     );
+}
+
+/// The tray, as a desktop panel shows it: the status line and today's counts follow the
+/// engine; Copy OTLP endpoint fills the clipboard; Pause ingest refuses data (and follows a
+/// pause switched in the UI); Quit ends the app and its engine.
+#[test]
+#[ignore = "needs Xvfb, dbus-daemon and webkit; the README's test command runs it"]
+fn the_tray_shows_status_and_counts_and_its_items_work() {
+    let bin = desktop_bin();
+    let (_xvfb, display) = xvfb("1280x800x24");
+    let host = tray_host::TrayHost::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut env = ZERO_PORTS.to_vec();
+    env.push(("DBUS_SESSION_BUS_ADDRESS", host.address.as_str()));
+    let mut app = App::launch(&bin, &display, home.path(), &json!({}), &env);
+    let (http, ui) = app.addresses();
+    let grpc = api_get(ui, "/api/v1/status").1["otlpGrpc"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let label = |n: usize| host.entries()[n].label.clone();
+
+    let listening = format!("Listening on :{} (HTTP) and :{grpc} (gRPC)", http.port());
+    eventually("the status line", || label(0) == listening);
+    let entries = host.entries();
+    let labels: Vec<&str> = entries.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            listening.as_str(),
+            "Today: 0 sessions · 0 traces",
+            "Open Sightline",
+            "Copy OTLP endpoint",
+            "Pause ingest",
+            "Quit Sightline"
+        ]
+    );
+    assert!(
+        !entries[0].enabled && !entries[1].enabled,
+        "status lines are not items to click"
+    );
+    assert_eq!(entries[4].checked, Some(false));
+
+    // A failing trace arrives: today's counts say so.
+    let t = now_ms();
+    let span = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![3; 16],
+                    span_id: vec![3; 8],
+                    name: "POST /api/pay".into(),
+                    start_time_unix_nano: t * 1_000_000,
+                    end_time_unix_nano: (t + 5) * 1_000_000,
+                    status: Some(opentelemetry_proto::tonic::trace::v1::Status {
+                        code: 2,
+                        message: "declined".into(),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let post = || {
+        reqwest::blocking::Client::new()
+            .post(format!("http://{http}/v1/traces"))
+            .header("content-type", "application/x-protobuf")
+            .body(span.encode_to_vec())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(post(), 200);
+    eventually("today's counts", || {
+        label(1) == "Today: 0 sessions · 1 trace · 1 failing"
+    });
+
+    host.click("Copy OTLP endpoint");
+    let screen = x11::Screen::open(&display);
+    let expected = format!("http://{http}");
+    eventually("the endpoint on the clipboard", || {
+        screen.clipboard().as_deref() == Some(expected.as_str())
+    });
+
+    host.click("Pause ingest");
+    eventually("ingest paused", || {
+        api_get(ui, "/api/v1/ingest").1["paused"] == true
+    });
+    assert_eq!(post(), 503, "a paused engine refuses data");
+    eventually("the status line says paused", || {
+        label(0) == "Paused: 1 request refused"
+    });
+    // Resumed from the UI: the tray follows.
+    let resp = reqwest::blocking::Client::new()
+        .put(format!("http://{ui}/api/v1/ingest"))
+        .json(&json!({"paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    eventually("the tray shows the resume", || {
+        let e = host.entries();
+        e[0].label == listening && e[4].checked == Some(false)
+    });
+
+    host.click("Quit Sightline");
+    let status = app.exits().expect("Quit ends the app");
+    assert!(status.success(), "{status}");
+    assert!(std::net::TcpStream::connect(ui).is_err(), "and its engine");
 }

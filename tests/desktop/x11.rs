@@ -4,10 +4,11 @@
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt as _, EventMask, InputFocus,
-    MapState, Window,
+    AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux,
+    EventMask, InputFocus, MapState, Window, WindowClass,
 };
 use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::CURRENT_TIME;
 
@@ -125,6 +126,64 @@ impl Screen {
                 .expect("fake input");
         }
         self.conn.flush().expect("flush");
+    }
+
+    fn atom(&self, name: &[u8]) -> u32 {
+        self.conn
+            .intern_atom(false, name)
+            .expect("intern")
+            .reply()
+            .expect("atom")
+            .atom
+    }
+
+    /// The clipboard's text, asked of its owner as any application pasting would.
+    pub fn clipboard(&self) -> Option<String> {
+        let win = self.conn.generate_id().ok()?;
+        self.conn
+            .create_window(
+                x11rb::COPY_DEPTH_FROM_PARENT,
+                win,
+                self.root,
+                0,
+                0,
+                1,
+                1,
+                0,
+                WindowClass::INPUT_OUTPUT,
+                0,
+                &CreateWindowAux::new(),
+            )
+            .ok()?;
+        let (clipboard, utf8, into) = (
+            self.atom(b"CLIPBOARD"),
+            self.atom(b"UTF8_STRING"),
+            self.atom(b"SIGHTLINE_PASTE"),
+        );
+        self.conn
+            .convert_selection(win, clipboard, utf8, into, CURRENT_TIME)
+            .ok()?;
+        self.conn.flush().ok()?;
+        for _ in 0..100 {
+            match self.conn.poll_for_event().ok()? {
+                Some(Event::SelectionNotify(e)) if e.requestor == win => {
+                    if e.property == u32::from(AtomEnum::NONE) {
+                        return None;
+                    }
+                    let value = self
+                        .conn
+                        .get_property(false, win, into, AtomEnum::ANY, 0, 1 << 16)
+                        .ok()?
+                        .reply()
+                        .ok()?
+                        .value;
+                    return String::from_utf8(value).ok();
+                }
+                Some(_) => {}
+                None => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        None
     }
 
     pub fn move_resize(&self, w: Window, x: i32, y: i32, width: u32, height: u32) {

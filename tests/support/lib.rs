@@ -158,7 +158,8 @@ impl Drop for Engine {
 }
 
 pub fn api_get(ui: SocketAddr, path: &str) -> (u16, Value) {
-    let resp = reqwest::blocking::get(format!("http://{ui}{path}")).expect("API answers");
+    let resp = reqwest::blocking::get(format!("http://{ui}{path}"))
+        .unwrap_or_else(|e| panic!("the API at {ui} does not answer {path}: {e:?}"));
     let status = resp.status().as_u16();
     let body = resp.json().unwrap_or(Value::Null);
     (status, body)
