@@ -530,7 +530,8 @@ fn saved_settings_apply_without_a_restart_of_the_app() {
 
 /// The tray, as a desktop panel shows it: the status line and today's counts follow the
 /// engine; Copy OTLP endpoint fills the clipboard; Pause ingest refuses data (and follows a
-/// pause switched in the UI); Quit ends the app and its engine.
+/// pause switched in the UI); Quit ends the app and its engine. Notifications of new sessions
+/// with errors reach the desktop's notification daemon once turned on.
 #[test]
 #[ignore = "needs Xvfb, dbus-daemon and webkit; the README's test command runs it"]
 fn the_tray_shows_status_and_counts_and_its_items_work() {
@@ -635,6 +636,33 @@ fn the_tray_shows_status_and_counts_and_its_items_work() {
         let e = host.entries();
         e[0].label == listening && e[4].checked == Some(false)
     });
+
+    // Notifications of sessions with errors: none while off (the default), one per session
+    // once turned on.
+    let erring = |id: &str| {
+        let batch = json!({"sessionId": id, "batch": 0, "meta": {"userEmail": "ada@example.com"},
+            "events": [{"type": 4, "timestamp": t, "data": {"href": "http://shop.test/checkout", "width": 1200, "height": 800}},
+                       {"type": 5, "timestamp": t + 5, "data": {"tag": "error", "payload": {"message": "TypeError: total is undefined"}}}]});
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("http://{http}/v1/replay"))
+            .json(&batch)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    };
+    erring("quiet-1");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(host.notifications().is_empty(), "off by default");
+    patch_settings(ui, json!({"notifyErrorSessions": true}));
+    erring("loud-1");
+    eventually("a notification", || !host.notifications().is_empty());
+    assert_eq!(
+        host.notifications(),
+        [(
+            "A session with errors".to_owned(),
+            "ada@example.com on http://shop.test/checkout: 1 error".to_owned()
+        )]
+    );
 
     host.click("Quit Sightline");
     let status = app.exits().expect("Quit ends the app");

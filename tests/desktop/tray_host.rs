@@ -1,5 +1,5 @@
-//! A tray host for the desktop tests: `org.kde.StatusNotifierWatcher` on a private session
-//! bus, as a desktop's panel provides it. The app's tray icon (libayatana-appindicator)
+//! A tray host for the desktop tests: `org.kde.StatusNotifierWatcher` (and a notification
+//! daemon) on a private session bus, as a desktop's panel provides them. The app's tray icon (libayatana-appindicator)
 //! registers with it; its menu is then read and clicked over `com.canonical.dbusmenu`, which
 //! is what a panel does when the user opens the menu.
 
@@ -60,6 +60,42 @@ impl Watcher {
     }
 }
 
+/// `org.freedesktop.Notifications`, as a desktop's notification daemon: remembers each
+/// notification's (summary, body).
+struct Notifications {
+    shown: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Notifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: &str,
+        _replaces_id: u32,
+        _app_icon: &str,
+        summary: &str,
+        body: &str,
+        _actions: Vec<String>,
+        _hints: HashMap<String, OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.push((summary.to_owned(), body.to_owned()));
+        shown.len() as u32
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("test".into(), "sightline".into(), "1".into(), "1.2".into())
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
 /// One menu entry as the host sees it.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -75,6 +111,7 @@ pub struct TrayHost {
     pub address: String,
     conn: Connection,
     items: Items,
+    shown: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Drop for TrayHost {
@@ -99,6 +136,7 @@ impl TrayHost {
             .expect("the bus address");
         let address = address.trim().to_owned();
         let items: Items = Default::default();
+        let shown: Arc<Mutex<Vec<(String, String)>>> = Default::default();
         let conn = zbus::blocking::connection::Builder::address(address.as_str())
             .expect("address")
             .name("org.kde.StatusNotifierWatcher")
@@ -110,6 +148,15 @@ impl TrayHost {
                 },
             )
             .expect("serve")
+            .name("org.freedesktop.Notifications")
+            .expect("name")
+            .serve_at(
+                "/org/freedesktop/Notifications",
+                Notifications {
+                    shown: shown.clone(),
+                },
+            )
+            .expect("serve")
             .build()
             .expect("the tray host connects");
         TrayHost {
@@ -117,6 +164,7 @@ impl TrayHost {
             address,
             conn,
             items,
+            shown,
         }
     }
 
@@ -145,6 +193,11 @@ impl TrayHost {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         panic!("no tray icon registered within 30 s");
+    }
+
+    /// The notifications shown so far: (summary, body).
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        self.shown.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The menu's top-level entries, as a panel would draw them now.
