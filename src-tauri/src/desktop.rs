@@ -115,9 +115,15 @@ fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool) {
         app.exit(1);
         return;
     };
-    println!("otlp-grpc={}", engine.otlp_grpc);
-    println!("otlp-http={}", engine.otlp_http);
-    println!("ui={}", engine.ui);
+    // For scripts and tests; a closed stdout (println! would panic) is not the app's problem.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "otlp-grpc={}", engine.otlp_grpc)
+            .and_then(|()| writeln!(out, "otlp-http={}", engine.otlp_http))
+            .and_then(|()| writeln!(out, "ui={}", engine.ui))
+            .and_then(|()| out.flush());
+    }
     let url = format!("http://{}/", engine.ui);
     desktop.monitor.send_replace(Some(engine.monitor()));
     *lock(&desktop.engine) = Some(engine);

@@ -185,15 +185,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.limits.max_body_bytes = args.max_body_mib.max(1) * 1024 * 1024;
     config.frustration = args.frustration.into();
     let handle = crate::start(config).await?;
-    {
+    // The addresses are for whoever started us; one that stopped reading (a closed pipe) must
+    // not stop the engine, so write errors are only logged.
+    let printed = {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "otlp-grpc={}", handle.otlp_grpc)?;
-        writeln!(out, "otlp-http={}", handle.otlp_http)?;
-        writeln!(out, "ui={}", handle.ui)?;
-        writeln!(out, "database={}", handle.database().display())?;
-        out.flush()?;
+        writeln!(out, "otlp-grpc={}", handle.otlp_grpc)
+            .and_then(|()| writeln!(out, "otlp-http={}", handle.otlp_http))
+            .and_then(|()| writeln!(out, "ui={}", handle.ui))
+            .and_then(|()| writeln!(out, "database={}", handle.database().display()))
+            .and_then(|()| out.flush())
+    };
+    if let Err(err) = printed {
+        tracing::warn!(%err, "the addresses could not be printed");
     }
+    tracing::info!("open http://{}/ in a browser", handle.ui);
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and flushing the writer");
     handle.shutdown().await;

@@ -8,7 +8,10 @@
 //! whose single key starts with `$` is wrapped as `{"$kvlist": {…}}` so it is never mistaken for
 //! a tag. An empty value is `null`.
 //!
-//! Not kept: the profiles signal's dictionary indexes (`key_strindex`, `string_value_strindex`),
+//! Not kept: secrets. Attributes named as credentials or sensitive fields, and such fields in
+//! JSON or form payloads inside string values, are stored as `[REDACTED]` ([`crate::redact`]).
+//!
+//! Not kept either: the profiles signal's dictionary indexes (`key_strindex`, `string_value_strindex`),
 //! which have no meaning outside a profile's string table.
 
 use base64::Engine as _;
@@ -47,7 +50,12 @@ impl Serialize for Plain<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for kv in self.0 {
-            map.serialize_entry(&kv.key, &Val(kv.value.as_ref()))?;
+            let has_value = kv.value.as_ref().is_some_and(|v| v.value.is_some());
+            if has_value && crate::redact::sensitive(&kv.key) {
+                map.serialize_entry(&kv.key, crate::redact::REDACTED)?;
+            } else {
+                map.serialize_entry(&kv.key, &Val(kv.value.as_ref()))?;
+            }
         }
         map.end()
     }
@@ -69,7 +77,10 @@ impl Serialize for Val<'_> {
             return s.serialize_none();
         };
         match value {
-            Value::StringValue(v) => s.serialize_str(v),
+            Value::StringValue(v) => match crate::redact::redact_text(v) {
+                Some((redacted, _)) => s.serialize_str(&redacted),
+                None => s.serialize_str(v),
+            },
             Value::BoolValue(v) => s.serialize_bool(*v),
             Value::IntValue(v) => s.serialize_i64(*v),
             Value::DoubleValue(v) if v.is_finite() => s.serialize_f64(*v),

@@ -1,0 +1,285 @@
+//! Incident windows: a time-boxed period of enriched capture, with a scope (everyone, one user,
+//! one session, or pages matching a URL pattern). This module owns the model and its rules
+//! (what a window covers, when it is active, how it is extended or ended); the writer persists
+//! windows and the receivers tag what arrives inside one.
+
+use serde::{Deserialize, Serialize};
+
+/// Who a window covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum Scope {
+    All,
+    User(String),
+    Session(String),
+    /// A URL pattern: `*` matches any run of characters; without a `*` it matches any URL
+    /// that contains it (`/checkout` covers `http://shop/checkout?step=2`).
+    Url(String),
+}
+
+impl Scope {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::User(_) => "user",
+            Scope::Session(_) => "session",
+            Scope::Url(_) => "url",
+        }
+    }
+
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Scope::All => None,
+            Scope::User(v) | Scope::Session(v) | Scope::Url(v) => Some(v),
+        }
+    }
+
+    /// From the stored pair (`kind`, `value`).
+    pub fn from_parts(kind: &str, value: Option<String>) -> Option<Scope> {
+        match (kind, value) {
+            ("all", _) => Some(Scope::All),
+            ("user", Some(v)) if !v.is_empty() => Some(Scope::User(v)),
+            ("session", Some(v)) if !v.is_empty() => Some(Scope::Session(v)),
+            ("url", Some(v)) if !v.is_empty() => Some(Scope::Url(v)),
+            _ => None,
+        }
+    }
+
+    /// Whether a client or a record with these facts is inside the scope. Facts not known
+    /// (`None`) never match a scope that needs them.
+    pub fn covers(&self, who: &Who<'_>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::User(u) => who.user == Some(u.as_str()),
+            Scope::Session(s) => who.session == Some(s.as_str()),
+            Scope::Url(pattern) => who.urls.iter().any(|url| url_matches(pattern, url)),
+        }
+    }
+}
+
+/// What is known about a client or a record when deciding whether a window covers it.
+#[derive(Debug, Default, Clone)]
+pub struct Who<'a> {
+    pub user: Option<&'a str>,
+    pub session: Option<&'a str>,
+    /// The page or request URLs involved (the recorder's page, a span's `url.full`).
+    pub urls: Vec<&'a str>,
+}
+
+/// `*` is a wildcard; a pattern without one matches as a substring. Case-sensitive, as URLs'
+/// paths are.
+pub fn url_matches(pattern: &str, url: &str) -> bool {
+    if !pattern.contains('*') {
+        return url.contains(pattern);
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !url.starts_with(first) || url.len() < first.len() + last.len() || !url.ends_with(last) {
+        return false;
+    }
+    let mut rest = &url[first.len()..url.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Where a window was started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Ui,
+    Tray,
+    Cli,
+    Api,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Ui => "ui",
+            Origin::Tray => "tray",
+            Origin::Cli => "cli",
+            Origin::Api => "api",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Origin> {
+        match text {
+            "ui" => Some(Origin::Ui),
+            "tray" => Some(Origin::Tray),
+            "cli" => Some(Origin::Cli),
+            "api" => Some(Origin::Api),
+            _ => None,
+        }
+    }
+}
+
+/// The longest window: incident capture is verbose (payloads, every console line), and a
+/// forgotten window would keep it on indefinitely. Extending past it needs a new window.
+pub const MAX_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// One incident window. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incident {
+    pub id: String,
+    pub started_ms: i64,
+    /// When capture stops: the planned end, moved by extensions, or the moment it was ended.
+    pub until_ms: i64,
+    /// Set when it was ended before its planned end.
+    pub ended_early: bool,
+    pub scope: Scope,
+    pub label: Option<String>,
+    pub ticket_url: Option<String>,
+    pub started_by: Origin,
+}
+
+impl Incident {
+    /// Whether capture is on at `now_ms`.
+    pub fn active_at(&self, now_ms: i64) -> bool {
+        self.started_ms <= now_ms && now_ms < self.until_ms
+    }
+
+    /// Moves the end `minutes` later than the later of now and the current end, within
+    /// [`MAX_WINDOW_MS`] of the start. An ended window cannot be extended.
+    pub fn extend(&mut self, now_ms: i64, minutes: i64) -> Result<(), String> {
+        if !self.active_at(now_ms) {
+            return Err(format!("incident {} has ended; start a new one", self.id));
+        }
+        if minutes <= 0 {
+            return Err("an extension is a positive number of minutes".into());
+        }
+        let until = self.until_ms.max(now_ms) + minutes * 60_000;
+        if until - self.started_ms > MAX_WINDOW_MS {
+            return Err(format!(
+                "a window lasts at most {} hours; start a new one",
+                MAX_WINDOW_MS / 3_600_000
+            ));
+        }
+        self.until_ms = until;
+        Ok(())
+    }
+
+    /// Ends capture now (a no-op on a window already over).
+    pub fn stop(&mut self, now_ms: i64) {
+        if self.active_at(now_ms) {
+            self.until_ms = now_ms;
+            self.ended_early = true;
+        }
+    }
+}
+
+/// The first active window at `now_ms` covering `who`, newest first: the one a client should
+/// follow and a record is tagged with.
+pub fn covering<'a>(windows: &'a [Incident], now_ms: i64, who: &Who<'_>) -> Option<&'a Incident> {
+    windows
+        .iter()
+        .filter(|w| w.active_at(now_ms) && w.scope.covers(who))
+        .max_by_key(|w| w.started_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(scope: Scope) -> Incident {
+        Incident {
+            id: "inc1".into(),
+            started_ms: 1_000,
+            until_ms: 1_000 + 15 * 60_000,
+            ended_early: false,
+            scope,
+            label: None,
+            ticket_url: None,
+            started_by: Origin::Cli,
+        }
+    }
+
+    #[test]
+    fn scopes_cover_what_they_name() {
+        let ada = Who {
+            user: Some("ada"),
+            session: Some("s1"),
+            urls: vec!["http://shop.test/checkout?step=2"],
+        };
+        let anonymous = Who::default();
+        assert!(Scope::All.covers(&anonymous));
+        assert!(Scope::User("ada".into()).covers(&ada));
+        assert!(!Scope::User("bob".into()).covers(&ada));
+        assert!(
+            !Scope::User("ada".into()).covers(&anonymous),
+            "unknown user"
+        );
+        assert!(Scope::Session("s1".into()).covers(&ada));
+        assert!(!Scope::Session("s2".into()).covers(&ada));
+        assert!(Scope::Url("/checkout".into()).covers(&ada));
+        assert!(Scope::Url("http://shop.test/*?step=*".into()).covers(&ada));
+        assert!(!Scope::Url("http://other/*".into()).covers(&ada));
+        assert!(!Scope::Url("/cart".into()).covers(&ada));
+    }
+
+    #[test]
+    fn url_patterns() {
+        assert!(url_matches("*", ""));
+        assert!(url_matches("a*c", "abc"));
+        assert!(url_matches("a*c", "ac"));
+        assert!(!url_matches("a*c", "ab"));
+        assert!(url_matches("*/api/*/pay", "http://x/api/v2/pay"));
+        assert!(!url_matches("*/api/*/pay", "http://x/api/v2/pay/now"));
+        assert!(!url_matches("ab*ba", "aba"), "the ends may not overlap");
+    }
+
+    #[test]
+    fn a_window_is_active_from_start_to_until() {
+        let w = window(Scope::All);
+        assert!(!w.active_at(999));
+        assert!(w.active_at(1_000));
+        assert!(w.active_at(w.until_ms - 1));
+        assert!(!w.active_at(w.until_ms), "the end is exclusive");
+    }
+
+    #[test]
+    fn extending_moves_the_end_and_stopping_ends_it() {
+        let mut w = window(Scope::All);
+        let end = w.until_ms;
+        w.extend(2_000, 10).unwrap();
+        assert_eq!(w.until_ms, end + 10 * 60_000);
+        assert!(w.extend(2_000, 0).is_err());
+        let err = w.extend(2_000, 24 * 60).unwrap_err();
+        assert!(err.contains("at most 24 hours"), "{err}");
+        w.stop(5_000);
+        assert_eq!((w.until_ms, w.ended_early), (5_000, true));
+        assert!(!w.active_at(5_000));
+        assert!(w.extend(6_000, 5).is_err(), "an ended window stays ended");
+        let before = w.clone();
+        w.stop(7_000);
+        assert_eq!(w, before, "stopping twice changes nothing");
+    }
+
+    #[test]
+    fn the_newest_covering_window_wins() {
+        let everyone = window(Scope::All);
+        let ada = Incident {
+            id: "inc2".into(),
+            started_ms: 2_000,
+            scope: Scope::User("ada".into()),
+            ..window(Scope::All)
+        };
+        let windows = [everyone, ada];
+        let who = Who {
+            user: Some("ada"),
+            ..Default::default()
+        };
+        assert_eq!(covering(&windows, 3_000, &who).unwrap().id, "inc2");
+        let bob = Who {
+            user: Some("bob"),
+            ..Default::default()
+        };
+        assert_eq!(covering(&windows, 3_000, &bob).unwrap().id, "inc1");
+        assert!(covering(&windows, 999_999_999, &bob).is_none(), "expired");
+    }
+}
