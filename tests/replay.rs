@@ -61,7 +61,11 @@ fn a_batch_is_stored_with_its_session() {
         &batch("s-1", 0, 1_763_000_000_000),
     );
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().unwrap(), json!({"ok": true}));
+    // The answer also tells the recorder whether an incident window covers its session.
+    assert_eq!(
+        resp.json::<Value>().unwrap(),
+        json!({"ok": true, "incidentMode": {"active": false, "id": null, "until": null, "scope": null}})
+    );
     let s = session(&e, "s-1").expect("session row");
     assert_eq!(s["userId"], "u-42");
     assert_eq!(s["userEmail"], "ada@example.com");

@@ -333,6 +333,16 @@ fn the_openapi_document_matches_the_answers() {
             None => schema.clone(),
         }
     };
+    let started = reqwest::blocking::Client::new()
+        .post(e.api_url("/api/v1/incidents"))
+        .json(&json!({"minutes": 5}))
+        .send()
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    let incident = started.json::<Value>().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let Some(get) = ops.get("get") else { continue };
@@ -342,6 +352,7 @@ fn the_openapi_document_matches_the_answers() {
             continue; // the event stream
         };
         let url = path
+            .replace("{id}", &incident)
             .replace("{session_id}", "angry")
             .replace("{trace_id}", &hex::encode([0xab_u8; 16]));
         let (status, body) = e.api(&url);

@@ -24,6 +24,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use crate::config::Limits;
 use crate::control::Control;
 use crate::error::ServerError;
+use crate::incidents::{Incidents, StartRequest};
 use crate::settings::{self, SettingsStore};
 
 #[derive(Clone)]
@@ -35,6 +36,7 @@ pub struct ApiState {
     endpoints: Arc<Endpoints>,
     control: Arc<Control>,
     settings: Option<Arc<SettingsStore>>,
+    incidents: Arc<Incidents>,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -62,6 +64,7 @@ pub struct Deps {
     pub control: Arc<Control>,
     pub endpoints: Endpoints,
     pub settings: Option<Arc<SettingsStore>>,
+    pub incidents: Arc<Incidents>,
 }
 
 pub fn router(deps: Deps) -> Router {
@@ -74,6 +77,7 @@ pub fn router(deps: Deps) -> Router {
         control,
         endpoints,
         settings,
+        incidents,
     } = deps;
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
@@ -82,6 +86,13 @@ pub fn router(deps: Deps) -> Router {
         .route("/api/v1/activity", get(activity))
         .route("/api/v1/ingest", get(ingest_state).put(set_ingest))
         .route("/api/v1/settings", get(get_settings).patch(patch_settings))
+        .route(
+            "/api/v1/incidents",
+            get(list_incidents).post(start_incident),
+        )
+        .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/extend", post(extend_incident))
+        .route("/api/v1/incidents/{id}/stop", post(stop_incident))
         .route("/api/v1/sql", post(run_sql))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
@@ -112,6 +123,7 @@ pub fn router(deps: Deps) -> Router {
             endpoints: Arc::new(endpoints),
             control,
             settings,
+            incidents,
         })
 }
 
@@ -334,6 +346,76 @@ async fn set_ingest(State(s): State<ApiState>, body: Bytes) -> Response {
                 .to_api()
         }
     }
+}
+
+fn incident_json(i: &sightline_store::incident::Incident) -> serde_json::Value {
+    let mut v = serde_json::json!(i);
+    v["active"] = serde_json::json!(i.active_at(crate::now_ms()));
+    v
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ServerError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ServerError::BadRequest(format!("the body must be {what}: {e}")))
+}
+
+/// `GET /api/v1/incidents`: the windows, newest first, each with `active`.
+async fn list_incidents(State(s): State<ApiState>) -> Response {
+    let result = s.incidents.history().await.map(
+        |all| serde_json::json!({ "incidents": all.iter().map(incident_json).collect::<Vec<_>>() }),
+    );
+    reply(result)
+}
+
+/// `POST /api/v1/incidents` `{minutes, user|session|url, label, ticketUrl, startedBy}`.
+async fn start_incident(State(s): State<ApiState>, body: Bytes) -> Response {
+    let result = async {
+        let req: StartRequest = json_body(&body, "a window: {\"minutes\": 15, …}")?;
+        let started = s.incidents.start(req, crate::now_ms()).await?;
+        Ok::<_, ServerError>(incident_json(&started))
+    }
+    .await;
+    match result {
+        Ok(v) => (http::StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+async fn get_incident(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    reply(s.incidents.get(&id).await.map(|i| incident_json(&i)))
+}
+
+/// `POST /api/v1/incidents/{id}/extend` `{minutes}`.
+async fn extend_incident(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Extend {
+        minutes: i64,
+    }
+    let result = async {
+        let req: Extend = json_body(&body, "{\"minutes\": N}")?;
+        let window = s
+            .incidents
+            .extend(&id, req.minutes, crate::now_ms())
+            .await?;
+        Ok(incident_json(&window))
+    }
+    .await;
+    reply(result)
+}
+
+/// `POST /api/v1/incidents/{id}/stop`: ends capture now.
+async fn stop_incident(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    reply(
+        s.incidents
+            .stop(&id, crate::now_ms())
+            .await
+            .map(|i| incident_json(&i)),
+    )
 }
 
 fn settings_store(s: &ApiState) -> Result<&SettingsStore, ServerError> {

@@ -1,5 +1,5 @@
-//! The `sightline` command line: `serve` runs the engine headless, `dev seed` fills a
-//! database. Shared by the engine's binary and the desktop app, so both executables take the
+//! The `sightline` command line: `serve` runs the engine headless, `incident` drives incident
+//! windows on a running engine, `dev seed` fills a database. Shared by the engine's binary and the desktop app, so both executables take the
 //! same commands.
 
 use std::ffi::OsString;
@@ -27,6 +27,10 @@ struct Cli {
 enum Command {
     /// Run the engine: OTLP receivers, the store, and the UI/API address.
     Serve(ServeArgs),
+    /// Incident windows: time-boxed enriched capture (start, extend, stop, list) on a running
+    /// engine.
+    #[command(subcommand)]
+    Incident(crate::incident_cli::IncidentCommand),
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -126,6 +130,10 @@ impl From<FrustrationArgs> for FrustrationConfig {
             thrash_window_ms: a.thrash_window_ms.max(0),
         }
     }
+}
+
+pub(crate) fn parse_addr_arg(s: &str) -> Result<SocketAddr, String> {
+    parse_addr(s)
 }
 
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
@@ -261,6 +269,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Dev(DevCommand::Seed(args)) => seed(args),
+        Command::Incident(command) => crate::incident_cli::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod incident_cli;
+pub mod incidents;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
@@ -116,6 +118,13 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     let store = tokio::task::spawn_blocking(move || Store::open_dir_with(&data_dir, store_config))
         .await
         .map_err(|e| ServerError::Internal(format!("store startup failed: {e}")))??;
+    let incidents = {
+        let (writer, readers) = (store.writer(), store.readers());
+        tokio::task::spawn_blocking(move || incidents::Incidents::load(writer, readers, now_ms()))
+            .await
+            .map_err(|e| ServerError::Internal(format!("incident startup failed: {e}")))??
+    };
+    let incidents = Arc::new(incidents);
     let control = Arc::new(control::Control::default());
     let pipeline = Arc::new(pipeline::Pipeline::new(
         store.writer(),
@@ -158,8 +167,8 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         }
     }));
 
-    let http_server =
-        axum::serve(http, otlp_http::router(pipeline)).with_graceful_shutdown(stopped(&stop));
+    let http_server = axum::serve(http, otlp_http::router(pipeline, incidents.clone()))
+        .with_graceful_shutdown(stopped(&stop));
     tasks.push(tokio::spawn(async move {
         if let Err(err) = http_server.await {
             tracing::error!(%err, "OTLP/HTTP server stopped");
@@ -182,6 +191,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
                 data_dir: config.data_dir.clone(),
             },
             settings: config.settings.clone(),
+            incidents,
         }),
     )
     .with_graceful_shutdown(stopped(&stop));

@@ -22,15 +22,38 @@ use sightline_ingest::{inflate, otlp, replay, Encoding, Format, IngestError};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::error::{otlp_status_response, RpcStatus, ServerError};
+use crate::incidents::Incidents;
 use crate::pipeline::Pipeline;
+use axum::extract::{FromRef, Query};
+use sightline_store::incident::Who;
 
 /// How long a browser may cache a preflight answer. Chromium caps it at 2 hours.
 const CORS_MAX_AGE: Duration = Duration::from_secs(7200);
 
-pub fn router(pipeline: Arc<Pipeline>) -> Router {
+/// What the ingest routes share: the pipeline, and the incident windows the recorder and
+/// backends ask about.
+#[derive(Clone)]
+pub struct IngestState {
+    pipeline: Arc<Pipeline>,
+    incidents: Arc<Incidents>,
+}
+
+impl FromRef<IngestState> for Arc<Pipeline> {
+    fn from_ref(s: &IngestState) -> Arc<Pipeline> {
+        s.pipeline.clone()
+    }
+}
+
+impl FromRef<IngestState> for Arc<Incidents> {
+    fn from_ref(s: &IngestState) -> Arc<Incidents> {
+        s.incidents.clone()
+    }
+}
+
+pub fn router(pipeline: Arc<Pipeline>, incidents: Arc<Incidents>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         // Browser exporters add their own headers (auth, session ids); reflecting what the
         // preflight asks for keeps them working without a list to maintain. Credentials are
         // never allowed, so this exposes nothing.
@@ -42,11 +65,83 @@ pub fn router(pipeline: Arc<Pipeline>) -> Router {
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         .route("/v1/replay", post(replay))
+        .route("/v1/incident-mode", axum::routing::get(incident_mode))
+        .route("/ops/incident-mode", post(ops_incident_mode))
         .route("/sightline.js", axum::routing::get(recorder_script))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(cors)
-        .with_state(pipeline)
+        .with_state(IngestState {
+            pipeline,
+            incidents,
+        })
+}
+
+/// What a client says about itself when asking whether a window covers it.
+fn who(
+    q: &std::collections::HashMap<String, String>,
+) -> (Option<&str>, Option<&str>, Option<&str>) {
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    (get("user"), get("session"), get("url"))
+}
+
+/// `GET /v1/incident-mode?session=&user=&url=`: `{active, id, until, scope}` for that client
+/// (everyone-scoped windows cover a client that says nothing).
+async fn incident_mode(
+    State(incidents): State<Arc<Incidents>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let (user, session, url) = who(&q);
+    let who = Who {
+        user,
+        session,
+        urls: url.into_iter().collect(),
+    };
+    let window = incidents.covering(&who, crate::now_ms());
+    axum::Json(crate::incidents::status_json(window.as_ref())).into_response()
+}
+
+/// `POST /ops/incident-mode?minutes=N`: the common backend pattern; starts a window for
+/// everyone and answers `{ok, incidentModeExpiresAt}`. Browsers are refused (they send
+/// `Origin`; backends do not), so a web page cannot switch verbose capture on.
+async fn ops_incident_mode(
+    State(incidents): State<Arc<Incidents>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: http::HeaderMap,
+) -> Response {
+    let result = async {
+        if headers.contains_key(header::ORIGIN) {
+            return Err(ServerError::Forbidden(
+                "incident mode is started by backends, the CLI or the UI, not by web pages".into(),
+            ));
+        }
+        let minutes = match q.get("minutes") {
+            Some(m) => m
+                .parse()
+                .map_err(|_| ServerError::BadRequest(format!("minutes={m:?} is not a number")))?,
+            None => 15,
+        };
+        let req = crate::incidents::StartRequest {
+            minutes,
+            user: None,
+            session: None,
+            url: None,
+            label: q.get("label").cloned(),
+            ticket_url: None,
+            started_by: Some(sightline_store::incident::Origin::Api),
+        };
+        incidents.start(req, crate::now_ms()).await
+    }
+    .await;
+    match result {
+        Ok(w) => axum::Json(serde_json::json!({
+            "ok": true,
+            "id": w.id,
+            "incidentModeExpiresAt": w.until_ms,
+        }))
+        .into_response(),
+        Err(e) => e.to_api(),
+    }
 }
 
 async fn traces(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
@@ -96,7 +191,8 @@ async fn recorder_script() -> Response {
 
 /// `POST /v1/replay`: one recorder batch. Errors are `{"error": …}` JSON, like the API's,
 /// since the recorder is not an OTLP client.
-async fn replay(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
+async fn replay(State(s): State<IngestState>, req: Request) -> Response {
+    let p = s.pipeline;
     let result = async {
         replay::check_content_type(header_str(&req, header::CONTENT_TYPE))?;
         let encoding = Encoding::from_header(header_str(&req, header::CONTENT_ENCODING))?;
@@ -104,14 +200,26 @@ async fn replay(State(p): State<Arc<Pipeline>>, req: Request) -> Response {
         let limit = p.limits().max_body_bytes;
         let raw = read_body(req.into_body(), limit).await?;
         let body = inflate(raw, encoding, limit)?;
+        let mut window = None;
         if let Some(chunk) = replay::decode(&body, crate::now_ms())? {
+            let who = Who {
+                user: chunk.meta.user_id.as_deref(),
+                session: Some(chunk.session_id.as_str()),
+                urls: chunk.meta.url.as_deref().into_iter().collect(),
+            };
+            window = s.incidents.covering(&who, crate::now_ms());
             p.replay(chunk).await?;
         }
-        Ok::<_, ServerError>(())
+        Ok::<_, ServerError>(window)
     }
     .await;
     match result {
-        Ok(()) => axum::Json(serde_json::json!({ "ok": true })).into_response(),
+        // The recorder learns whether a window covers its session with every batch.
+        Ok(window) => axum::Json(serde_json::json!({
+            "ok": true,
+            "incidentMode": crate::incidents::status_json(window.as_ref()),
+        }))
+        .into_response(),
         Err(e) => e.to_api(),
     }
 }
@@ -205,7 +313,7 @@ async fn not_found(req: Request) -> Response {
     let body = RpcStatus {
         code: tonic::Code::NotFound as i32,
         message: format!(
-            "no such path {}: this port serves /v1/traces, /v1/logs, /v1/metrics and /v1/replay",
+            "no such path {}: this port serves /v1/traces, /v1/logs, /v1/metrics, /v1/replay and /v1/incident-mode",
             req.uri().path()
         ),
     };

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_service_edges.sql"),
     include_str!("../migrations/0011_session_page_paths.sql"),
     include_str!("../migrations/0012_counters.sql"),
+    include_str!("../migrations/0013_incidents.sql"),
 ];
 
 /// The schema version this build writes.

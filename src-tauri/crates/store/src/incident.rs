@@ -182,6 +182,67 @@ pub fn covering<'a>(windows: &'a [Incident], now_ms: i64, who: &Who<'_>) -> Opti
         .max_by_key(|w| w.started_ms)
 }
 
+/// How many windows the history lists: months of daily incidents, one small page.
+pub const HISTORY: usize = 500;
+
+/// Stored windows, newest first (at most [`HISTORY`]).
+pub fn history(conn: &rusqlite::Connection) -> crate::Result<Vec<Incident>> {
+    load(conn, "1 = 1", rusqlite::params![HISTORY as i64])
+}
+
+/// Windows whose capture has not ended at `now_ms` (what the receivers follow).
+pub fn open_at(conn: &rusqlite::Connection, now_ms: i64) -> crate::Result<Vec<Incident>> {
+    load(
+        conn,
+        "until_ms > ?2",
+        rusqlite::params![HISTORY as i64, now_ms],
+    )
+}
+
+pub fn get(conn: &rusqlite::Connection, id: &str) -> crate::Result<Option<Incident>> {
+    Ok(load(conn, "id = ?2", rusqlite::params![1, id])?.pop())
+}
+
+fn load(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> crate::Result<Vec<Incident>> {
+    let sql = format!(
+        "SELECT id, started_ms, until_ms, ended_early, scope_kind, scope_value, label, ticket_url,
+                started_by
+         FROM incidents WHERE {filter} ORDER BY started_ms DESC, id LIMIT ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, |r| {
+        let kind: String = r.get(4)?;
+        let origin: String = r.get(8)?;
+        Ok((
+            Incident {
+                id: r.get(0)?,
+                started_ms: r.get(1)?,
+                until_ms: r.get(2)?,
+                ended_early: r.get(3)?,
+                scope: Scope::All,
+                label: r.get(6)?,
+                ticket_url: r.get(7)?,
+                started_by: Origin::parse(&origin).unwrap_or(Origin::Api),
+            },
+            kind,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut incident, kind, value) = row?;
+        incident.scope = Scope::from_parts(&kind, value).ok_or_else(|| {
+            crate::StoreError::Corrupt(format!("incident {} has scope {kind:?}", incident.id))
+        })?;
+        out.push(incident);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +319,41 @@ mod tests {
         let before = w.clone();
         w.stop(7_000);
         assert_eq!(w, before, "stopping twice changes nothing");
+    }
+
+    #[test]
+    fn windows_are_stored_replaced_by_id_and_listed_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_dir(dir.path()).unwrap();
+        let mut first = window(Scope::User("ada".into()));
+        let second = Incident {
+            id: "inc2".into(),
+            started_ms: 5_000,
+            scope: Scope::Url("/checkout*".into()),
+            label: Some("checkout 500s".into()),
+            ticket_url: Some("https://tracker/BUG-1".into()),
+            started_by: Origin::Ui,
+            ..window(Scope::All)
+        };
+        let write = |incidents: Vec<Incident>| {
+            store
+                .writer()
+                .write_blocking(crate::Batch {
+                    incidents,
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        write(vec![first.clone(), second.clone()]);
+        first.stop(2_000);
+        write(vec![first.clone()]);
+        let got = store.readers().with_conn(history).unwrap();
+        assert_eq!(got, vec![second.clone(), first.clone()]);
+        let open = store.readers().with_conn(|c| open_at(c, 3_000)).unwrap();
+        assert_eq!(open, vec![second.clone()], "the stopped one is closed");
+        let one = store.readers().with_conn(|c| get(c, "inc1")).unwrap();
+        assert_eq!(one, Some(first));
+        store.close();
     }
 
     #[test]

@@ -264,6 +264,8 @@ pub struct Batch {
     pub metrics: Vec<MetricRow>,
     pub points: Vec<PointRow>,
     pub replay: Vec<ReplayChunkRow>,
+    /// Incident windows started, extended or stopped: each replaces the stored one by id.
+    pub incidents: Vec<crate::incident::Incident>,
 }
 
 impl Batch {
@@ -280,7 +282,7 @@ impl Batch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.row_count() == 0 && self.metrics.is_empty()
+        self.row_count() == 0 && self.metrics.is_empty() && self.incidents.is_empty()
     }
 }
 

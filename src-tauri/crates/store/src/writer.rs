@@ -643,6 +643,28 @@ fn write_batch(
         write_service_edges(tx, batch, traces, before)?;
     }
 
+    for incident in &batch.incidents {
+        tx.prepare_cached(
+            "INSERT INTO incidents (id, started_ms, until_ms, ended_early, scope_kind, scope_value,
+                                    label, ticket_url, started_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (id) DO UPDATE SET until_ms = excluded.until_ms,
+                 ended_early = excluded.ended_early, label = excluded.label,
+                 ticket_url = excluded.ticket_url",
+        )?
+        .execute(params![
+            incident.id,
+            incident.started_ms,
+            incident.until_ms,
+            incident.ended_early,
+            incident.scope.kind(),
+            incident.scope.value(),
+            incident.label,
+            incident.ticket_url,
+            incident.started_by.as_str(),
+        ])?;
+    }
+
     for chunk in &batch.replay {
         if let Some(new) = write_replay_chunk(tx, chunk, frustration)? {
             let list = if new {

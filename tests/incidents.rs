@@ -1,0 +1,238 @@
+//! Incident windows through the engine's API and its ingest port: started (with a scope, a
+//! label and a ticket), listed, extended and stopped; read by clients on the ingest port
+//! (`/v1/incident-mode`, and every `/v1/replay` answer); started by backends with
+//! `POST /ops/incident-mode`, which web pages cannot do.
+
+use serde_json::{json, Value};
+use sightline_tests::Engine;
+
+fn post(e: &Engine, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::blocking::Client::new()
+        .post(e.api_url(path))
+        .json(&body)
+        .send()
+        .unwrap();
+    (resp.status().as_u16(), resp.json().unwrap_or(Value::Null))
+}
+
+fn status(e: &Engine, query: &str) -> Value {
+    let resp = reqwest::blocking::Client::new()
+        .get(e.otlp_url(&format!("/v1/incident-mode?{query}")))
+        .header("origin", "http://shop.test")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "*",
+        "browsers may read it"
+    );
+    resp.json().unwrap()
+}
+
+#[test]
+fn a_window_is_started_read_extended_and_stopped() {
+    let e = Engine::start();
+    let (code, started) = post(
+        &e,
+        "/api/v1/incidents",
+        json!({"minutes": 15, "user": "ada", "label": "checkout 500s",
+               "ticketUrl": "https://tracker.test/BUG-7", "startedBy": "ui"}),
+    );
+    assert_eq!(code, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("inc_"));
+    assert_eq!(started["scope"], json!({"kind": "user", "value": "ada"}));
+    assert_eq!(started["startedBy"], "ui");
+    assert_eq!(started["active"], true);
+    let until = started["untilMs"].as_i64().unwrap();
+    let length = until - started["startedMs"].as_i64().unwrap();
+    assert_eq!(length, 15 * 60_000);
+
+    // Clients on the ingest port: ada is covered, bob is not.
+    let ada = status(&e, "user=ada&session=s1");
+    assert_eq!(ada["active"], true);
+    assert_eq!(
+        (ada["id"].as_str(), ada["until"].as_i64()),
+        (Some(id.as_str()), Some(until))
+    );
+    assert_eq!(status(&e, "user=bob")["active"], false);
+
+    // Every replay batch's answer says it too.
+    let resp = reqwest::blocking::Client::new()
+        .post(e.otlp_url("/v1/replay"))
+        .header("content-type", "application/json")
+        .body(json!({"sessionId": "s1", "batch": 0, "meta": {"userId": "ada"},
+            "events": [{"type": 4, "timestamp": 1_763_000_000_000u64, "data": {"href": "http://shop.test/"}}]}).to_string())
+        .send()
+        .unwrap();
+    let answer: Value = resp.json().unwrap();
+    assert_eq!(answer["incidentMode"]["id"], id.as_str(), "{answer}");
+
+    let (code, extended) = post(
+        &e,
+        &format!("/api/v1/incidents/{id}/extend"),
+        json!({"minutes": 10}),
+    );
+    assert_eq!(code, 200, "{extended}");
+    assert_eq!(extended["untilMs"].as_i64(), Some(until + 10 * 60_000));
+
+    let (_, list) = e.api("/api/v1/incidents");
+    assert_eq!(list["incidents"][0]["id"], id.as_str());
+    assert_eq!(list["incidents"][0]["label"], "checkout 500s");
+
+    let (code, stopped) = post(&e, &format!("/api/v1/incidents/{id}/stop"), json!({}));
+    assert_eq!(code, 200);
+    assert_eq!(
+        (stopped["active"].as_bool(), stopped["endedEarly"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(
+        status(&e, "user=ada")["active"],
+        false,
+        "capture is back to normal"
+    );
+    let (code, err) = post(
+        &e,
+        &format!("/api/v1/incidents/{id}/extend"),
+        json!({"minutes": 5}),
+    );
+    assert_eq!(code, 400, "an ended window stays ended: {err}");
+    // Kept as history.
+    let (_, one) = e.api(&format!("/api/v1/incidents/{id}"));
+    assert_eq!(one["ticketUrl"], "https://tracker.test/BUG-7");
+}
+
+#[test]
+fn bad_windows_are_refused_with_the_reason() {
+    let e = Engine::start();
+    for (body, says) in [
+        (json!({"minutes": 0}), "minutes must be"),
+        (json!({"minutes": 2000}), "minutes must be"),
+        (
+            json!({"minutes": 5, "user": "ada", "session": "s1"}),
+            "one scope",
+        ),
+        (json!({"minutes": 5, "url": "  "}), "cannot be empty"),
+        (
+            json!({"minutes": 5, "ticketUrl": "javascript:alert(1)"}),
+            "http(s) URL",
+        ),
+        (json!({"minutes": 5, "label": "a\nb"}), "one line"),
+        (json!({"minutes": 5, "scope": "all"}), "unknown field"),
+    ] {
+        let (code, err) = post(&e, "/api/v1/incidents", body.clone());
+        assert_eq!(code, 400, "{body}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(says),
+            "{body}: {err}"
+        );
+    }
+    let (code, _) = post(&e, "/api/v1/incidents/inc_nope/stop", json!({}));
+    assert_eq!(code, 404);
+    assert_eq!(e.api("/api/v1/incidents").1["incidents"], json!([]));
+}
+
+#[test]
+fn backends_start_windows_on_the_ingest_port_and_pages_cannot() {
+    let e = Engine::start();
+    let client = reqwest::blocking::Client::new();
+    let resp = client
+        .post(e.otlp_url("/ops/incident-mode?minutes=5"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().unwrap();
+    assert_eq!(answer["ok"], true);
+    let expires = answer["incidentModeExpiresAt"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (expires - now - 5 * 60_000).abs() < 60_000,
+        "{expires} vs {now}"
+    );
+    // Everyone is covered, even a client that says nothing about itself.
+    assert_eq!(status(&e, "")["until"].as_i64(), Some(expires));
+    let (_, list) = e.api("/api/v1/incidents");
+    assert_eq!(list["incidents"][0]["startedBy"], "api");
+
+    let resp = client
+        .post(e.otlp_url("/ops/incident-mode?minutes=5"))
+        .header("origin", "http://evil.test")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        e.api("/api/v1/incidents").1["incidents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// `sightline incident start | list | extend | stop` against a running engine.
+#[test]
+fn the_cli_starts_lists_extends_and_stops_windows() {
+    let e = Engine::start();
+    let ui = e.ui.to_string();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(sightline_tests::sightline_bin())
+            .arg("incident")
+            .args(args)
+            .args(["--ui", &ui])
+            .output()
+            .expect("the CLI runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let started = cli(&[
+        "start",
+        "--minutes",
+        "20",
+        "--url",
+        "/checkout*",
+        "--label",
+        "pay fails",
+        "--ticket",
+        "https://t.test/1",
+    ]);
+    let id = started.split('\t').next().unwrap().to_owned();
+    assert!(id.starts_with("inc_"), "{started}");
+    assert!(
+        started.contains("\tactive\t")
+            && started.contains("scope=url=/checkout*")
+            && started.contains("by=cli"),
+        "{started}"
+    );
+    assert!(
+        started.contains("label=pay fails") && started.contains("ticket=https://t.test/1"),
+        "{started}"
+    );
+
+    let extended: Value =
+        serde_json::from_str(&cli(&["extend", &id, "--minutes", "5", "--json"])).unwrap();
+    let listed: Value = serde_json::from_str(&cli(&["list", "--json"])).unwrap();
+    assert_eq!(listed["incidents"][0]["untilMs"], extended["untilMs"]);
+
+    let stopped = cli(&["stop"]);
+    assert!(
+        stopped.starts_with(&id) && stopped.contains("\tended\t"),
+        "{stopped}"
+    );
+    assert!(cli(&["stop"]).is_empty(), "nothing left to stop");
+
+    // A wrong address is a clear error, not a hang.
+    let out = std::process::Command::new(sightline_tests::sightline_bin())
+        .args(["incident", "list", "--ui", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not answer"));
+}
