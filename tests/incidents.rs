@@ -236,3 +236,143 @@ fn the_cli_starts_lists_extends_and_stops_windows() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not answer"));
 }
+
+mod tagging {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn log(e: &Engine, body: &str, attrs: Vec<KeyValue>) {
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord {
+                        time_unix_nano: 1_763_000_000_000_000_000,
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(body.into())),
+                        }),
+                        attributes: attrs,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        e.post_protobuf("/v1/logs", req.encode_to_vec());
+    }
+
+    fn span(e: &Engine, n: u8, attrs: Vec<KeyValue>) {
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![n; 16],
+                        span_id: vec![n; 8],
+                        name: format!("span {n}"),
+                        attributes: attrs,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        e.post_protobuf("/v1/traces", req.encode_to_vec());
+    }
+
+    fn tags(e: &Engine, table: &str) -> Vec<(String, Value)> {
+        let key = if table == "logs" { "body" } else { "name" };
+        let (_, rows) = e.sql(&format!(
+            "SELECT {key}, incident_id FROM {table} ORDER BY {key}"
+        ));
+        rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = r[0].as_str().unwrap().trim_matches('"').to_owned();
+                (text, r[1].clone())
+            })
+            .collect()
+    }
+
+    /// Records arriving in a window, within its scope, carry its id; so do records their
+    /// sender marked; nothing else does.
+    #[test]
+    fn records_in_a_window_and_its_scope_are_tagged() {
+        let e = Engine::start();
+        // Ada's recorded session: a user scope then covers its records by their session.
+        e.post_replay(&json!({"sessionId": "s-ada", "batch": 0, "meta": {"userId": "ada"},
+            "events": [{"type": 4, "timestamp": 1_763_000_000_000u64, "data": {"href": "http://shop.test/"}}]}));
+        log(&e, "before any window", vec![kv("session.id", "s-ada")]);
+
+        let (_, ada) = post(
+            &e,
+            "/api/v1/incidents",
+            json!({"minutes": 10, "user": "ada"}),
+        );
+        let ada = ada["id"].as_str().unwrap().to_owned();
+        log(&e, "ada by session", vec![kv("session.id", "s-ada")]);
+        log(&e, "ada by attribute", vec![kv("enduser.id", "ada")]);
+        log(&e, "bob", vec![kv("user.id", "bob")]);
+        log(
+            &e,
+            "marked by id",
+            vec![kv("incident.id", "inc_from_backend")],
+        );
+        log(&e, "marked by mode", vec![kv("incident.mode", "true")]);
+
+        let (_, pay) = post(
+            &e,
+            "/api/v1/incidents",
+            json!({"minutes": 10, "url": "/checkout"}),
+        );
+        let pay = pay["id"].as_str().unwrap().to_owned();
+        span(
+            &e,
+            1,
+            vec![kv("url.full", "http://shop.test/checkout?step=2")],
+        );
+        span(&e, 2, vec![kv("url.full", "http://shop.test/cart")]);
+
+        post(&e, &format!("/api/v1/incidents/{ada}/stop"), json!({}));
+        post(&e, &format!("/api/v1/incidents/{pay}/stop"), json!({}));
+        log(&e, "after the windows", vec![kv("session.id", "s-ada")]);
+
+        let null = Value::Null;
+        assert_eq!(
+            tags(&e, "logs"),
+            vec![
+                ("ada by attribute".to_owned(), json!(ada)),
+                ("ada by session".to_owned(), json!(ada)),
+                ("after the windows".to_owned(), null.clone()),
+                ("before any window".to_owned(), null.clone()),
+                ("bob".to_owned(), null.clone()),
+                ("marked by id".to_owned(), json!("inc_from_backend")),
+                ("marked by mode".to_owned(), json!(ada)),
+            ]
+        );
+        assert_eq!(
+            tags(&e, "spans"),
+            vec![
+                ("span 1".to_owned(), json!(pay)),
+                ("span 2".to_owned(), null)
+            ]
+        );
+    }
+}

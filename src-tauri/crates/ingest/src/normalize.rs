@@ -159,6 +159,7 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
                     status_code: status.code,
                     status_message: status.message,
                     session_id: session_for(&span.attributes, resource_attrs),
+                    incident_id: None,
                 });
             }
         }
@@ -217,6 +218,7 @@ pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
                     span_id,
                     event_name: log.event_name.clone(),
                     session_id: session_for(&log.attributes, resource_attrs),
+                    incident_id: None,
                 });
             }
         }

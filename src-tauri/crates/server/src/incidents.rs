@@ -207,6 +207,160 @@ impl Incidents {
     }
 }
 
+/// Attributes that name the user a record is about, most specific first.
+const USER_KEYS: &[&str] = &["enduser.id", "user.id", "user_id", "usr.id"];
+/// Attributes that name the URL a record is about.
+const URL_KEYS: &[&str] = &[
+    "url.full",
+    "http.url",
+    "url.path",
+    "http.target",
+    "http.route",
+];
+
+fn text_attr<'a>(attrs: &'a serde_json::Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .find_map(|k| attrs.get(*k).and_then(serde_json::Value::as_str))
+        .filter(|v| !v.is_empty())
+}
+
+/// A sender's own mark: `incident.id` names a window; `incident.mode=true` means "the window I
+/// was told about", i.e. the newest active one.
+enum Mark {
+    Id(String),
+    Mode,
+}
+
+fn mark(attrs: &serde_json::Value) -> Option<Mark> {
+    if let Some(id) = attrs.get("incident.id").and_then(serde_json::Value::as_str) {
+        if !id.is_empty() {
+            return Some(Mark::Id(id.to_owned()));
+        }
+    }
+    match attrs.get("incident.mode") {
+        Some(serde_json::Value::Bool(true)) => Some(Mark::Mode),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(Mark::Mode),
+        _ => None,
+    }
+}
+
+/// One record's facts for scope matching, gathered from its attributes, its resource's, and
+/// (for a user scope) its session's recorded user.
+struct Facts {
+    user: Option<String>,
+    session: Option<String>,
+    url: Option<String>,
+}
+
+impl Incidents {
+    /// Tags each span and log of `batch` with the window it belongs to: its sender's mark
+    /// (`incident.id`, `incident.mode`), else the newest window open now whose scope covers
+    /// it. Costs nothing when no window is open and nothing is marked.
+    pub async fn tag(&self, batch: &mut sightline_store::Batch, now_ms: i64) -> Result<()> {
+        let open: Vec<Incident> = self
+            .open()
+            .into_iter()
+            .filter(|w| w.active_at(now_ms))
+            .collect();
+        let may_be_marked = |attrs: &str| attrs.contains("\"incident.");
+        let marked = batch.logs.iter().any(|l| may_be_marked(&l.attributes))
+            || batch.spans.iter().any(|s| may_be_marked(&s.attributes));
+        if open.is_empty() && !marked {
+            return Ok(());
+        }
+        let needs_attrs = open
+            .iter()
+            .any(|w| matches!(w.scope, Scope::User(_) | Scope::Url(_)));
+        let parse = |text: &str| -> serde_json::Value {
+            serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+        };
+        let resources: Vec<serde_json::Value> = if needs_attrs {
+            batch
+                .resources
+                .iter()
+                .map(|r| parse(&r.attributes))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Facts and marks of every record, spans first, then logs.
+        let mut facts = Vec::with_capacity(batch.spans.len() + batch.logs.len());
+        let mut marks = Vec::with_capacity(facts.capacity());
+        let records = batch
+            .spans
+            .iter()
+            .map(|s| (s.resource, &s.attributes, &s.session_id))
+            .chain(
+                batch
+                    .logs
+                    .iter()
+                    .map(|l| (l.resource, &l.attributes, &l.session_id)),
+            );
+        for (resource, attrs, session) in records {
+            let parsed = (needs_attrs || may_be_marked(attrs)).then(|| parse(attrs));
+            marks.push(parsed.as_ref().and_then(mark));
+            let own = parsed.unwrap_or(serde_json::Value::Null);
+            let res = resources.get(resource).unwrap_or(&serde_json::Value::Null);
+            facts.push(Facts {
+                user: text_attr(&own, USER_KEYS)
+                    .or_else(|| text_attr(res, USER_KEYS))
+                    .map(str::to_owned),
+                session: session.clone(),
+                url: text_attr(&own, URL_KEYS).map(str::to_owned),
+            });
+        }
+        // A user scope also covers records of that user's recorded sessions.
+        if open.iter().any(|w| matches!(w.scope, Scope::User(_))) {
+            let wanted: Vec<String> = facts
+                .iter()
+                .filter(|f| f.user.is_none())
+                .filter_map(|f| f.session.clone())
+                .collect();
+            if !wanted.is_empty() {
+                let readers = self.readers.clone();
+                let users = tokio::task::spawn_blocking(move || {
+                    readers.with_conn(|c| sightline_store::queries::session_users(c, &wanted))
+                })
+                .await
+                .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;
+                for f in facts.iter_mut().filter(|f| f.user.is_none()) {
+                    if let Some(s) = &f.session {
+                        f.user = users.get(s).cloned();
+                    }
+                }
+            }
+        }
+        let newest = open
+            .iter()
+            .max_by_key(|w| w.started_ms)
+            .map(|w| w.id.clone());
+        let tags: Vec<Option<String>> = facts
+            .iter()
+            .zip(marks)
+            .map(|(f, m)| match m {
+                Some(Mark::Id(id)) => Some(id),
+                Some(Mark::Mode) => newest.clone(),
+                None => {
+                    let who = Who {
+                        user: f.user.as_deref(),
+                        session: f.session.as_deref(),
+                        urls: f.url.as_deref().into_iter().collect(),
+                    };
+                    incident::covering(&open, now_ms, &who).map(|w| w.id.clone())
+                }
+            })
+            .collect();
+        let (span_tags, log_tags) = tags.split_at(batch.spans.len());
+        for (span, tag) in batch.spans.iter_mut().zip(span_tags) {
+            span.incident_id = tag.clone();
+        }
+        for (log, tag) in batch.logs.iter_mut().zip(log_tags) {
+            log.incident_id = tag.clone();
+        }
+        Ok(())
+    }
+}
+
 /// The status a client reads: `{active, id, until, scope}`.
 pub fn status_json(window: Option<&Incident>) -> serde_json::Value {
     match window {

@@ -130,6 +130,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         store.writer(),
         config.limits.clone(),
         control.clone(),
+        incidents.clone(),
     ));
 
     let (stop, _) = watch::channel(false);

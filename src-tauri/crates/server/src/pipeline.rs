@@ -22,21 +22,29 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::config::Limits;
 use crate::control::{Control, PAUSED_RETRY_AFTER};
 use crate::error::{Result, ServerError};
+use crate::incidents::Incidents;
 
 pub struct Pipeline {
     writer: Writer,
     slots: Arc<Semaphore>,
     limits: Limits,
     control: Arc<Control>,
+    incidents: Arc<Incidents>,
 }
 
 impl Pipeline {
-    pub fn new(writer: Writer, limits: Limits, control: Arc<Control>) -> Self {
+    pub fn new(
+        writer: Writer,
+        limits: Limits,
+        control: Arc<Control>,
+        incidents: Arc<Incidents>,
+    ) -> Self {
         Self {
             writer,
             slots: Arc::new(Semaphore::new(limits.max_inflight_requests)),
             limits,
             control,
+            incidents,
         }
     }
 
@@ -69,10 +77,11 @@ impl Pipeline {
 
     async fn store(&self, normalized: Normalized) -> Result<Normalized> {
         let Normalized {
-            batch,
+            mut batch,
             rejected,
             first_rejection,
         } = normalized;
+        self.incidents.tag(&mut batch, crate::now_ms()).await?;
         if !batch.is_empty() {
             self.writer.write(batch).await?;
         }

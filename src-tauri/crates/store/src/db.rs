@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_session_page_paths.sql"),
     include_str!("../migrations/0012_counters.sql"),
     include_str!("../migrations/0013_incidents.sql"),
+    include_str!("../migrations/0014_incident_tags.sql"),
 ];
 
 /// The schema version this build writes.

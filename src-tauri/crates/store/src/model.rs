@@ -114,6 +114,8 @@ pub struct SpanRow {
     pub status_code: i32,
     pub status_message: String,
     pub session_id: Option<String>,
+    /// The incident window it arrived in (within the window's scope).
+    pub incident_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +135,9 @@ pub struct LogRow {
     pub span_id: Option<[u8; 8]>,
     pub event_name: String,
     pub session_id: Option<String>,
+    /// The incident window it belongs to: arrived in one (within its scope), or marked by its
+    /// sender (`incident.id`, `incident.mode=true`).
+    pub incident_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

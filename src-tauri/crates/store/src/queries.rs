@@ -100,6 +100,26 @@ pub fn activity_since(conn: &Connection, since_ms: i64) -> Result<Activity> {
     })
 }
 
+/// The recorded user of each of `sessions` that has one.
+pub fn session_users(
+    conn: &Connection,
+    sessions: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id FROM sessions WHERE session_id = ?1 AND user_id IS NOT NULL",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    for id in sessions {
+        if out.contains_key(id) {
+            continue;
+        }
+        if let Some(user) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            out.insert(id.clone(), user);
+        }
+    }
+    Ok(out)
+}
+
 const SPAN_COLUMNS: &str =
     "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,

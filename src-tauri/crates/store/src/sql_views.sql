@@ -18,7 +18,8 @@ SELECT lower(hex(s.trace_id))        AS trace_id,
        s.attributes,
        s.events,
        s.links,
-       r.attributes                  AS resource_attributes
+       r.attributes                  AS resource_attributes,
+       s.incident_id
   FROM main.spans s
   JOIN main.traces t ON t.id = s.trace
   JOIN main.resources r ON r.id = s.resource_id;
@@ -34,7 +35,8 @@ SELECT l.time_unix_nano,
        lower(hex(l.span_id))         AS span_id,
        l.service_name,
        coalesce(l.session_id, t.session_id) AS session_id,
-       l.event_name
+       l.event_name,
+       l.incident_id
   FROM main.logs l
   LEFT JOIN main.traces t ON t.id = l.trace;
 

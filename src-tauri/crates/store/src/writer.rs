@@ -537,9 +537,9 @@ fn write_batch(
                                 start_time_unix_nano, end_time_unix_nano, attributes,
                                 dropped_attributes_count, events, dropped_events_count, links,
                                 dropped_links_count, status_code, status_message, resource_id,
-                                scope_id, service_name, session_id, trace)
+                                scope_id, service_name, session_id, trace, incident_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, ?22)",
+                     ?18, ?19, ?20, ?21, ?22, ?23)",
         )?;
         for s in &batch.spans {
             let (rid, service, sid) = resolve(s.resource, s.scope)?;
@@ -566,6 +566,7 @@ fn write_batch(
                 service,
                 s.session_id,
                 trace_row(&s.trace_id)?,
+                s.incident_id,
             ])?;
         }
     }
@@ -575,8 +576,8 @@ fn write_batch(
             "INSERT INTO logs (time_unix_nano, observed_time_unix_nano, severity_number,
                                severity_text, body, attributes, dropped_attributes_count, flags,
                                trace_id, span_id, event_name, resource_id, scope_id, service_name,
-                               session_id, trace)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                               session_id, trace, incident_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?;
         for l in &batch.logs {
             let (rid, service, sid) = resolve(l.resource, l.scope)?;
@@ -597,6 +598,7 @@ fn write_batch(
                 service,
                 l.session_id,
                 l.trace_id.as_ref().map(trace_row).transpose()?,
+                l.incident_id,
             ])?;
         }
     }
