@@ -262,9 +262,11 @@ fn run(
         }
     }
     // Every sender is gone: the last commit has been acknowledged. Fold the WAL back into the
-    // main file so the database is one self-contained file at rest.
+    // main file so the database is one self-contained file at rest. `optimize` first: it may
+    // write statistics, and a reader connection still open (the engine keeps a pool) means
+    // ours is not the last close, which would otherwise have folded those writes in.
     checkpointer.stop();
-    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
+    if let Err(err) = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
         tracing::warn!(%err, path = %path.display(), "final checkpoint failed");
     }
 }
