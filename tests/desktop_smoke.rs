@@ -16,45 +16,12 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::json;
-use sightline_tests::{api_get, desktop_bin};
+use sightline_tests::{api_get, desktop_bin, eventually, xvfb, Killed};
 
 #[path = "desktop/tray_host.rs"]
 mod tray_host;
 #[path = "desktop/x11.rs"]
 mod x11;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A virtual screen on a display number nobody else uses (Xvfb picks it and says which);
-/// it goes away when the guard is dropped.
-fn xvfb(screen: &str) -> (Killed, String) {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            screen,
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
-        .read_line(&mut line)
-        .expect("Xvfb names its display");
-    (Killed(xvfb), format!(":{}", line.trim()))
-}
 
 /// Every receiver on a free port, through the environment (which wins over settings).
 const ZERO_PORTS: [(&str, &str); 3] = [
@@ -366,17 +333,6 @@ fn patch_settings(ui: SocketAddr, body: serde_json::Value) -> serde_json::Value 
         .unwrap();
     assert_eq!(resp.status(), 200);
     resp.json().unwrap()
-}
-
-/// Polls `f` (bounded: 30 s) until it holds.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 /// A port another program holds is a dialog offering a free one; accepting it (Return, the

@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{json, Value};
 use sightline_server::error::RpcStatus;
-use sightline_tests::Engine;
+use sightline_tests::{eventually, Engine};
 use tonic_types::StatusExt;
 
 fn one_span() -> ExportTraceServiceRequest {
@@ -96,17 +96,6 @@ fn a_paused_engine_tells_every_client_to_retry_and_stores_nothing() {
     assert_eq!(switch(&e, false), json!({ "paused": false, "refused": 3 }));
     e.post_protobuf("/v1/traces", one_span().encode_to_vec());
     assert_eq!(e.stats()["spans"], 1);
-}
-
-/// Polls `f` until it holds (bounded: a stuck condition fails instead of hanging).
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 /// The official SDK is refused while paused, stores nothing then, and its retry (it honours the

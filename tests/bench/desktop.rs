@@ -14,25 +14,16 @@
 //!   process it started.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sightline_tests::desktop_bin;
+use sightline_tests::{desktop_bin, xvfb, Killed};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 
 #[path = "../desktop/x11.rs"]
 #[allow(dead_code)]
 mod x11;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -41,28 +32,6 @@ fn arg(name: &str, default: u64) -> u64 {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn xvfb() -> (Killed, String) {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1400x900x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("display");
-    (Killed(xvfb), format!(":{}", line.trim()))
 }
 
 /// Distinct colours in a 600×300 patch of the window's top left (the nav and the toolbar).
@@ -142,7 +111,7 @@ fn main() {
     println!("desktop app: {}", bin.display());
     println!("run  engine_ms  window_ms  painted_ms  ready_after_window_ms  rss_total_mib  pss_total_mib  uss_total_mib  (per process rss/pss/uss MiB)");
     for run in 1..=runs {
-        let (_xvfb, display) = xvfb();
+        let (_xvfb, display) = xvfb("1400x900x24");
         let home = tempfile::tempdir().expect("home");
         let started = Instant::now();
         let mut child = Command::new(&bin)

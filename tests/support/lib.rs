@@ -341,3 +341,49 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// Polls `f` until it holds, for at most 30 s (a condition that never comes fails the test
+/// instead of hanging it; nothing is asserted about how long it took).
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not happen within 30 s");
+}
+
+/// A child process killed when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A virtual screen (`Xvfb`, `WIDTHxHEIGHTxDEPTH`) on a display number nobody else uses (Xvfb
+/// picks it and says which); it goes away when the guard is dropped.
+pub fn xvfb(screen: &str) -> (Killed, String) {
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            screen,
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs");
+    let mut line = String::new();
+    BufReader::new(xvfb.stdout.take().expect("Xvfb's stdout"))
+        .read_line(&mut line)
+        .expect("Xvfb names its display");
+    (Killed(xvfb), format!(":{}", line.trim()))
+}
