@@ -254,3 +254,36 @@ fn settings_and_the_ingest_switch_work_in_the_ui() {
         "resumed from the banner"
     );
 }
+
+#[test]
+#[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
+fn incident_windows_are_started_extended_and_stopped_in_the_ui() {
+    let e = Engine::start();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let out = Command::new("node")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
+        .args(["ui-incidents.mjs", &format!("http://{}/", e.ui)])
+        .arg(&shots)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = seen["id"].as_str().unwrap();
+    // What the UI did is what the engine holds.
+    let (_, w) = e.api(&format!("/api/v1/incidents/{id}"));
+    assert_eq!(
+        w["scope"],
+        serde_json::json!({"kind": "user", "value": "ada@example.com"})
+    );
+    assert_eq!(w["startedBy"], "ui");
+    assert_eq!(w["ticketUrl"], "https://tracker.test/BUG-42");
+    assert_eq!(
+        (w["active"].as_bool(), w["endedEarly"].as_bool()),
+        (Some(false), Some(true))
+    );
+}

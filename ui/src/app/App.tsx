@@ -15,6 +15,8 @@ import { LogsView } from './views/Logs';
 import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
 import { SettingsView } from './views/Settings';
+import { IncidentsView } from './views/Incidents';
+import { activeAt, describeScope, extendIncident, remaining, stopIncident, useIncidents, useNow } from './incidents';
 
 const SECTIONS: [string, string][] = [
   ['sessions', 'Sessions'],
@@ -22,6 +24,7 @@ const SECTIONS: [string, string][] = [
   ['logs', 'Logs'],
   ['services', 'Services'],
   ['sql', 'SQL'],
+  ['incidents', 'Incidents'],
   ['status', 'Status'],
 ];
 
@@ -114,6 +117,7 @@ export function App() {
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
   else if (section === 'settings') view = <SettingsView />;
+  else if (section === 'incidents') view = <IncidentsView />;
   else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
 
   return (
@@ -149,9 +153,37 @@ export function App() {
             </button>
           </div>
         )}
+        {engine !== 'down' && <IncidentBanner />}
         {view}
       </main>
       {help && <Help close={() => setHelp(false)} />}
+    </div>
+  );
+}
+
+/** While incident windows are open: what they cover, a live countdown, and controls. */
+function IncidentBanner() {
+  const list = useIncidents();
+  const now = useNow(true);
+  const active = activeAt(list, now);
+  const newest = active[0];
+  if (!newest) return null;
+  return (
+    <div className="banner incident" role="status">
+      <span>
+        Incident mode{newest.label ? `: ${newest.label}` : ''} · {describeScope(newest.scope)} · {remaining(newest, now)}
+        {active.length > 1 ? ` (+${active.length - 1} more)` : ''}
+      </span>
+      <span className="spacer" />
+      <button className="btn" onClick={() => void extendIncident(newest.id, 15).catch(() => undefined)}>
+        +15 min
+      </button>
+      <button className="btn" onClick={() => void stopIncident(newest.id).catch(() => undefined)}>
+        Stop
+      </button>
+      <a className="btn" href={href(['incidents'])}>
+        Incidents
+      </a>
     </div>
   );
 }

@@ -107,6 +107,25 @@ export interface SettingsAnswer {
   restart: boolean;
 }
 
+/** Who an incident window covers. */
+export type IncidentScope =
+  | { kind: 'all'; value?: undefined }
+  | { kind: 'user' | 'session' | 'url'; value: string };
+
+/** A time-boxed window of enriched capture. */
+export interface Incident {
+  id: string;
+  startedMs: number;
+  /** When capture stops (or stopped). */
+  untilMs: number;
+  endedEarly: boolean;
+  scope: IncidentScope;
+  label: string | null;
+  ticketUrl: string | null;
+  startedBy: 'ui' | 'tray' | 'cli' | 'api';
+  active: boolean;
+}
+
 /** The receivers' switch (the tray's "Pause ingest"). */
 export interface Ingest {
   paused: boolean;

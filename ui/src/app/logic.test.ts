@@ -1,3 +1,4 @@
+import { activeAt, describeScope, remaining, startRequest } from './incidents';
 import { settingsOf } from './views/Settings';
 import { describe, expect, it } from 'vitest';
 import type { Span } from './api';
@@ -97,5 +98,39 @@ describe('settings form', () => {
     expect(settingsOf({ ...draft, uiPort: '70000' })).toMatch(/UI port/);
     expect(settingsOf({ ...draft, otlpGrpcPort: 'abc' })).toMatch(/gRPC/);
     expect(settingsOf({ ...draft, otlpHttpPort: '43.5' })).toMatch(/HTTP/);
+  });
+});
+
+describe('incident windows', () => {
+  const form = { minutes: 15, scope: 'all' as const, value: '', label: '', ticketUrl: '' };
+  it('turns the start form into a request', () => {
+    expect(startRequest(form)).toEqual({ minutes: 15, startedBy: 'ui' });
+    expect(startRequest({ ...form, scope: 'user', value: ' ada ', label: 'pay 500s', ticketUrl: 'https://t/1' })).toEqual({
+      minutes: 15,
+      startedBy: 'ui',
+      user: 'ada',
+      label: 'pay 500s',
+      ticketUrl: 'https://t/1',
+    });
+    expect(startRequest({ ...form, scope: 'url', value: '  ' })).toMatch(/URL pattern/);
+    expect(startRequest({ ...form, minutes: 0 })).toMatch(/Minutes/);
+  });
+  it('counts down and knows which windows are open', () => {
+    const w = {
+      id: 'inc_1',
+      startedMs: 1_000,
+      untilMs: 61_000,
+      endedEarly: false,
+      scope: { kind: 'user' as const, value: 'ada' },
+      label: null,
+      ticketUrl: null,
+      startedBy: 'cli' as const,
+      active: true,
+    };
+    expect(remaining(w, 1_000)).toBe('1:00 left');
+    expect(remaining(w, 99_000)).toBe('0:00 left');
+    expect(activeAt([w], 60_999)).toHaveLength(1);
+    expect(activeAt([w], 61_000)).toHaveLength(0);
+    expect(describeScope(w.scope)).toBe('user ada');
   });
 });
