@@ -367,6 +367,25 @@ mod tagging {
                 ("marked by mode".to_owned(), json!(ada)),
             ]
         );
+        // Log search finds what a window captured, or what any window did.
+        let bodies = |query: &str| -> Vec<String> {
+            let (status, page) = e.api(&format!("/api/v1/logs?{query}"));
+            assert_eq!(status, 200, "{page}");
+            let mut b: Vec<String> = page["logs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["body"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            b.sort();
+            b
+        };
+        assert_eq!(
+            bodies(&format!("incident={ada}")),
+            ["ada by attribute", "ada by session", "marked by mode"]
+        );
+        assert_eq!(bodies("incident=any").len(), 4);
+        assert_eq!(bodies("incident=inc_from_backend"), ["marked by id"]);
         assert_eq!(
             tags(&e, "spans"),
             vec![

@@ -907,6 +907,10 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
             attribute,
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
+            incident: text(&p, "incident").map(|v| match v.as_str() {
+                "any" => queries::IncidentFilter::Any,
+                _ => queries::IncidentFilter::Id(v),
+            }),
         };
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;

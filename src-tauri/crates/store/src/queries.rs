@@ -1444,6 +1444,14 @@ pub struct LogFilter {
     pub attribute: Option<(String, String)>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// Only logs captured in an incident window: that one, or any.
+    pub incident: Option<IncidentFilter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentFilter {
+    Any,
+    Id(String),
 }
 
 /// Where a page of logs ends: (time ns, row id) of its last record.
@@ -1553,6 +1561,14 @@ fn log_clauses(filter: &LogFilter) -> Result<Clauses> {
     if let Some((key, value)) = &filter.attribute {
         let matches = c.attribute_equals("l.attributes", key, value)?;
         c.push(matches);
+    }
+    match &filter.incident {
+        Some(IncidentFilter::Any) => c.push("l.incident_id IS NOT NULL".to_owned()),
+        Some(IncidentFilter::Id(id)) => {
+            let a = c.arg(id.clone());
+            c.push(format!("l.incident_id = {a}"));
+        }
+        None => {}
     }
     c.ns_range("l.time_unix_nano", filter.from_ms, filter.to_ms);
     Ok(c)
