@@ -106,3 +106,25 @@ fn an_ingest_pause_is_announced() {
     put(false);
     assert_eq!(next(&rx, "ingest"), json!({ "paused": false }));
 }
+
+/// A window started, extended or stopped anywhere (here: the API, as the CLI does) is
+/// announced, so an open UI shows its banner at once.
+#[test]
+fn incident_windows_are_announced() {
+    let e = Engine::start();
+    let rx = listen(&e);
+    let post = |path: &str, body: Value| {
+        let resp = reqwest::blocking::Client::new()
+            .post(e.api_url(path))
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success());
+        resp.json::<Value>().unwrap()
+    };
+    let started = post("/api/v1/incidents", json!({"minutes": 5}));
+    next(&rx, "incidents");
+    let id = started["id"].as_str().unwrap();
+    post(&format!("/api/v1/incidents/{id}/stop"), json!({}));
+    next(&rx, "incidents");
+}

@@ -4,15 +4,17 @@
 import { useEffect, useState } from 'react';
 import { api, type Incident, type IncidentScope } from './api';
 import { clock } from './format';
+import { subscribe } from './stream';
 
-/** How often the list is refreshed: a window started from the CLI or a backend shows up
- * within this long. */
-const POLL_MS = 10_000;
+/** The live stream announces every change to the windows; polling too is the fallback for a
+ * stream that dropped (it reconnects by itself, but a change may fall in the gap). */
+const POLL_MS = 60_000;
 
 type Listener = (incidents: Incident[] | null) => void;
 const listeners = new Set<Listener>();
 let latest: Incident[] | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
+let unsubscribe: (() => void) | null = null;
 
 export async function refreshIncidents(): Promise<void> {
   try {
@@ -32,12 +34,17 @@ export function useIncidents(): Incident[] | null {
     if (!timer) {
       void refreshIncidents();
       timer = setInterval(() => void refreshIncidents(), POLL_MS);
+      unsubscribe = subscribe((kind) => {
+        if (kind === 'incidents' || kind === 'resync') void refreshIncidents();
+      });
     }
     return () => {
       listeners.delete(setList);
       if (listeners.size === 0 && timer) {
         clearInterval(timer);
         timer = null;
+        unsubscribe?.();
+        unsubscribe = null;
       }
     };
   }, []);

@@ -2,7 +2,7 @@
 // subscribe to what changed, and the shell learns from it whether the engine is there
 // (the browser reconnects on its own when it comes back).
 
-export type StreamKind = 'sessions' | 'traces' | 'logs' | 'resync' | 'ingest';
+export type StreamKind = 'sessions' | 'traces' | 'logs' | 'resync' | 'ingest' | 'incidents';
 type Listener = (kind: StreamKind, data: unknown) => void;
 type ConnectionListener = (up: boolean) => void;
 
@@ -23,7 +23,7 @@ function open() {
   source = es;
   es.onopen = () => setUp(true);
   es.onerror = () => setUp(false);
-  for (const kind of ['sessions', 'traces', 'logs', 'resync', 'ingest'] as StreamKind[]) {
+  for (const kind of ['sessions', 'traces', 'logs', 'resync', 'ingest', 'incidents'] as StreamKind[]) {
     es.addEventListener(kind, (ev) => {
       let data: unknown = null;
       try {

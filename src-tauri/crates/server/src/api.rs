@@ -826,44 +826,59 @@ async fn live(
         s.changes.subscribe(),
         s.stop.clone(),
         s.control.watch_paused(),
+        s.incidents.watch(),
     );
-    let batches = stream::unfold(state, |(mut rx, mut stop, mut paused)| async move {
-        enum Woke {
-            Data(Change, bool),
-            Paused,
-        }
-        let woke = tokio::select! {
-            got = rx.recv() => match got {
-                Ok(change) => Woke::Data(change, false),
-                Err(RecvError::Lagged(_)) => Woke::Data(Change::default(), true),
-                Err(RecvError::Closed) => return None,
-            },
-            flipped = paused.changed() => match flipped {
-                Ok(()) => Woke::Paused,
-                Err(_) => return None,
-            },
-            _ = stop.wait_for(|stopped| *stopped) => return None,
-        };
-        let (first, mut lagged) = match woke {
-            Woke::Data(change, lagged) => (change, lagged),
-            // A pause switch goes out at once, alone: the UI's banner should not wait for data.
-            Woke::Paused => {
-                let now = *paused.borrow_and_update();
-                let events = vec![event("ingest", serde_json::json!({ "paused": now }))];
-                return Some((events, (rx, stop, paused)));
+    let batches = stream::unfold(
+        state,
+        |(mut rx, mut stop, mut paused, mut incidents)| async move {
+            enum Woke {
+                Data(Change, bool),
+                Paused,
+                Incidents,
             }
-        };
-        let mut merged = first;
-        tokio::time::sleep(STREAM_COALESCE).await;
-        loop {
-            match rx.try_recv() {
-                Ok(change) => merged.merge(change),
-                Err(TryRecvError::Lagged(_)) => lagged = true,
-                Err(_) => break,
+            let woke = tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(change) => Woke::Data(change, false),
+                    Err(RecvError::Lagged(_)) => Woke::Data(Change::default(), true),
+                    Err(RecvError::Closed) => return None,
+                },
+                flipped = paused.changed() => match flipped {
+                    Ok(()) => Woke::Paused,
+                    Err(_) => return None,
+                },
+                changed = incidents.changed() => match changed {
+                    Ok(()) => Woke::Incidents,
+                    Err(_) => return None,
+                },
+                _ = stop.wait_for(|stopped| *stopped) => return None,
+            };
+            let (first, mut lagged) = match woke {
+                Woke::Data(change, lagged) => (change, lagged),
+                // A pause switch goes out at once, alone: the UI's banner should not wait for data.
+                Woke::Paused => {
+                    let now = *paused.borrow_and_update();
+                    let events = vec![event("ingest", serde_json::json!({ "paused": now }))];
+                    return Some((events, (rx, stop, paused, incidents)));
+                }
+                // Windows started, extended or stopped (from anywhere): the UI refetches them.
+                Woke::Incidents => {
+                    incidents.borrow_and_update();
+                    let events = vec![event("incidents", serde_json::json!({}))];
+                    return Some((events, (rx, stop, paused, incidents)));
+                }
+            };
+            let mut merged = first;
+            tokio::time::sleep(STREAM_COALESCE).await;
+            loop {
+                match rx.try_recv() {
+                    Ok(change) => merged.merge(change),
+                    Err(TryRecvError::Lagged(_)) => lagged = true,
+                    Err(_) => break,
+                }
             }
-        }
-        Some((events_for(&merged, lagged), (rx, stop, paused)))
-    });
+            Some((events_for(&merged, lagged), (rx, stop, paused, incidents)))
+        },
+    );
     Sse::new(batches.flat_map(|events| stream::iter(events.into_iter().map(Ok))))
         .keep_alive(KeepAlive::default())
 }

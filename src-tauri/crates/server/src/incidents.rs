@@ -95,6 +95,8 @@ pub struct Incidents {
     readers: Readers,
     /// Windows whose capture had not ended when last changed; pruned as they expire.
     open: RwLock<Vec<Incident>>,
+    /// Bumped on every change, so the live stream can tell the UI at once.
+    version: tokio::sync::watch::Sender<u64>,
 }
 
 impl Incidents {
@@ -105,7 +107,13 @@ impl Incidents {
             writer,
             readers,
             open: RwLock::new(open),
+            version: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Follows changes to the windows (started, extended, stopped).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.version.subscribe()
     }
 
     fn open(&self) -> Vec<Incident> {
@@ -125,6 +133,7 @@ impl Incidents {
                 open.push(window.clone());
             }
         }
+        self.version.send_modify(|v| *v += 1);
         Ok(window)
     }
 
