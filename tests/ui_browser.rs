@@ -7,7 +7,6 @@
 
 use sightline_server::settings::{Settings, SettingsStore};
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -28,7 +27,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
 use serde_json::{json, Value};
-use sightline_tests::{Engine, HeaderCarrier};
+use sightline_tests::{node_client, Engine, HeaderCarrier};
 
 struct Shop {
     engine_http: std::net::SocketAddr,
@@ -118,22 +117,7 @@ fn a_failing_checkout_is_explored_in_the_ui() {
     e.runtime()
         .spawn(async move { axum::serve(listener, app).await });
 
-    let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let node = |args: &[&str]| {
-        let out = Command::new("node")
-            .current_dir(&clients)
-            .args(args)
-            .output()
-            .expect("node runs");
-        assert!(
-            out.status.success(),
-            "{args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).expect("json on stdout")
-    };
-    node(&["browser.mjs", &format!("http://{shop_addr}/"), "402"]);
+    node_client(["browser.mjs", &format!("http://{shop_addr}/"), "402"]);
     traces.force_flush().expect("backend spans exported");
 
     // The payment service's log of the decline, correlated with the failing span.
@@ -169,7 +153,7 @@ fn a_failing_checkout_is_explored_in_the_ui() {
     e.post_protobuf("/v1/logs", log.encode_to_vec());
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
-    let run = node(&[
+    let run = node_client([
         "ui.mjs",
         &format!("http://{}/", e.ui),
         shots.to_str().unwrap(),
@@ -192,20 +176,12 @@ fn settings_and_the_ingest_switch_work_in_the_ui() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = busy.local_addr().unwrap().port().to_string();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
-    let out = Command::new("node")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
-        .args(["ui-settings.mjs", &format!("http://{}/", e.ui)])
-        .arg(&shots)
-        .arg(&busy_port)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let seen = node_client([
+        "ui-settings.mjs",
+        &format!("http://{}/", e.ui),
+        shots.to_str().unwrap(),
+        &busy_port,
+    ]);
     let refused = seen["refused"].as_str().unwrap();
     assert!(
         refused.contains(&format!("port {busy_port} (OTLP/HTTP) is in use")),
@@ -227,19 +203,11 @@ fn settings_and_the_ingest_switch_work_in_the_ui() {
 fn incident_windows_are_started_extended_and_stopped_in_the_ui() {
     let e = Engine::start();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
-    let out = Command::new("node")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
-        .args(["ui-incidents.mjs", &format!("http://{}/", e.ui)])
-        .arg(&shots)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let seen = node_client([
+        "ui-incidents.mjs",
+        &format!("http://{}/", e.ui),
+        shots.to_str().unwrap(),
+    ]);
     let id = seen["id"].as_str().unwrap();
     // What the UI did is what the engine holds.
     let (_, w) = e.api(&format!("/api/v1/incidents/{id}"));

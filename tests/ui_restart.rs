@@ -5,11 +5,6 @@
 //! A test binary of its own: while the engine is down its port is free, and an engine started
 //! by a sibling test in the same process could be given that port, answering in its place.
 
-use std::path::Path;
-use std::process::Command;
-
-use serde_json::Value;
-
 #[test]
 #[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
 fn the_ui_shows_an_engine_that_stops_and_comes_back() {
@@ -20,22 +15,12 @@ fn the_ui_shows_an_engine_that_stops_and_comes_back() {
         .local_addr()
         .unwrap()
         .port();
-    let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let out = Command::new("node")
-        .current_dir(&clients)
-        .arg("ui-engine-restart.mjs")
-        .arg(sightline_tests::sightline_bin())
-        .arg(dir.path())
-        .arg(port.to_string())
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let seen = sightline_tests::node_client([
+        std::ffi::OsString::from("ui-engine-restart.mjs"),
+        sightline_tests::sightline_bin().into(),
+        dir.path().into(),
+        port.to_string().into(),
+    ]);
     assert_eq!(seen["down"], "engine not answering");
     assert!(
         seen["back"].as_str().unwrap().starts_with("receiving on :"),

@@ -39,21 +39,10 @@ fn main() -> ExitCode {
         let serve = vec![args[0].clone(), "serve".into()];
         return sightline_server::cli::run(serve);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    sightline_server::cli::init_logging();
+    let runtime = match sightline_server::cli::runtime() {
         Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("sightline: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let overrides = match overrides() {
         Ok(o) => o,

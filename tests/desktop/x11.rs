@@ -82,15 +82,7 @@ impl Screen {
 
     /// What a window manager sends when the user clicks the close button.
     pub fn close(&self, w: Window) {
-        let atom = |name: &[u8]| {
-            self.conn
-                .intern_atom(false, name)
-                .expect("intern")
-                .reply()
-                .expect("atom")
-                .atom
-        };
-        let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+        let (protocols, delete) = (self.atom(b"WM_PROTOCOLS"), self.atom(b"WM_DELETE_WINDOW"));
         let event = ClientMessageEvent::new(32, w, protocols, [delete, CURRENT_TIME, 0, 0, 0]);
         self.conn
             .send_event(false, w, EventMask::NO_EVENT, event)

@@ -387,3 +387,25 @@ pub fn xvfb(screen: &str) -> (Killed, String) {
         .expect("Xvfb names its display");
     (Killed(xvfb), format!(":{}", line.trim()))
 }
+
+/// Runs one of the JS clients in `tests/clients` (`node SCRIPT ARGS…`), asserts it succeeded
+/// (its output is the failure message), and returns the JSON it printed.
+pub fn node_client<I, A>(args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = Command::new("node")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
+        .args(&args)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json on stdout")
+}

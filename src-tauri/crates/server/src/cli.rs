@@ -235,9 +235,9 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Parses `args` (the program name first) and runs the command; clap prints help and usage
-/// errors itself.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in colour on a terminal. Shared
+/// by the `sightline` binary and the desktop app.
+pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -245,6 +245,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+/// The async runtime both executables run on; the failure is said on stderr.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| {
+            eprintln!("sightline: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        })
+}
+
+/// Parses `args` (the program name first) and runs the command; clap prints help and usage
+/// errors itself.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    init_logging();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
@@ -256,15 +273,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("sightline: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
