@@ -109,6 +109,12 @@ fn bad_windows_are_refused_with_the_reason() {
     for (body, says) in [
         (json!({"minutes": 0}), "minutes must be"),
         (json!({"minutes": 2000}), "minutes must be"),
+        (json!({"seconds": 2}), "seconds must be"),
+        (
+            json!({"minutes": 1, "seconds": 30}),
+            "minutes or as seconds",
+        ),
+        (json!({"label": "no length"}), "minutes or as seconds"),
         (
             json!({"minutes": 5, "user": "ada", "session": "s1"}),
             "one scope",

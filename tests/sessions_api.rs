@@ -343,6 +343,11 @@ fn the_openapi_document_matches_the_answers() {
         .as_str()
         .unwrap()
         .to_owned();
+    let (_, timeline) = e.api("/api/v1/sessions/angry/timeline");
+    let event = timeline["items"][0]["eventId"]
+        .as_i64()
+        .unwrap()
+        .to_string();
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let Some(get) = ops.get("get") else { continue };
@@ -354,6 +359,7 @@ fn the_openapi_document_matches_the_answers() {
         let url = path
             .replace("{id}", &incident)
             .replace("{session_id}", "angry")
+            .replace("{event_id}", &event)
             .replace("{trace_id}", &hex::encode([0xab_u8; 16]));
         let (status, body) = e.api(&url);
         assert_eq!(status, 200, "{url}: {body}");

@@ -4,9 +4,16 @@
 //
 // Privacy is the default: every input is masked before an event is built, `data-private` and
 // `.sightline-block` elements are not recorded at all, and `.sightline-mask` text is masked.
+//
+// Incident mode: while one of Sightline's incident windows covers the session (learned from
+// every `/v1/replay` answer, and at start), requests and responses are captured with their
+// headers and bodies (redacted before they leave the page), every console level is kept, each
+// event carries the window's id, and requests tell the backend with `X-Incident-Mode-Until`.
+// When the window ends, capture goes back to normal at once, with no reload.
 
 import { record } from '@rrweb/record';
 import { getRecordConsolePlugin } from '@rrweb/rrweb-plugin-console-record';
+import { redactBody, redactHeaders } from './redact';
 
 export interface RecorderOptions {
   /** Sightline's OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318`. */
@@ -25,6 +32,8 @@ export interface RecorderOptions {
 
 export interface Recorder {
   readonly sessionId: string;
+  /** The incident window covering this session now, if any. */
+  readonly incident: IncidentWindow | null;
   /** Sends what is buffered now; resolves when Sightline has it (or it is queued for retry). */
   flush(): Promise<void>;
   stop(): void;
@@ -43,11 +52,92 @@ const MAX_QUEUED_BATCHES = 50;
  * session: seeking decodes at most this much of it.
  */
 const CHECKOUT_EVERY_MS = 5 * 60 * 1000;
+/** A captured request or response body is cut at this many characters (the issue's 64 KiB). */
+const MAX_CAPTURED_BODY_CHARS = 64 * 1024;
+/** Bodies larger than this are not parsed for redaction (a cut-off document is redacted
+ * member by member instead), so one huge response cannot stall the page. */
+const MAX_PARSED_BODY_CHARS = 1024 * 1024;
+/** With no batch sent for this long, the recorder asks whether an incident window opened. */
+const INCIDENT_POLL_MS = 15_000;
+/** Console levels kept outside an incident window; inside one, every level is. */
+const NORMAL_CONSOLE_LEVELS = new Set(['error', 'warn', 'assert']);
+/** Body types that are text a person can read; anything else is noted, not captured. */
+const TEXTUAL = /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded|graphql|javascript|x-ndjson)\b)/i;
 /** Retry delays, in ms. */
 const RETRY_DELAYS = [1000, 2000, 4000, 8000, 16000];
 const STORAGE_KEY = 'sightline.session';
 
-type RrwebEvent = { type: number; data: unknown; timestamp: number };
+type RrwebEvent = { type: number; data: unknown; timestamp: number; incidentId?: string };
+
+export interface IncidentWindow {
+  id: string;
+  /** When capture stops (Unix ms). */
+  until: number;
+}
+
+/** What was captured of a body: its (redacted, possibly cut) text, or why there is none. */
+interface CapturedBody {
+  body?: string;
+  truncated?: boolean;
+  size?: number;
+  omitted?: string;
+}
+
+function capture(text: string): CapturedBody {
+  const size = text.length;
+  const redacted = size <= MAX_PARSED_BODY_CHARS ? redactBody(text) : redactBody(text.slice(0, MAX_CAPTURED_BODY_CHARS));
+  return redacted.length > MAX_CAPTURED_BODY_CHARS
+    ? { body: redacted.slice(0, MAX_CAPTURED_BODY_CHARS), truncated: true, size }
+    : { body: redacted, ...(size > MAX_PARSED_BODY_CHARS ? { truncated: true, size } : {}) };
+}
+
+/** A request body as sent (fetch's `init.body` or XHR's `send` argument). */
+async function requestBody(body: unknown, contentType: string | null): Promise<CapturedBody | undefined> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return capture(body);
+  if (body instanceof URLSearchParams) return capture(body.toString());
+  if (body instanceof FormData) {
+    const fields: Record<string, string> = {};
+    body.forEach((v, k) => {
+      fields[k] = typeof v === 'string' ? v : `[file ${v.name}, ${v.size} bytes]`;
+    });
+    return capture(JSON.stringify(fields));
+  }
+  if (body instanceof Blob && TEXTUAL.test(body.type || contentType || '')) return capture(await body.text());
+  return { omitted: `not captured: ${contentType ?? (body as object).constructor?.name ?? 'binary'} body` };
+}
+
+/** Reads at most the cap of a response (a stream is not read to its end), as text. */
+async function responseBody(resp: Response): Promise<CapturedBody | undefined> {
+  const type = resp.headers.get('content-type') ?? '';
+  if (!resp.body) return undefined;
+  if (!TEXTUAL.test(type) || /event-stream/i.test(type)) return { omitted: `not captured: ${type || 'untyped'} body` };
+  const reader = resp.clone().body?.getReader();
+  if (!reader) return undefined;
+  const decoder = new TextDecoder();
+  let text = '';
+  let complete = false;
+  while (text.length <= MAX_PARSED_BODY_CHARS) {
+    const { done, value } = await reader.read();
+    if (done) {
+      complete = true;
+      break;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  if (!complete) void reader.cancel();
+  const captured = capture(text);
+  return complete ? captured : { ...captured, truncated: true, size: Number(resp.headers.get('content-length')) || undefined };
+}
+
+function bodyFields(prefix: 'request' | 'response', c: CapturedBody | undefined): Record<string, unknown> {
+  if (!c) return {};
+  return {
+    ...(c.body !== undefined ? { [`${prefix}Body`]: c.body } : {}),
+    ...(c.truncated ? { [`${prefix}BodyTruncated`]: true, [`${prefix}BodySize`]: c.size } : {}),
+    ...(c.omitted ? { [`${prefix}BodyOmitted`]: c.omitted } : {}),
+  };
+}
 
 interface StoredSession {
   id: string;
@@ -184,6 +274,14 @@ function semanticName(el: Element | null): string | undefined {
   return el?.tagName.toLowerCase();
 }
 
+function isConsole(e: RrwebEvent): boolean {
+  return e.type === 6 && (e.data as { plugin?: unknown } | null)?.plugin === 'rrweb/console@1';
+}
+
+function consoleLevel(e: RrwebEvent): string {
+  return String((e.data as { payload?: { level?: unknown } } | null)?.payload?.level ?? '');
+}
+
 async function gzip(text: string): Promise<Blob | undefined> {
   if (typeof CompressionStream === 'undefined') return undefined;
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
@@ -203,6 +301,34 @@ export function start(options: RecorderOptions): Recorder {
   const queue: { batch: number; body: string; attempt: number }[] = [];
   let sending = false;
   let stopped = false;
+  let incident: IncidentWindow | null = null;
+  let incidentEnds: number | undefined;
+  let lastAnswer = 0;
+
+  /** Takes the status Sightline gave (`{active, id, until}`); an ended window ends here too. */
+  function learn(status: unknown) {
+    const s = status as { active?: unknown; id?: unknown; until?: unknown } | null | undefined;
+    lastAnswer = Date.now();
+    const next =
+      s && s.active === true && typeof s.id === 'string' && typeof s.until === 'number' && s.until > Date.now()
+        ? { id: s.id, until: s.until }
+        : null;
+    if (next?.id === incident?.id && next?.until === incident?.until) return;
+    incident = next;
+    window.clearTimeout(incidentEnds);
+    if (next) incidentEnds = window.setTimeout(() => learn(null), next.until - Date.now());
+  }
+
+  async function askIncidentMode(): Promise<void> {
+    const q = new URLSearchParams({ session: session.id, url: location.href });
+    if (options.userId) q.set('user', options.userId);
+    try {
+      const resp = await originalFetch(`${endpoint}/v1/incident-mode?${q}`);
+      if (resp.ok) learn(await resp.json());
+    } catch {
+      // Sightline unreachable: the next batch's answer says.
+    }
+  }
 
   const meta = () => ({
     userId: options.userId,
@@ -245,6 +371,13 @@ export function start(options: RecorderOptions): Recorder {
         body: compressed ?? item.body,
         keepalive: !compressed && item.body.length < 60000,
       });
+      if (resp.ok) {
+        try {
+          learn(((await resp.json()) as { incidentMode?: unknown }).incidentMode);
+        } catch {
+          // An answer without a status (an older Sightline) changes nothing.
+        }
+      }
       // 4xx other than 429 will not get better by retrying.
       return resp.ok || (resp.status >= 400 && resp.status < 500 && resp.status !== 429);
     } catch {
@@ -289,6 +422,8 @@ export function start(options: RecorderOptions): Recorder {
     emit(event) {
       if (stopped) return;
       const e = event as RrwebEvent;
+      if (isConsole(e) && !incident && !NORMAL_CONSOLE_LEVELS.has(consoleLevel(e))) return;
+      if (incident) e.incidentId = incident.id;
       buffer.push(e);
       bufferChars += JSON.stringify(e.data ?? null).length;
       touch(e.timestamp);
@@ -301,11 +436,13 @@ export function start(options: RecorderOptions): Recorder {
     blockSelector: '[data-private]',
     maskTextClass: 'sightline-mask',
     ...(options.privacy === 'mask-all' ? { maskTextSelector: '*' } : {}),
-    plugins: [getRecordConsolePlugin({ level: ['error', 'warn'] })],
+    // Every level is recorded so an incident window can keep them; `emit` drops the quiet
+    // ones outside a window.
+    plugins: [getRecordConsolePlugin({ level: ['error', 'warn', 'assert', 'info', 'log', 'debug', 'trace'] })],
   });
 
   const custom = (tag: string, payload: Record<string, unknown>) => {
-    if (!stopped) record.addCustomEvent(tag, payload);
+    if (!stopped) record.addCustomEvent(tag, incident ? { ...payload, incidentId: incident.id } : payload);
   };
 
   function shouldPropagate(target: URL): boolean {
@@ -320,27 +457,49 @@ export function start(options: RecorderOptions): Recorder {
     let ids: SpanIds | undefined;
     let outgoing: Request = request;
     const otel = otelContext();
+    const window_ = incident;
     if (shouldPropagate(target)) {
       const ctx = traceContext(request.headers.get('traceparent'), otel);
       ids = { traceId: ctx.traceId, spanId: ctx.spanId };
       const headers = new Headers(request.headers);
       headers.set('traceparent', ctx.header);
       headers.set('X-Session-ID', session.id);
+      if (window_) headers.set('X-Incident-Mode-Until', String(window_.until));
       outgoing = new Request(request, { headers });
     }
+    // Read before the request is sent: a body can be read only once.
+    const sentBody = window_
+      ? requestBody(init?.body ?? (input instanceof Request && input.body ? await input.clone().text() : undefined), request.headers.get('content-type')).catch(() => undefined)
+      : undefined;
+    const sentHeaders = window_ ? redactHeaders(outgoing.headers) : undefined;
     const started = performance.now();
     try {
       const call = () => originalFetch(outgoing);
       const resp = await (ids ? withSpan(otel, ids, call) : call());
-      custom('sightline.network', {
+      const base = {
         method: request.method, url: target.href, status: resp.status,
         durationMs: Math.round(performance.now() - started), ...ids,
-      });
+      };
+      if (!window_) {
+        custom('sightline.network', base);
+      } else {
+        // The page gets its response at once; the event waits for the body to be read.
+        void Promise.all([sentBody, responseBody(resp).catch(() => undefined)]).then(([reqBody, respBody]) =>
+          custom('sightline.network', {
+            ...base,
+            requestHeaders: sentHeaders,
+            ...bodyFields('request', reqBody),
+            responseHeaders: redactHeaders(resp.headers),
+            ...bodyFields('response', respBody),
+          }),
+        );
+      }
       return resp;
     } catch (err) {
       custom('sightline.network', {
         method: request.method, url: target.href, status: 0, error: String(err),
         durationMs: Math.round(performance.now() - started), ...ids,
+        ...(window_ ? { requestHeaders: sentHeaders, ...bodyFields('request', await sentBody) } : {}),
       });
       throw err;
     }
@@ -349,23 +508,50 @@ export function start(options: RecorderOptions): Recorder {
   // XMLHttpRequest: the same, for code that has not moved to fetch.
   const xhrOpen = XMLHttpRequest.prototype.open;
   const xhrSend = XMLHttpRequest.prototype.send;
-  const xhrInfo = new WeakMap<XMLHttpRequest, { method: string; url: URL }>();
+  const xhrSetHeader = XMLHttpRequest.prototype.setRequestHeader;
+  const xhrInfo = new WeakMap<XMLHttpRequest, { method: string; url: URL; headers: [string, string][] }>();
   XMLHttpRequest.prototype.open = function (this: XMLHttpRequest, method: string, u: string | URL, ...rest: unknown[]) {
-    xhrInfo.set(this, { method, url: new URL(String(u), location.href) });
+    xhrInfo.set(this, { method, url: new URL(String(u), location.href), headers: [] });
     return (xhrOpen as (...a: unknown[]) => void).call(this, method, u, ...rest);
   } as typeof XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.setRequestHeader = function (this: XMLHttpRequest, name: string, value: string) {
+    xhrInfo.get(this)?.headers.push([name, value]);
+    return xhrSetHeader.call(this, name, value);
+  };
   XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     const info = xhrInfo.get(this);
     if (info && shouldPropagate(info.url)) {
+      const window_ = incident;
       const ctx = traceContext(null, otelContext());
       this.setRequestHeader('traceparent', ctx.header);
       this.setRequestHeader('X-Session-ID', session.id);
+      if (window_) this.setRequestHeader('X-Incident-Mode-Until', String(window_.until));
+      const sentBody = window_ ? requestBody(body, info.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? null).catch(() => undefined) : undefined;
       const started = performance.now();
       this.addEventListener('loadend', () => {
-        custom('sightline.network', {
+        const base = {
           method: info.method, url: info.url.href, status: this.status,
           durationMs: Math.round(performance.now() - started), traceId: ctx.traceId, spanId: ctx.spanId,
-        });
+        };
+        if (!window_) return custom('sightline.network', base);
+        const responseHeaders = redactHeaders(
+          this.getAllResponseHeaders().trim().split(/[\r\n]+/).filter(Boolean).map((line): [string, string] => {
+            const i = line.indexOf(':');
+            return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+          }),
+        );
+        const type = this.getResponseHeader('content-type') ?? '';
+        const text = this.responseType === '' || this.responseType === 'text' ? this.responseText : this.responseType === 'json' ? JSON.stringify(this.response) : undefined;
+        const respBody: CapturedBody | undefined = text === undefined || !TEXTUAL.test(type) ? (this.status ? { omitted: `not captured: ${type || this.responseType} body` } : undefined) : capture(text);
+        void (sentBody ?? Promise.resolve(undefined)).then((reqBody) =>
+          custom('sightline.network', {
+            ...base,
+            requestHeaders: redactHeaders(info.headers),
+            ...bodyFields('request', reqBody),
+            responseHeaders,
+            ...bodyFields('response', respBody),
+          }),
+        );
       });
     }
     return xhrSend.call(this, body ?? null);
@@ -397,14 +583,23 @@ export function start(options: RecorderOptions): Recorder {
     };
   }
 
-  const timer = window.setInterval(() => void flush(), options.flushIntervalMs ?? 5000);
+  const timer = window.setInterval(() => {
+    // A quiet page sends no batches, so it asks: a window may open while nobody clicks.
+    if (buffer.length === 0 && Date.now() - lastAnswer > INCIDENT_POLL_MS) void askIncidentMode();
+    void flush();
+  }, options.flushIntervalMs ?? 5000);
+  void askIncidentMode();
 
   return {
     sessionId: session.id,
+    get incident() {
+      return incident;
+    },
     flush,
     stop() {
       stopped = true;
       window.clearInterval(timer);
+      window.clearTimeout(incidentEnds);
       stopRecording?.();
       window.removeEventListener('error', onError);
       window.removeEventListener('unhandledrejection', onRejection);

@@ -206,7 +206,14 @@ pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
                 out.batch.logs.push(LogRow {
                     resource,
                     scope,
-                    time_unix_nano: log.time_unix_nano,
+                    // 0 means "unknown" (OTLP); the time it was observed is the best known
+                    // (tracing's OpenTelemetry bridge sends only that), so the record sorts and
+                    // filters by time like the others instead of landing in 1970.
+                    time_unix_nano: if log.time_unix_nano == 0 {
+                        log.observed_time_unix_nano
+                    } else {
+                        log.time_unix_nano
+                    },
                     observed_time_unix_nano: log.observed_time_unix_nano,
                     severity_number: log.severity_number,
                     severity_text: log.severity_text.clone(),

@@ -103,7 +103,7 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
 pub fn build_chunk(
     session_id: String,
     batch: i64,
-    events: Vec<Value>,
+    mut events: Vec<Value>,
     meta: &Map<String, Value>,
     received_ms: i64,
 ) -> Result<Option<ReplayChunkRow>> {
@@ -189,6 +189,15 @@ pub fn build_chunk(
     if events.is_empty() {
         return Ok(None);
     }
+    // The second line of defence behind the recorder's own redaction: captured headers and
+    // payloads (custom events) never reach the chunk or the index with a credential in them.
+    for event in &mut events {
+        if event.get("type").and_then(Value::as_u64) == Some(CUSTOM) {
+            if let Some(payload) = event.get_mut("data").and_then(|d| d.get_mut("payload")) {
+                sightline_store::redact::redact(payload);
+            }
+        }
+    }
 
     let json = serde_json::to_vec(&events).map_err(|e| bad(e.to_string()))?;
     let data = zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(|e| bad(e.to_string()))?;
@@ -212,6 +221,11 @@ pub fn build_chunk(
 const MAX_TARGET_CHARS: usize = 500;
 /// Largest JSON detail kept for an indexed event; larger payloads keep only their shape.
 const MAX_DATA_BYTES: usize = 4096;
+/// Largest detail kept for a network event: the recorder caps each captured body at 64 KiB,
+/// so two bodies, their headers and JSON escaping fit.
+const MAX_NETWORK_DATA_BYTES: usize = 320 * 1024;
+/// Longest incident id taken from a client; the engine's ids are far shorter.
+const MAX_INCIDENT_ID_CHARS: usize = 64;
 /// DOM mutations are indexed at most once per this many ms: the dead-click rule asks only
 /// whether the page changed, and a busy page mutates hundreds of times a second.
 const DOM_BUCKET_MS: i64 = 100;
@@ -236,8 +250,12 @@ fn clip(s: &str) -> String {
 }
 
 fn detail(v: &Value) -> String {
+    detail_within(v, MAX_DATA_BYTES)
+}
+
+fn detail_within(v: &Value, max: usize) -> String {
     let text = v.to_string();
-    if text.len() <= MAX_DATA_BYTES {
+    if text.len() <= max {
         text
     } else {
         serde_json::json!({ "truncated": true, "bytes": text.len() }).to_string()
@@ -261,10 +279,19 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
         let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0) as i64;
         let data = e.get("data").unwrap_or(&Value::Null);
         let num = |k: &str| data.get(k).and_then(Value::as_f64);
+        // The recorder stamps events captured in an incident window (top level, or in a
+        // custom event's payload).
+        let incident_id = e
+            .get("incidentId")
+            .or_else(|| data.get("payload").and_then(|p| p.get("incidentId")))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty() && id.chars().count() <= MAX_INCIDENT_ID_CHARS)
+            .map(str::to_owned);
         let row = |kind: &'static str| SessionEventRow {
             timestamp_ms: ts,
             kind,
             data: "{}".into(),
+            incident_id: incident_id.clone(),
             ..Default::default()
         };
         match e.get("type").and_then(Value::as_u64) {
@@ -337,7 +364,7 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                         }),
                         trace_id: hex_id(payload.get("traceId"), 32),
                         span_id: hex_id(payload.get("spanId"), 16),
-                        data: detail(payload),
+                        data: detail_within(payload, MAX_NETWORK_DATA_BYTES),
                         ..row("network")
                     }),
                     "error" => out.push(SessionEventRow {
@@ -380,10 +407,13 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                     .map(|parts| {
                         parts
                             .iter()
-                            .map(|p| {
-                                p.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| p.to_string())
+                            .map(|p| match p.as_str() {
+                                // rrweb's console plugin sends each argument JSON-encoded: a
+                                // string argument arrives in quotes, shown as the page
+                                // printed it.
+                                Some(s) => serde_json::from_str::<String>(s)
+                                    .unwrap_or_else(|_| s.to_owned()),
+                                None => p.to_string(),
                             })
                             .collect::<Vec<_>>()
                             .join(" ")
@@ -435,6 +465,49 @@ mod tests {
         let events: Value =
             serde_json::from_slice(&zstd::bulk::decompress(&c.data, 1 << 20).unwrap()).unwrap();
         assert_eq!(events[2]["timestamp"], 1500.7);
+    }
+
+    #[test]
+    fn captured_requests_are_redacted_kept_whole_and_marked_with_their_incident() {
+        let big = "x".repeat(60 * 1024);
+        let b = body(json!({
+            "sessionId": "s-1", "batch": 1,
+            "events": [
+                {"type": 5, "incidentId": "inc-1", "timestamp": 1000, "data": {"tag": "sightline.network", "payload": {
+                    "method": "POST", "url": "http://shop/api/pay", "status": 402, "incidentId": "inc-1",
+                    "requestHeaders": {"authorization": "Bearer abc", "content-type": "application/json"},
+                    "requestBody": "{\"cardNumber\":\"4111\",\"qty\":2}",
+                    "responseBody": big,
+                }}},
+                {"type": 6, "incidentId": "inc-1", "timestamp": 1001, "data": {"plugin": "rrweb/console@1", "payload": {"level": "debug", "payload": ["\"cart\""]}}},
+                {"type": 3, "timestamp": 1002, "data": {"source": 2, "type": 2, "id": 9}}
+            ]
+        }));
+        let c = decode(&b, 5).unwrap().unwrap();
+        let ids: Vec<_> = c.index.iter().map(|r| r.incident_id.as_deref()).collect();
+        assert_eq!(ids, vec![Some("inc-1"), Some("inc-1"), None]);
+        let network: Value = serde_json::from_str(&c.index[0].data).unwrap();
+        assert_eq!(network["requestHeaders"]["authorization"], "[REDACTED]");
+        assert_eq!(
+            network["requestHeaders"]["content-type"],
+            "application/json"
+        );
+        assert_eq!(
+            network["requestBody"],
+            r#"{"cardNumber":"[REDACTED]","qty":2}"#
+        );
+        assert_eq!(
+            network["responseBody"].as_str().map(str::len),
+            Some(60 * 1024)
+        );
+        // The stored replay holds the redacted request too.
+        let raw = zstd::bulk::decompress(&c.data, 1 << 20).unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(
+            !raw.contains("Bearer abc") && !raw.contains("4111"),
+            "{}",
+            &raw[..300]
+        );
     }
 
     #[test]
@@ -519,6 +592,11 @@ mod tests {
         );
         assert_eq!(rows[4].level.as_deref(), Some("500"));
         assert_eq!(rows[5].level.as_deref(), Some("error"));
+        assert_eq!(
+            rows[5].target.as_deref(),
+            Some("boom 42"),
+            "as the page printed it"
+        );
         assert_eq!(rows[6].target.as_deref(), Some("checkout.step"));
         assert_eq!(
             rows[7].target.as_deref(),

@@ -108,6 +108,10 @@ pub fn router(deps: Deps) -> Router {
             "/api/v1/sessions/{session_id}/timeline",
             get(session_timeline),
         )
+        .route(
+            "/api/v1/sessions/{session_id}/events/{event_id}",
+            get(session_event),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Access {
@@ -597,6 +601,14 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ServerError> {
     Ok((first.parse().map_err(|_| bad())?, id.to_owned()))
 }
 
+/// `incident=ID` or `incident=any`: what was captured in that incident window, or in any.
+fn incident_param(p: &Params) -> Option<queries::IncidentFilter> {
+    text(p, "incident").map(|v| match v.as_str() {
+        "any" => queries::IncidentFilter::Any,
+        _ => queries::IncidentFilter::Id(v),
+    })
+}
+
 /// `GET /api/v1/sessions`: newest first, filtered, a page at a time.
 async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     let result = async {
@@ -609,6 +621,7 @@ async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
             text: text(&p, "q"),
+            incident: incident_param(&p),
         };
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_cursor(c)).transpose()?;
@@ -708,6 +721,29 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
     }
 }
 
+/// `GET /api/v1/sessions/{id}/events/{event}`: one recorded event with everything captured
+/// for it (a request's headers and bodies recorded in an incident window).
+async fn session_event(
+    State(s): State<ApiState>,
+    Path((id, event)): Path<(String, String)>,
+) -> Response {
+    let Ok(event_id) = event.parse::<i64>() else {
+        return ServerError::BadRequest(format!("event id must be an integer, not {event:?}"))
+            .to_api();
+    };
+    let lookup = id.clone();
+    match read(s.readers, move |conn, _| {
+        queries::session_event(conn, &lookup, event_id)
+    })
+    .await
+    .and_then(|e| {
+        e.ok_or_else(|| ServerError::NotFound(format!("session {id} has no event {event_id}")))
+    }) {
+        Ok(event) => Json(event).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
 /// Cursors for time-ordered pages (traces, logs) are opaque: hex of "time_ns.row".
 fn encode_pair_cursor((start, id): (i64, i64)) -> String {
     hex::encode(format!("{start}.{id}"))
@@ -747,6 +783,7 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
             session: text(&p, "session"),
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
+            incident: incident_param(&p),
         };
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
@@ -922,10 +959,7 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
             attribute,
             from_ms: param(&p, "fromMs", "Unix milliseconds")?,
             to_ms: param(&p, "toMs", "Unix milliseconds")?,
-            incident: text(&p, "incident").map(|v| match v.as_str() {
-                "any" => queries::IncidentFilter::Any,
-                _ => queries::IncidentFilter::Id(v),
-            }),
+            incident: incident_param(&p),
         };
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;

@@ -7,6 +7,7 @@ use std::sync::RwLock;
 
 use serde::Deserialize;
 use sightline_store::incident::{self, Incident, Origin, Scope, Who};
+use sightline_store::model::ReplayChunkRow;
 use sightline_store::{Readers, Writer};
 
 use crate::error::{Result, ServerError};
@@ -14,6 +15,9 @@ use crate::error::{Result, ServerError};
 /// The shortest and longest window a request may ask for, in minutes.
 pub const MIN_MINUTES: i64 = 1;
 pub const MAX_MINUTES: i64 = incident::MAX_WINDOW_MS / 60_000;
+/// A window given in seconds (a quick check, a test of what happens when one ends) is at
+/// least this long: a shorter one would end before a client could learn of it.
+pub const MIN_SECONDS: i64 = 5;
 
 /// What a label and a ticket URL may hold: a line of text, a URL.
 const MAX_LABEL: usize = 200;
@@ -23,7 +27,11 @@ const MAX_URL: usize = 2_000;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartRequest {
-    pub minutes: i64,
+    /// How long it lasts: `minutes`, or `seconds` for a short one; exactly one of them.
+    #[serde(default)]
+    pub minutes: Option<i64>,
+    #[serde(default)]
+    pub seconds: Option<i64>,
     /// At most one of `user`, `session`, `url`; none means everyone.
     #[serde(default)]
     pub user: Option<String>,
@@ -41,6 +49,21 @@ pub struct StartRequest {
 }
 
 impl StartRequest {
+    /// The window's length in ms, checked.
+    fn length_ms(&self) -> Result<i64> {
+        match (self.minutes, self.seconds) {
+            (Some(minutes), None) => check_minutes(minutes).map(|()| minutes * 60_000),
+            (None, Some(s)) if (MIN_SECONDS..=MAX_MINUTES * 60).contains(&s) => Ok(s * 1000),
+            (None, Some(s)) => Err(ServerError::BadRequest(format!(
+                "seconds must be {MIN_SECONDS}-{}, not {s}",
+                MAX_MINUTES * 60
+            ))),
+            _ => Err(ServerError::BadRequest(
+                "give the window's length as minutes or as seconds (one of them)".into(),
+            )),
+        }
+    }
+
     fn scope(&self) -> Result<Scope> {
         let given: Vec<Scope> = [
             self.user.clone().map(Scope::User),
@@ -97,17 +120,26 @@ pub struct Incidents {
     open: RwLock<Vec<Incident>>,
     /// Bumped on every change, so the live stream can tell the UI at once.
     version: tokio::sync::watch::Sender<u64>,
+    /// The latest end of any window known (Unix ms): records arriving up to
+    /// [`LATE_ARRIVAL_MS`] after it may still belong to one.
+    latest_end_ms: std::sync::atomic::AtomicI64,
 }
+
+/// How long after a window ends spans and logs are still looked up by their trace: a backend
+/// exports within seconds, a batching collector within a minute or two.
+const LATE_ARRIVAL_MS: i64 = 10 * 60 * 1000;
 
 impl Incidents {
     /// Loads the windows still open from the store.
     pub fn load(writer: Writer, readers: Readers, now_ms: i64) -> Result<Incidents> {
         let open = readers.with_conn(|c| incident::open_at(c, now_ms))?;
+        let latest_end_ms = open.iter().map(|w| w.until_ms).max().unwrap_or(0);
         Ok(Incidents {
             writer,
             readers,
             open: RwLock::new(open),
             version: tokio::sync::watch::Sender::new(0),
+            latest_end_ms: latest_end_ms.into(),
         })
     }
 
@@ -133,12 +165,14 @@ impl Incidents {
                 open.push(window.clone());
             }
         }
+        self.latest_end_ms
+            .fetch_max(window.until_ms, std::sync::atomic::Ordering::Relaxed);
         self.version.send_modify(|v| *v += 1);
         Ok(window)
     }
 
     pub async fn start(&self, req: StartRequest, now_ms: i64) -> Result<Incident> {
-        check_minutes(req.minutes)?;
+        let length_ms = req.length_ms()?;
         let origin = req.started_by.unwrap_or(Origin::Api);
         let scope = req.scope()?;
         let label = text("label", req.label, MAX_LABEL)?;
@@ -153,14 +187,14 @@ impl Incidents {
         let window = Incident {
             id: new_id(),
             started_ms: now_ms,
-            until_ms: now_ms + req.minutes * 60_000,
+            until_ms: now_ms + length_ms,
             ended_early: false,
             scope,
             label,
             ticket_url,
             started_by: origin,
         };
-        tracing::info!(id = %window.id, scope = window.scope.kind(), minutes = req.minutes, origin = origin.as_str(), "incident window started");
+        tracing::info!(id = %window.id, scope = window.scope.kind(), seconds = length_ms / 1000, origin = origin.as_str(), "incident window started");
         self.save(window, now_ms).await
     }
 
@@ -264,7 +298,9 @@ struct Facts {
 impl Incidents {
     /// Tags each span and log of `batch` with the window it belongs to: its sender's mark
     /// (`incident.id`, `incident.mode`), else the newest window open now whose scope covers
-    /// it. Costs nothing when no window is open and nothing is marked.
+    /// it, else the window its trace's browser request was recorded in (a backend's spans can
+    /// arrive after the window ended). Costs nothing when no window is open or recently ended
+    /// and nothing is marked.
     pub async fn tag(&self, batch: &mut sightline_store::Batch, now_ms: i64) -> Result<()> {
         let open: Vec<Incident> = self
             .open()
@@ -274,7 +310,12 @@ impl Incidents {
         let may_be_marked = |attrs: &str| attrs.contains("\"incident.");
         let marked = batch.logs.iter().any(|l| may_be_marked(&l.attributes))
             || batch.spans.iter().any(|s| may_be_marked(&s.attributes));
-        if open.is_empty() && !marked {
+        let recent = self
+            .latest_end_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(LATE_ARRIVAL_MS)
+            > now_ms;
+        if open.is_empty() && !marked && !recent {
             return Ok(());
         }
         let needs_attrs = open
@@ -359,6 +400,34 @@ impl Incidents {
                 }
             })
             .collect();
+        let mut tags = tags;
+        if recent && tags.iter().any(Option::is_none) {
+            let traces: Vec<Option<[u8; 16]>> = batch
+                .spans
+                .iter()
+                .map(|s| Some(s.trace_id))
+                .chain(batch.logs.iter().map(|l| l.trace_id))
+                .collect();
+            let mut wanted: Vec<[u8; 16]> = traces
+                .iter()
+                .zip(&tags)
+                .filter(|(_, tag)| tag.is_none())
+                .filter_map(|(t, _)| *t)
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let readers = self.readers.clone();
+            let recorded = tokio::task::spawn_blocking(move || {
+                readers.with_conn(|c| sightline_store::queries::trace_incidents(c, &wanted))
+            })
+            .await
+            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;
+            for (tag, trace) in tags.iter_mut().zip(&traces) {
+                if tag.is_none() {
+                    *tag = trace.and_then(|t| recorded.get(&t).cloned());
+                }
+            }
+        }
         let (span_tags, log_tags) = tags.split_at(batch.spans.len());
         for (span, tag) in batch.spans.iter_mut().zip(span_tags) {
             span.incident_id = tag.clone();
@@ -367,6 +436,17 @@ impl Incidents {
             log.incident_id = tag.clone();
         }
         Ok(())
+    }
+}
+
+/// Marks the events of a batch that arrived while `window` covers its session: those recorded
+/// since the window opened, which the recorder has not stamped itself (it learns of a window
+/// only with the answer to its next batch).
+pub fn stamp_events(chunk: &mut ReplayChunkRow, window: &Incident) {
+    for e in &mut chunk.index {
+        if e.incident_id.is_none() && e.timestamp_ms >= window.started_ms {
+            e.incident_id = Some(window.id.clone());
+        }
     }
 }
 

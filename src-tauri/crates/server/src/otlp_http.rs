@@ -122,7 +122,8 @@ async fn ops_incident_mode(
             None => 15,
         };
         let req = crate::incidents::StartRequest {
-            minutes,
+            minutes: Some(minutes),
+            seconds: None,
             user: None,
             session: None,
             url: None,
@@ -201,13 +202,16 @@ async fn replay(State(s): State<IngestState>, req: Request) -> Response {
         let raw = read_body(req.into_body(), limit).await?;
         let body = inflate(raw, encoding, limit)?;
         let mut window = None;
-        if let Some(chunk) = replay::decode(&body, crate::now_ms())? {
+        if let Some(mut chunk) = replay::decode(&body, crate::now_ms())? {
             let who = Who {
                 user: chunk.meta.user_id.as_deref(),
                 session: Some(chunk.session_id.as_str()),
                 urls: chunk.meta.url.as_deref().into_iter().collect(),
             };
             window = s.incidents.covering(&who, crate::now_ms());
+            if let Some(w) = &window {
+                crate::incidents::stamp_events(&mut chunk, w);
+            }
             p.replay(chunk).await?;
         }
         Ok::<_, ServerError>(window)

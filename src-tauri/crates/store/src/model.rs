@@ -235,6 +235,8 @@ pub struct SessionEventRow {
     pub span_id: Option<String>,
     /// JSON details; never the text typed into an input.
     pub data: String,
+    /// The incident window the event was captured in.
+    pub incident_id: Option<String>,
 }
 
 /// One recorder batch of rrweb events, validated and compressed.

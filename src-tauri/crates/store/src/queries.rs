@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value as Json};
@@ -120,12 +120,34 @@ pub fn session_users(
     Ok(out)
 }
 
+/// The incident window each trace's browser request was recorded in, for the traces that have
+/// one.
+pub fn trace_incidents(
+    conn: &Connection,
+    traces: &[[u8; 16]],
+) -> Result<std::collections::HashMap<[u8; 16], String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT incident_id FROM session_events
+          WHERE trace_id = ?1 AND incident_id IS NOT NULL LIMIT 1",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    for trace in traces {
+        if let Some(id) = stmt
+            .query_row([hex::encode(trace)], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            out.insert(*trace, id);
+        }
+    }
+    Ok(out)
+}
+
 const SPAN_COLUMNS: &str =
     "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
      s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
      s.status_code, s.status_message, s.service_name, coalesce(s.session_id, t.session_id),
-     s.resource_id, c.name, c.version";
+     s.resource_id, c.name, c.version, s.incident_id";
 
 /// A span as the API gives it. Attribute sets, events and links are stored as JSON and go out
 /// as they are (checked, not rebuilt): a 20,000-span trace is mostly these.
@@ -152,6 +174,8 @@ pub struct SpanView {
     session_id: Option<String>,
     resource_id: String,
     scope: SpanScope,
+    /// The incident window the span was captured in.
+    incident_id: Option<String>,
     #[serde(skip)]
     resource_row: i64,
 }
@@ -206,6 +230,7 @@ fn span_view(row: &Row<'_>) -> rusqlite::Result<SpanView> {
             name: row.get(20)?,
             version: row.get(21)?,
         },
+        incident_id: row.get(22)?,
         resource_row,
     })
 }
@@ -225,7 +250,7 @@ pub struct TraceView {
 
 const LOG_COLUMNS: &str = "l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
      l.severity_text, l.body, l.attributes, l.dropped_attributes_count, l.flags, l.trace_id,
-     l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id)";
+     l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id), l.incident_id";
 
 fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
     Ok(json!({
@@ -242,6 +267,7 @@ fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
         "eventName": row.get::<_, String>(10)?,
         "serviceName": row.get::<_, Option<String>>(11)?,
         "sessionId": row.get::<_, Option<String>>(12)?,
+        "incidentId": row.get::<_, Option<String>>(13)?,
     }))
 }
 
@@ -813,6 +839,8 @@ pub struct SessionFilter {
     pub to_ms: Option<i64>,
     /// Free text over user, email, start URL and session id.
     pub text: Option<String>,
+    /// Only sessions with something captured in an incident window: that one, or any.
+    pub incident: Option<IncidentFilter>,
 }
 
 /// Where a page of sessions ends: (first seen ms, session id) of its last row.
@@ -862,6 +890,21 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
         let a = c.arg(format!("%{text}%"));
         c.push(format!(
             "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a})"
+        ));
+    }
+    // A session is in an incident when the browser recorded something in the window, or a
+    // backend span of one of its traces was captured in it.
+    let incident = match &filter.incident {
+        Some(IncidentFilter::Any) => Some("IS NOT NULL".to_owned()),
+        Some(IncidentFilter::Id(id)) => Some(format!("= {}", c.arg(id.clone()))),
+        None => None,
+    };
+    if let Some(test) = incident {
+        c.push(format!(
+            "(+s.session_id IN (SELECT e.session_id FROM session_events e
+                                 WHERE e.incident_id {test})
+              OR EXISTS (SELECT 1 FROM trace_sessions m JOIN spans sp ON sp.trace = m.trace
+                          WHERE m.session_id = s.session_id AND sp.incident_id {test}))"
         ));
     }
     c
@@ -1024,6 +1067,34 @@ fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
 /// errors, frustration signals, the session's backend traces and its logs. Every item has its
 /// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
 /// `None` if the session is unknown.
+/// The parts of a network event the recorder captures in an incident window.
+const CAPTURED_FIELDS: &[&str] = &[
+    "requestHeaders",
+    "requestBody",
+    "responseHeaders",
+    "responseBody",
+];
+
+/// One recorded event of a session with everything captured for it (headers and bodies of a
+/// request recorded in an incident window).
+pub fn session_event(conn: &Connection, session_id: &str, event_id: i64) -> Result<Option<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data, incident_id
+           FROM session_events WHERE session_id = ?1 AND id = ?2",
+    )?
+    .query_row(params![session_id, event_id], |r| {
+        Ok(json!({
+            "eventId": event_id, "timeMs": r.get::<_, i64>(0)?, "kind": r.get::<_, String>(1)?,
+            "target": r.get::<_, Option<String>>(2)?, "level": r.get::<_, Option<String>>(3)?,
+            "traceId": r.get::<_, Option<String>>(4)?, "spanId": r.get::<_, Option<String>>(5)?,
+            "data": parse_json(&r.get::<_, String>(6)?),
+            "incidentId": r.get::<_, Option<String>>(7)?,
+        }))
+    })
+    .optional()
+    .map_err(Into::into)
+}
+
 pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
     let start: Option<Option<i64>> = conn
         .prepare_cached("SELECT first_seen_ms FROM sessions WHERE session_id = ?1")?
@@ -1036,7 +1107,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
     let mut stmt = conn.prepare_cached(
         "SELECT e.timestamp_ms, e.kind, e.target, e.level, e.trace_id, e.span_id, e.data,
                 (SELECT t.id FROM traces t WHERE e.trace_id IS NOT NULL
-                   AND t.trace_id = unhex(e.trace_id))
+                   AND t.trace_id = unhex(e.trace_id)),
+                e.id, e.incident_id
            FROM session_events e
           WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll')
           ORDER BY e.timestamp_ms, e.id",
@@ -1050,6 +1122,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         span_id: Option<String>,
         data: String,
         trace_row: Option<i64>,
+        event_id: i64,
+        incident_id: Option<String>,
     }
     let rows: Vec<Row> = stmt
         .query_map([session_id], |r| {
@@ -1062,6 +1136,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
                 span_id: r.get(5)?,
                 data: r.get(6)?,
                 trace_row: r.get(7)?,
+                event_id: r.get(8)?,
+                incident_id: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -1074,6 +1150,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         span_id,
         data,
         trace_row,
+        event_id,
+        incident_id,
     } in rows
     {
         let trace = match trace_row {
@@ -1083,11 +1161,23 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
             }
             None => None,
         };
+        // Captured headers and bodies stay out of the timeline (up to 64 KiB each per
+        // request); the timeline says they exist and `session_event` serves them.
+        let mut data = parse_json(&data);
+        let captured = match data.as_object_mut() {
+            Some(d) => {
+                let before = d.len();
+                d.retain(|k, _| !CAPTURED_FIELDS.contains(&k.as_str()));
+                d.len() < before
+            }
+            None => false,
+        };
         items.push((
             ms as f64,
             json!({
                 "kind": kind, "timeMs": ms, "target": target, "level": level,
-                "traceId": trace_id, "spanId": span_id, "data": parse_json(&data), "trace": trace,
+                "traceId": trace_id, "spanId": span_id, "data": data, "trace": trace,
+                "eventId": event_id, "incidentId": incident_id, "captured": captured,
             }),
         ));
     }
@@ -1276,6 +1366,8 @@ pub struct TraceFilter {
     /// Traces starting in this range (Unix ms).
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// Only traces with a span captured in an incident window: that one, or any.
+    pub incident: Option<IncidentFilter>,
 }
 
 /// Where a page of traces ends: (start ns, row id) of its last trace.
@@ -1329,6 +1421,18 @@ pub fn search_traces(
         c.push(format!(
             "t.id IN (SELECT trace FROM trace_sessions WHERE session_id = {a})"
         ));
+    }
+    match &filter.incident {
+        Some(IncidentFilter::Any) => c.push(
+            "t.id IN (SELECT sp.trace FROM spans sp WHERE sp.incident_id IS NOT NULL)".to_owned(),
+        ),
+        Some(IncidentFilter::Id(id)) => {
+            let a = c.arg(id.clone());
+            c.push(format!(
+                "t.id IN (SELECT sp.trace FROM spans sp WHERE sp.incident_id = {a})"
+            ));
+        }
+        None => {}
     }
     c.ns_range("t.start_time_unix_nano", filter.from_ms, filter.to_ms);
     c.before("(t.start_time_unix_nano, t.id)", cursor);
@@ -1593,7 +1697,7 @@ fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(Json
     let rows = stmt
         .query_map(c.params(), |r| {
             let view = log_view(r)?;
-            Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(13)?))
+            Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(14)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)

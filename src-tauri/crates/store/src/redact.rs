@@ -9,25 +9,35 @@ use serde_json::Value;
 /// What a redacted value becomes: visible as a redaction, not mistaken for data.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// The lists, shared with the browser recorder (`ui/src/recorder/redact.ts` imports the same
+/// file), so the two lines of defence cannot drift apart.
+const LISTS: &str = include_str!("redaction.json");
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Lists {
+    denied_headers: Vec<String>,
+    sensitive_words: Vec<String>,
+}
+
+fn lists() -> &'static Lists {
+    static PARSED: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| {
+        // The file is compiled in and checked by a unit test, so this cannot fail at run time.
+        serde_json::from_str(LISTS).expect("redaction.json is valid")
+    });
+    &PARSED
+}
+
 /// Header names whose values are credentials.
-pub const DENIED_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "x-auth-token",
-    "x-csrf-token",
-    "x-xsrf-token",
-    "x-amz-security-token",
-];
+pub fn denied_headers() -> &'static [String] {
+    &lists().denied_headers
+}
 
 /// Words that make a field sensitive when they are a whole word of its name (`card_number`,
 /// `cardNumber`, `user.password`), so that `output_tokens` or `discard` stay readable.
-pub const SENSITIVE_WORDS: &[&str] = &[
-    "password", "passwd", "pwd", "secret", "token", "card", "cvv", "cvc", "ssn", "apikey", "iban",
-    "pin",
-];
+pub fn sensitive_words() -> &'static [String] {
+    &lists().sensitive_words
+}
 
 /// Calls `f` on each word of a field name (split on `.`, `_`, `-`, spaces, brackets and
 /// camelCase humps) until it returns true. No allocation: this runs for every attribute key.
@@ -62,7 +72,7 @@ fn any_word(name: &str, mut f: impl FnMut(&str) -> bool) -> bool {
 /// last part of `http.request.header.<name>`), `api_key`/`apiKey`, or a sensitive word.
 pub fn sensitive(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
-    if DENIED_HEADERS
+    if denied_headers()
         .iter()
         .any(|h| h.eq_ignore_ascii_case(last) || h.eq_ignore_ascii_case(key))
     {
@@ -70,7 +80,7 @@ pub fn sensitive(key: &str) -> bool {
     }
     let mut after_api = false;
     any_word(key, |w| {
-        let hit = SENSITIVE_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w))
+        let hit = sensitive_words().iter().any(|s| s.eq_ignore_ascii_case(w))
             || (after_api && w.eq_ignore_ascii_case("key"));
         after_api = w.eq_ignore_ascii_case("api");
         hit
@@ -145,6 +155,16 @@ pub fn redact_text(text: &str) -> Option<(String, usize)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_shared_lists_are_read() {
+        assert!(denied_headers().iter().any(|h| h == "authorization"));
+        assert!(sensitive_words().iter().any(|w| w == "cvv"));
+        assert!(denied_headers()
+            .iter()
+            .chain(sensitive_words())
+            .all(|n| n == &n.to_ascii_lowercase()));
+    }
 
     #[test]
     fn sensitive_names_are_whole_words() {

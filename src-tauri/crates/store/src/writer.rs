@@ -920,8 +920,8 @@ fn write_replay_chunk(
     }
     let mut event = tx.prepare_cached(
         "INSERT INTO session_events (session_id, timestamp_ms, batch, kind, target, node_id, x, y,
-                                     level, trace_id, span_id, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                     level, trace_id, span_id, data, incident_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for e in &c.index {
         event.execute(params![
@@ -936,8 +936,28 @@ fn write_replay_chunk(
             e.level,
             e.trace_id,
             e.span_id,
-            e.data
+            e.data,
+            e.incident_id
         ])?;
+    }
+    // A request recorded in an incident window puts its backend trace in the window too: the
+    // spans and logs of that trace already stored are tagged here, those still to come when
+    // they arrive (the incident registry's tagging looks the trace up).
+    let mut tag_spans = tx.prepare_cached(
+        "UPDATE spans SET incident_id = ?1
+          WHERE incident_id IS NULL AND trace = (SELECT id FROM traces WHERE trace_id = ?2)",
+    )?;
+    let mut tag_logs = tx.prepare_cached(
+        "UPDATE logs SET incident_id = ?1
+          WHERE incident_id IS NULL AND trace = (SELECT id FROM traces WHERE trace_id = ?2)",
+    )?;
+    for e in &c.index {
+        if let (Some(incident), Some(trace_id)) = (&e.incident_id, &e.trace_id) {
+            if let Ok(bytes) = hex::decode(trace_id) {
+                tag_spans.execute(params![incident, bytes])?;
+                tag_logs.execute(params![incident, bytes])?;
+            }
+        }
     }
     // A request the recorder saw names its trace: that trace (and every span of it, whenever
     // they arrive) belongs to this session. The trace row is created if its spans are not
