@@ -165,8 +165,62 @@ fn an_incident_window_enriches_one_users_capture_and_ends_without_a_reload() {
         .collect();
     assert_eq!(listed, vec![a]);
 
+    // The incident's page lists the requests it caught: the one of the first user.
+    let (status, caught) = e.api(&format!("/api/v1/incidents/{first}/requests"));
+    assert_eq!(status, 200, "{caught}");
+    let caught = caught["requests"].as_array().unwrap();
+    assert_eq!(caught.len(), 1, "{caught:#?}");
+    assert_eq!(caught[0]["eventId"], one["eventId"]);
+    assert_eq!(
+        (
+            caught[0]["status"].as_str(),
+            caught[0]["method"].as_str(),
+            caught[0]["userId"].as_str()
+        ),
+        (Some("402"), Some("POST"), Some("incident-user"))
+    );
+    assert_eq!(caught[0]["captured"], true);
+
+    // The same, as a person sees it: the incident's page, the request's captured headers and
+    // bodies with the redactions marked, the window on the scrubber, the filters.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let ui = node_client([
+        "ui-incident-capture.mjs",
+        &format!("http://{}/", e.ui),
+        first,
+        shots.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (ui["sessions"].as_u64(), ui["failing"].as_u64()),
+        (Some(1), Some(1)),
+        "{ui}"
+    );
+    assert_eq!(ui["headers"]["authorization"], "REDACTED", "{ui}");
+    assert_eq!(ui["headers"]["content-type"], "application/json");
+    assert!(
+        ui["redactedShown"].as_u64() >= Some(2),
+        "header and card number: {ui}"
+    );
+    assert!(
+        ui["bodies"][1].as_str().unwrap().contains("card_declined"),
+        "{ui}"
+    );
+    assert_eq!(ui["bands"], 2, "both windows on session A's scrubber: {ui}");
+    assert_eq!(ui["filtered"]["sessions"], 1, "{ui}");
+    assert_eq!(ui["filtered"]["traces"], 2, "attempts 1 and 3: {ui}");
+    assert!(
+        ui["shaded"].as_u64() > Some(0) && ui["edges"].as_u64() > Some(0),
+        "{ui}"
+    );
+
     // 7. After the window was stopped, and after a short one ran out: normal capture again,
     //    in the same page. Inside the short window it was on.
+    // Logged after the stop, before the recorder heard of it: the engine drops the stale stamp.
+    let after = lines
+        .iter()
+        .find(|l| l["target"] == "after the stop")
+        .unwrap_or_else(|| panic!("no 'after the stop' in {lines:#?}"));
+    assert_eq!(after["incidentId"], Value::Null, "{after}");
     let three = attempt(&requests, 3);
     assert_eq!(
         (three["incidentId"].as_str(), three["captured"].as_bool()),

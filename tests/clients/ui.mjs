@@ -46,6 +46,9 @@ try {
     // The failing request, then its backend: the waterfall with the error span, and the log.
     await page.getByRole('tab', { name: 'Network' }).click();
     await page.locator('table.grid tbody tr', { hasText: '402' }).click();
+    // The request's details (outside an incident window: no payloads), then its backend.
+    await page.getByLabel('Request details').getByText('captured only inside an').waitFor();
+    await page.getByRole('button', { name: 'Backend trace →' }).click();
     await page.locator('.wf-row', { hasText: 'POST /api/checkout' }).waitFor({ timeout: 10000 });
     await page.locator('.wf-row .ellipsis', { hasText: 'charge card' }).waitFor();
     await page.locator('.logline', { hasText: 'card declined' }).waitFor();

@@ -15,7 +15,7 @@ import { LogsView } from './views/Logs';
 import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
 import { SettingsView } from './views/Settings';
-import { IncidentsView } from './views/Incidents';
+import { IncidentsView, IncidentView } from './views/Incidents';
 import { activeAt, describeScope, extendIncident, remaining, stopIncident, useIncidents, useNow } from './incidents';
 
 const SECTIONS: [string, string][] = [
@@ -117,6 +117,7 @@ export function App() {
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
   else if (section === 'settings') view = <SettingsView />;
+  else if (section === 'incidents' && id) view = <IncidentView id={id} />;
   else if (section === 'incidents') view = <IncidentsView />;
   else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
 
@@ -181,8 +182,8 @@ function IncidentBanner() {
       <button className="btn" onClick={() => void stopIncident(newest.id).catch(() => undefined)}>
         Stop
       </button>
-      <a className="btn" href={href(['incidents'])}>
-        Incidents
+      <a className="btn" href={href(['incidents', newest.id])}>
+        What it caught
       </a>
     </div>
   );

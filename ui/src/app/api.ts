@@ -216,6 +216,8 @@ export interface LogRecord {
   eventName: string;
   serviceName: string | null;
   sessionId: string | null;
+  /** The incident window it was captured in. */
+  incidentId?: string | null;
 }
 
 /** Something the recorder saw: a page view, click, input, request, console line or error. */
@@ -229,6 +231,60 @@ export interface BrowserItem {
   spanId: string | null;
   data: Record<string, unknown> | null;
   trace: TraceSummary | null;
+  /** Its row, for `/sessions/{id}/events/{eventId}` (captured payloads). */
+  eventId?: number;
+  /** The incident window it was recorded in. */
+  incidentId?: string | null;
+  /** A request whose headers and bodies were captured (in an incident window). */
+  captured?: boolean;
+}
+
+/** One recorded event with everything captured for it. */
+export interface SessionEvent {
+  eventId: number;
+  timeMs: number;
+  kind: string;
+  target: string | null;
+  level: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  incidentId: string | null;
+  data: CapturedRequest & Record<string, unknown>;
+}
+
+/** What the recorder captured of a request in an incident window (redacted in the page). */
+export interface CapturedRequest {
+  method?: string;
+  url?: string;
+  status?: number;
+  durationMs?: number;
+  requestHeaders?: Record<string, string>;
+  responseHeaders?: Record<string, string>;
+  requestBody?: string;
+  responseBody?: string;
+  requestBodyTruncated?: boolean;
+  responseBodyTruncated?: boolean;
+  requestBodySize?: number;
+  responseBodySize?: number;
+  requestBodyOmitted?: string;
+  responseBodyOmitted?: string;
+}
+
+/** What an incident window caught: its requests (the failing ones first in the UI). */
+export interface IncidentRequests {
+  requests: {
+    sessionId: string;
+    eventId: number;
+    timeMs: number;
+    method: string | null;
+    url: string | null;
+    status: string | null;
+    durationMs: number | null;
+    traceId: string | null;
+    captured: boolean;
+    userId: string | null;
+  }[];
+  truncated: boolean;
 }
 
 export type TimelineItem =
@@ -284,6 +340,7 @@ export interface Span {
   sessionId: string | null;
   resourceId: string;
   scope: { name: string; version: string };
+  incidentId?: string | null;
 }
 
 export interface TraceView {

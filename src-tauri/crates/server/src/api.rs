@@ -93,6 +93,7 @@ pub fn router(deps: Deps) -> Router {
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/extend", post(extend_incident))
         .route("/api/v1/incidents/{id}/stop", post(stop_incident))
+        .route("/api/v1/incidents/{id}/requests", get(incident_requests))
         .route("/api/v1/sql", post(run_sql))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
@@ -388,6 +389,24 @@ async fn start_incident(State(s): State<ApiState>, body: Bytes) -> Response {
 async fn get_incident(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     reply(s.incidents.get(&id).await.map(|i| incident_json(&i)))
 }
+
+/// `GET /api/v1/incidents/{id}/requests`: the browser requests recorded in the window.
+async fn incident_requests(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    let result = async {
+        // Unknown ids are a 404, not an empty list.
+        s.incidents.get(&id).await?;
+        let (requests, truncated) = read(s.readers, move |conn, _| {
+            queries::incident_requests(conn, &id, MAX_INCIDENT_REQUESTS)
+        })
+        .await?;
+        Ok::<_, ServerError>(serde_json::json!({ "requests": requests, "truncated": truncated }))
+    }
+    .await;
+    reply(result)
+}
+
+/// Requests listed per incident: an incident page shows them in one table, failing first.
+const MAX_INCIDENT_REQUESTS: usize = 1000;
 
 /// `POST /api/v1/incidents/{id}/extend` `{minutes}`.
 async fn extend_incident(

@@ -439,6 +439,42 @@ impl Incidents {
     }
 }
 
+impl Incidents {
+    /// Checks the recorder's stamps against the windows they name: a stamp on an event
+    /// recorded after its window ended (the recorder learns of the end with the answer to its
+    /// next batch), before it started, or naming no known window is removed.
+    pub async fn check_stamps(&self, chunk: &mut ReplayChunkRow) -> Result<()> {
+        let mut ids: Vec<String> = chunk
+            .index
+            .iter()
+            .filter_map(|e| e.incident_id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut bounds = std::collections::HashMap::new();
+        for id in ids {
+            match self.get(&id).await {
+                Ok(w) => {
+                    bounds.insert(id, (w.started_ms, w.until_ms));
+                }
+                Err(ServerError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for e in &mut chunk.index {
+            let inside = e
+                .incident_id
+                .as_ref()
+                .and_then(|id| bounds.get(id))
+                .is_some_and(|(start, until)| *start <= e.timestamp_ms && e.timestamp_ms < *until);
+            if !inside {
+                e.incident_id = None;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Marks the events of a batch that arrived while `window` covers its session: those recorded
 /// since the window opened, which the recorder has not stamped itself (it learns of a window
 /// only with the answer to its next batch).

@@ -209,6 +209,9 @@ async fn replay(State(s): State<IngestState>, req: Request) -> Response {
                 urls: chunk.meta.url.as_deref().into_iter().collect(),
             };
             window = s.incidents.covering(&who, crate::now_ms());
+            if chunk.index.iter().any(|e| e.incident_id.is_some()) {
+                s.incidents.check_stamps(&mut chunk).await?;
+            }
             if let Some(w) = &window {
                 crate::incidents::stamp_events(&mut chunk, w);
             }

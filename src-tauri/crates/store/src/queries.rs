@@ -1067,6 +1067,33 @@ fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
 /// errors, frustration signals, the session's backend traces and its logs. Every item has its
 /// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
 /// `None` if the session is unknown.
+/// The browser requests recorded in incident window `id`, in time order (at most `limit`),
+/// and whether there were more.
+pub fn incident_requests(conn: &Connection, id: &str, limit: usize) -> Result<(Vec<Json>, bool)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.session_id, e.id, e.timestamp_ms, e.target, e.level, e.trace_id, e.data, s.user_id
+           FROM session_events e LEFT JOIN sessions s ON s.session_id = e.session_id
+          WHERE e.incident_id = ?1 AND e.kind = 'network'
+          ORDER BY e.timestamp_ms, e.id LIMIT ?2",
+    )?;
+    let mut rows: Vec<Json> = stmt
+        .query_map(params![id, limit as i64 + 1], |r| {
+            let data = parse_json(&r.get::<_, String>(6)?);
+            let captured = CAPTURED_FIELDS.iter().any(|f| data.get(*f).is_some());
+            Ok(json!({
+                "sessionId": r.get::<_, String>(0)?, "eventId": r.get::<_, i64>(1)?,
+                "timeMs": r.get::<_, i64>(2)?, "url": r.get::<_, Option<String>>(3)?,
+                "status": r.get::<_, Option<String>>(4)?, "traceId": r.get::<_, Option<String>>(5)?,
+                "method": data.get("method"), "durationMs": data.get("durationMs"),
+                "captured": captured, "userId": r.get::<_, Option<String>>(7)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let truncated = rows.len() > limit;
+    rows.truncate(limit);
+    Ok((rows, truncated))
+}
+
 /// The parts of a network event the recorder captures in an incident window.
 const CAPTURED_FIELDS: &[&str] = &[
     "requestHeaders",

@@ -15,6 +15,13 @@ export interface Mark {
   title: string;
 }
 
+/** A stretch shaded on the scrubber (an incident window), as offsets. */
+export interface Band {
+  fromMs: number;
+  toMs: number;
+  title: string;
+}
+
 export interface PlayerHandle {
   /** Seeks to a moment, as an offset from the session's start. */
   seek: (offsetMs: number, play?: boolean) => void;
@@ -28,6 +35,7 @@ interface Props {
   marks: Mark[];
   /** Stretches with no interaction, shaded on the scrubber and skipped when asked. */
   idle: [number, number][];
+  bands?: Band[];
   initialOffsetMs: number;
   /** Where the loaded events end (offset); later moments are asked for with `onOutside`. */
   windowEndMs: number;
@@ -40,7 +48,7 @@ interface Props {
 
 const SPEEDS = [1, 2, 4, 8];
 
-export function Player({ events, startMs, durationMs, marks, idle, initialOffsetMs, windowEndMs, autoPlay, onOutside, onTime, handle }: Props) {
+export function Player({ events, startMs, durationMs, marks, idle, bands = [], initialOffsetMs, windowEndMs, autoPlay, onOutside, onTime, handle }: Props) {
   const viewport = useRef<HTMLDivElement>(null);
   const frame = useRef<HTMLDivElement>(null);
   const replayer = useRef<Replayer | null>(null);
@@ -220,6 +228,9 @@ export function Player({ events, startMs, durationMs, marks, idle, initialOffset
             seek(((e.clientX - rect.left) / rect.width) * durationMs);
           }}
         >
+          {bands.map((b) => (
+            <div key={b.fromMs} className="band incident" style={{ left: pct(b.fromMs), width: `calc(${pct(b.toMs)} - ${pct(b.fromMs)})` }} title={b.title} />
+          ))}
           <div className="track" />
           {idle.map(([a, b]) => (
             <div key={a} className="inactive" style={{ left: pct(a), width: `calc(${pct(b)} - ${pct(a)})` }} title="No activity" />

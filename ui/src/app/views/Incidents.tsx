@@ -1,10 +1,13 @@
 // Incident windows: start one (duration, scope, label, ticket), extend or stop the active
-// ones, and the history. The same controls as `sightline incident …` and the API.
+// ones, and the history (the same controls as `sightline incident …` and the API); and a page
+// per window with what it caught: sessions, requests (failing first), traces and logs.
 
 import { useState } from 'react';
-import { ApiError, type Incident } from '../api';
-import { Loading } from '../components/common';
-import { dateTimeWithZone, duration } from '../format';
+import { api, ApiError, query, type Incident, type IncidentRequests, type LogList, type SessionList, type TraceList } from '../api';
+import { Failed, Loading } from '../components/common';
+import { dateTimeWithZone, duration, nsToMs, plural, shortUrl, timeOfDay } from '../format';
+import { useLoad, useStream } from '../hooks';
+import { href } from '../router';
 import {
   activeAt,
   describeScope,
@@ -160,7 +163,9 @@ function IncidentRow({
   return (
     <tr className="static">
       <td>
-        <div>{i.label ?? <span className="muted">no label</span>}</div>
+        <div>
+          <a href={href(['incidents', i.id])}>{i.label ?? 'no label'}</a>
+        </div>
         <div className="faint small mono">
           {i.id}
           {i.ticketUrl && (
@@ -197,5 +202,228 @@ function IncidentRow({
         )}
       </td>
     </tr>
+  );
+}
+
+/** One window and what it caught. */
+export function IncidentView({ id }: { id: string }) {
+  const now = useNow(true);
+  const key = encodeURIComponent(id);
+  const incident = useLoad<Incident>(`incident ${id}`, (signal) => api.get<Incident>(`/incidents/${key}`, signal));
+  const sessions = useLoad<SessionList>(`sessions ${id}`, (signal) => api.get<SessionList>(`/sessions${query({ incident: id, limit: 50, facets: false })}`, signal));
+  const requests = useLoad<IncidentRequests>(`requests ${id}`, (signal) => api.get<IncidentRequests>(`/incidents/${key}/requests`, signal));
+  const traces = useLoad<TraceList>(`traces ${id}`, (signal) => api.get<TraceList>(`/traces${query({ incident: id, limit: 50 })}`, signal));
+  const logs = useLoad<LogList>(`logs ${id}`, (signal) => api.get<LogList>(`/logs${query({ incident: id, limit: 50 })}`, signal));
+  const [allRequests, setAllRequests] = useState(false);
+  const [busy, setBusy] = useState(false);
+  // While the window is open, what it catches keeps arriving.
+  useStream((kind) => {
+    if (!incident.data || incident.data.untilMs < Date.now() - 10_000) return;
+    if (kind === 'sessions') sessions.reload();
+    if (kind === 'sessions' || kind === 'resync') requests.reload();
+    if (kind === 'traces') traces.reload();
+    if (kind === 'logs') logs.reload();
+    if (kind === 'incidents') incident.reload();
+  });
+  if (incident.error && !incident.data) return <Failed error={incident.error} retry={incident.reload} />;
+  if (!incident.data) return <Loading what="the incident" />;
+  const i = incident.data;
+  const live = i.startedMs <= now && now < i.untilMs;
+  const act = (work: () => Promise<unknown>) => {
+    setBusy(true);
+    void work()
+      .then(() => incident.reload())
+      .catch(() => undefined)
+      .finally(() => setBusy(false));
+  };
+  const failing = (requests.data?.requests ?? []).filter((r) => Number(r.status) >= 400 || r.status === '0');
+  const shown = allRequests ? (requests.data?.requests ?? []) : failing;
+  return (
+    <>
+      <div className="header-bar">
+        <a href={href(['incidents'])} className="muted">
+          ← Incidents
+        </a>
+        <span className="title">{i.label ?? 'Incident window'}</span>
+        {live ? <span className="badge warn">active · {remaining(i, now)}</span> : <span className="badge">{i.endedEarly ? 'stopped' : 'ended'}</span>}
+        <div className="kv">
+          <span>
+            covers <b>{describeScope(i.scope)}</b>
+          </span>
+          <span>
+            from <b>{dateTimeWithZone(i.startedMs)}</b>
+          </span>
+          <span>
+            for <b>{duration(i.untilMs - i.startedMs)}</b>
+          </span>
+          <span>
+            by <b>{i.startedBy}</b>
+          </span>
+          {i.ticketUrl && (
+            <a href={i.ticketUrl} target="_blank" rel="noreferrer">
+              ticket
+            </a>
+          )}
+        </div>
+        <div style={{ flex: 1 }} />
+        {live && (
+          <>
+            <button className="btn" disabled={busy} onClick={() => act(() => extendIncident(i.id, 15))}>
+              +15 min
+            </button>
+            <button className="btn" disabled={busy} onClick={() => act(() => stopIncident(i.id))}>
+              Stop
+            </button>
+          </>
+        )}
+      </div>
+      <div className="page incident-page">
+        <section>
+          <h2>
+            Sessions <span className="muted small">{sessions.data ? plural(sessions.data.sessions.length, 'session') : ''}</span>
+          </h2>
+          {sessions.error && !sessions.data ? (
+            <Failed error={sessions.error} retry={sessions.reload} />
+          ) : !sessions.data ? (
+            <Loading what="sessions" />
+          ) : sessions.data.sessions.length === 0 ? (
+            <div className="empty-hint">No browser session recorded anything in this window{live ? ' yet' : ''}.</div>
+          ) : (
+            <table className="grid">
+              <thead>
+                <tr>
+                  <th>User</th>
+                  <th>Started</th>
+                  <th>Page</th>
+                  <th className="num">Errors</th>
+                </tr>
+              </thead>
+              <tbody>
+                {sessions.data.sessions.map((s) => (
+                  <tr key={s.sessionId} onClick={() => (location.hash = href(['sessions', s.sessionId], { t: s.firstSeenMs && s.firstSeenMs < i.startedMs ? `${((i.startedMs - s.firstSeenMs) / 1000).toFixed(1)}s` : undefined }))}>
+                    <td>{s.userEmail ?? s.userId ?? <span className="muted">anonymous</span>}</td>
+                    <td>{dateTimeWithZone(s.firstSeenMs)}</td>
+                    <td className="ellipsis" style={{ maxWidth: 360 }}>
+                      {shortUrl(s.startUrl)}
+                    </td>
+                    <td className="num">{s.errorCount > 0 ? <span className="badge error">{s.errorCount}</span> : 0}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section>
+          <h2>
+            {allRequests ? 'Requests' : 'Failing requests'}{' '}
+            <span className="muted small">
+              {requests.data ? `${failing.length} failing of ${requests.data.requests.length}${requests.data.truncated ? '+' : ''}` : ''}
+            </span>
+            <span className="grow" />
+            <label className="toggle">
+              <input type="checkbox" checked={allRequests} onChange={(e) => setAllRequests(e.target.checked)} /> all requests
+            </label>
+          </h2>
+          {requests.error && !requests.data ? (
+            <Failed error={requests.error} retry={requests.reload} />
+          ) : !requests.data ? (
+            <Loading what="requests" />
+          ) : shown.length === 0 ? (
+            <div className="empty-hint">{requests.data.requests.length ? 'None failed.' : 'No browser request was recorded in this window.'}</div>
+          ) : (
+            <table className="grid">
+              <thead>
+                <tr>
+                  <th>At</th>
+                  <th>Request</th>
+                  <th>Status</th>
+                  <th className="num">Duration</th>
+                  <th>User</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((r) => {
+                  const bad = Number(r.status) >= 400 || r.status === '0';
+                  return (
+                    <tr key={r.eventId} onClick={() => (location.hash = href(['sessions', r.sessionId], { tab: 'network', request: r.traceId }))}>
+                      <td className="mono faint">{timeOfDay(r.timeMs)}</td>
+                      <td className="ellipsis" style={{ maxWidth: 420 }} title={r.url ?? ''}>
+                        <b>{r.method ?? 'GET'}</b> {shortUrl(r.url)}
+                        {r.captured && <span className="badge incident">payloads</span>}
+                      </td>
+                      <td>
+                        <span className={`badge ${bad ? 'error' : 'ok'}`}>{r.status ?? '?'}</span>
+                      </td>
+                      <td className="num mono">{duration(r.durationMs)}</td>
+                      <td>{r.userId ?? <span className="muted">anonymous</span>}</td>
+                      <td>{r.traceId && <a href={href(['traces', r.traceId])} onClick={(e) => e.stopPropagation()}>trace</a>}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section>
+          <h2>
+            Traces <a className="small" href={href(['traces'], { incident: i.id })}>open in Traces →</a>
+          </h2>
+          {traces.error && !traces.data ? (
+            <Failed error={traces.error} retry={traces.reload} />
+          ) : !traces.data ? (
+            <Loading what="traces" />
+          ) : traces.data.traces.length === 0 ? (
+            <div className="empty-hint">No backend span was captured in this window.</div>
+          ) : (
+            <table className="grid">
+              <thead>
+                <tr>
+                  <th>At</th>
+                  <th>Trace</th>
+                  <th className="num">Duration</th>
+                  <th>Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {traces.data.traces.map((t) => (
+                  <tr key={t.traceId} onClick={() => (location.hash = href(['traces', t.traceId]))}>
+                    <td className="mono faint">{timeOfDay(nsToMs(t.startTimeUnixNano) ?? 0)}</td>
+                    <td>
+                      <span className="muted">{t.serviceName}</span> {t.rootName}
+                    </td>
+                    <td className="num mono">{duration(t.durationMs)}</td>
+                    <td>{t.errorCount > 0 ? <span className="badge error">{plural(t.errorCount, 'error span')}</span> : <span className="badge ok">ok</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section>
+          <h2>
+            Logs <a className="small" href={href(['logs'], { incident: i.id })}>open in Logs →</a>
+          </h2>
+          {logs.error && !logs.data ? (
+            <Failed error={logs.error} retry={logs.reload} />
+          ) : !logs.data ? (
+            <Loading what="logs" />
+          ) : logs.data.logs.length === 0 ? (
+            <div className="empty-hint">No log was captured in this window.</div>
+          ) : (
+            <div>
+              {logs.data.logs.map((l, n) => (
+                <div key={n} className="logline" style={{ gridTemplateColumns: '80px 60px 120px 1fr' }}>
+                  <span className="mono faint">{timeOfDay(nsToMs(l.timeUnixNano) ?? 0)}</span>
+                  <span className={`sev ${l.severityNumber >= 17 ? 'error' : l.severityNumber >= 13 ? 'warn' : l.severityNumber >= 9 ? 'info' : 'debug'}`}>{l.severityText || l.severityNumber}</span>
+                  <span className="ellipsis muted">{l.serviceName}</span>
+                  <pre>{typeof l.body === 'string' ? l.body : JSON.stringify(l.body)}</pre>
+                </div>
+              ))}
+            </div>
+          )}
+        </section>
+      </div>
+    </>
   );
 }

@@ -1,16 +1,18 @@
 // Log search: full text, severity, service and time, newest first; a live tail; long lines
 // expand and JSON bodies are pretty-printed; each line links to its trace and session.
 
-import { useEffect, useRef, useState } from 'react';
+import { Fragment, useEffect, useRef, useState } from 'react';
 import { api, query, type LogList, type LogRecord, type ServiceInfo } from '../api';
 import { Failed, Loading } from '../components/common';
+import { IncidentChip, IncidentFilter } from '../components/IncidentChip';
 import { prettyJson, severityClass } from '../components/Waterfall';
 import { dateTimeWithZone, plural, timeOfDay, nsToMs } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
+import { useIncidents } from '../incidents';
 import { href, navigate } from '../router';
 import { TextFilter, TimeRange } from './Traces';
 
-const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'fromMs'] as const;
+const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'fromMs', 'incident'] as const;
 
 export function LogsView({ params }: { params: URLSearchParams }) {
   const filters: Record<string, string> = {};
@@ -60,6 +62,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
     Enter: () => setExpanded((e) => (e === selected ? null : selected)),
   });
   const cursor = more ? more.cursor : (list.data?.nextCursor ?? null);
+  const windows = useIncidents() ?? [];
   return (
     <>
       <div className="toolbar">
@@ -89,6 +92,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
             session {filters.session.slice(0, 8)} <span className="x">✕</span>
           </button>
         )}
+        <IncidentFilter value={filters.incident} set={(v) => set('incident', v)} />
         <button className={`chip ${tail ? 'on' : ''}`} aria-pressed={tail} onClick={() => setTail(!tail)} title="Show new logs as they arrive">
           {tail ? '● Live' : 'Live tail'}
         </button>
@@ -107,7 +111,14 @@ export function LogsView({ params }: { params: URLSearchParams }) {
       ) : (
         <div className="page" style={{ padding: 0 }}>
           {logs.map((l, i) => (
-            <LogRow key={`${l.timeUnixNano}-${i}`} log={l} index={i} selected={i === selected} open={i === expanded} toggle={() => setExpanded((e) => (e === i ? null : i))} />
+            <Fragment key={`${l.timeUnixNano}-${i}`}>
+              {boundaries(windows, logs[i - 1], l).map((b) => (
+                <div key={b} className="window-edge">
+                  {b}
+                </div>
+              ))}
+              <LogRow log={l} index={i} selected={i === selected} open={i === expanded} toggle={() => setExpanded((e) => (e === i ? null : i))} inWindow={!!l.incidentId || windows.some((w) => within(w, l))} />
+            </Fragment>
           ))}
           {cursor && (
             <div className="empty-hint">
@@ -127,10 +138,31 @@ export function LogsView({ params }: { params: URLSearchParams }) {
   );
 }
 
+type Window = { id: string; startedMs: number; untilMs: number; label: string | null };
+
+function within(w: Window, l: LogRecord): boolean {
+  const t = nsToMs(l.timeUnixNano) ?? 0;
+  return w.startedMs <= t && t < w.untilMs;
+}
+
+/** Where an incident window starts or ends between two lines (newer first), in words. */
+function boundaries(windows: Window[], newer: LogRecord | undefined, older: LogRecord): string[] {
+  if (!newer) return [];
+  const a = nsToMs(newer.timeUnixNano) ?? 0;
+  const b = nsToMs(older.timeUnixNano) ?? 0;
+  const out: string[] = [];
+  for (const w of windows) {
+    const name = `Incident window${w.label ? ` “${w.label}”` : ''}`;
+    if (a >= w.untilMs && w.untilMs > b) out.push(`${name} ended ${timeOfDay(w.untilMs)}`);
+    if (a >= w.startedMs && w.startedMs > b) out.push(`${name} started ${timeOfDay(w.startedMs)}`);
+  }
+  return out;
+}
+
 /** Bodies longer than this start folded. */
 const FOLD = 240;
 
-function LogRow({ log, index, selected, open, toggle }: { log: LogRecord; index: number; selected: boolean; open: boolean; toggle: () => void }) {
+function LogRow({ log, index, selected, open, toggle, inWindow }: { log: LogRecord; index: number; selected: boolean; open: boolean; toggle: () => void; inWindow: boolean }) {
   const raw = typeof log.body === 'string' ? log.body : JSON.stringify(log.body);
   const pretty = typeof log.body === 'string' ? prettyJson(log.body) : JSON.stringify(log.body, null, 2);
   const long = raw.length > FOLD || pretty.includes('\n');
@@ -138,7 +170,7 @@ function LogRow({ log, index, selected, open, toggle }: { log: LogRecord; index:
   const sev = severityClass(log);
   const attrs = Object.entries(log.attributes);
   return (
-    <div className={`logrow ${open ? 'open' : ''} ${selected ? 'sel' : ''}`} data-i={index} onClick={() => long && toggle()} style={long ? { cursor: 'pointer' } : undefined}>
+    <div className={`logrow ${open ? 'open' : ''} ${selected ? 'sel' : ''} ${inWindow ? 'in-incident' : ''}`} data-i={index} onClick={() => long && toggle()} style={long ? { cursor: 'pointer' } : undefined}>
       <span className="mono faint" title={dateTimeWithZone(t)}>
         {t ? timeOfDay(t) : '—'}
       </span>
@@ -159,6 +191,7 @@ function LogRow({ log, index, selected, open, toggle }: { log: LogRecord; index:
       <span className="links" onClick={(e) => e.stopPropagation()}>
         {log.traceId && <a href={href(['traces', log.traceId], log.spanId ? { span: log.spanId } : {})}>trace</a>}
         {log.sessionId && <a href={href(['sessions', log.sessionId])}>session</a>}
+        {log.incidentId && <IncidentChip id={log.incidentId} />}
       </span>
     </div>
   );

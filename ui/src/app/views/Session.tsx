@@ -4,10 +4,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, query, type BrowserItem, type Diagnostics, type ReplayWindow, type SessionDetail, type Timeline, type TimelineItem, type TraceView as Trace } from '../api';
 import { Failed, Loading } from '../components/common';
-import { Player, type Mark, type PlayerHandle } from '../components/Player';
+import { IncidentChip } from '../components/IncidentChip';
+import { Player, type Band, type Mark, type PlayerHandle } from '../components/Player';
+import { RequestDetails } from '../components/RequestDetails';
 import { LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
 import { clock, dateTimeWithZone, duration, nsToMs, shortUrl } from '../format';
 import { useLoad } from '../hooks';
+import { describeScope, useIncidents } from '../incidents';
 import { href, navigate, parseOffset } from '../router';
 
 interface Loaded {
@@ -141,6 +144,19 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
       }),
     [items],
   );
+  // Incident windows that overlap the session, shaded on the scrubber.
+  const incidents = useIncidents();
+  const bands: Band[] = useMemo(
+    () =>
+      (incidents ?? [])
+        .filter((i) => i.startedMs < startMs + durationMs && i.untilMs > startMs)
+        .map((i) => ({
+          fromMs: Math.max(0, i.startedMs - startMs),
+          toMs: Math.min(durationMs, i.untilMs - startMs),
+          title: `Incident window${i.label ? ` “${i.label}”` : ''} (${describeScope(i.scope)})`,
+        })),
+    [incidents, startMs, durationMs],
+  );
   const idle = useMemo(() => {
     const active = items.filter((i) => ['click', 'input', 'page_view', 'network'].includes(i.kind)).map((i) => i.offsetMs);
     const gaps: [number, number][] = [];
@@ -220,6 +236,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             durationMs={durationMs}
             marks={marks}
             idle={idle}
+            bands={bands}
             initialOffsetMs={initial}
             onTime={setNow}
             handle={player}
@@ -239,7 +256,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             const t = itemTitle(it);
             const [bg, fg] = TONES[t.tone] ?? TONES.plain!;
             return (
-              <div key={i} data-i={i} className={`item ${i === current ? 'current' : ''} ${it.offsetMs > now + 50 ? 'future' : ''}`} onClick={() => openItem(it)}>
+              <div key={i} data-i={i} className={`item ${i === current ? 'current' : ''} ${it.offsetMs > now + 50 ? 'future' : ''} ${incidentOf(it) ? 'in-incident' : ''}`} onClick={() => openItem(it)}>
                 <span className="t">{clock(it.offsetMs, short)}</span>
                 <span className="ic" style={{ background: bg, color: fg }}>
                   {t.icon}
@@ -250,6 +267,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
                   </div>
                   {t.sub && <div className="sub">{t.sub}</div>}
                   {t.why && <div className="why">Why: {t.why}</div>}
+                  {incidentOf(it) && incidentOf(it) !== incidentBefore(items, i) && <IncidentChip id={incidentOf(it) as string} />}
                 </div>
               </div>
             );
@@ -266,7 +284,16 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             ))}
           </div>
           <div className="tab-body">
-            {tab === 'network' && <NetworkTab items={items} selected={request} pick={(it) => openItem(it)} short={short} />}
+            {tab === 'network' && (
+              <NetworkTab
+                sessionId={id}
+                items={items}
+                selected={request}
+                seek={(it) => player.current?.seek(Math.max(0, it.offsetMs - 300), false)}
+                showBackend={openItem}
+                short={short}
+              />
+            )}
             {tab === 'console' && <ConsoleTab items={items} pick={openItem} />}
             {tab === 'backend' && <BackendTab traceId={request} />}
             {tab === 'diagnostics' && <DiagnosticsTab sessionId={id} />}
@@ -277,9 +304,73 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
   );
 }
 
-function NetworkTab({ items, selected, pick, short }: { items: TimelineItem[]; selected: string | null; pick: (it: TimelineItem) => void; short: boolean }) {
+/** The window of the nearest earlier item that can have one (signals and traces cannot), so
+ * the feed names a window once per run of items captured in it. */
+function incidentBefore(items: TimelineItem[], i: number): string | null | undefined {
+  for (let j = i - 1; j >= 0; j--) {
+    const it = items[j];
+    if (it && it.kind !== 'frustration' && it.kind !== 'trace') return incidentOf(it);
+  }
+  return null;
+}
+
+/** The incident window a feed item was captured in. */
+function incidentOf(it: TimelineItem | undefined): string | null | undefined {
+  if (!it) return null;
+  if (it.kind === 'log') return it.log.incidentId;
+  if (it.kind === 'frustration' || it.kind === 'trace') return null;
+  return it.incidentId;
+}
+
+function NetworkTab({
+  sessionId,
+  items,
+  selected,
+  seek,
+  showBackend,
+  short,
+}: {
+  sessionId: string;
+  items: TimelineItem[];
+  selected: string | null;
+  seek: (it: TimelineItem) => void;
+  showBackend: (it: TimelineItem) => void;
+  short: boolean;
+}) {
   const requests = items.filter((i): i is BrowserItem => i.kind === 'network');
+  // The request picked here; else the one whose trace is selected (from the feed).
+  const [picked, setPicked] = useState<number | null>(null);
   if (!requests.length) return <div className="empty-hint">No requests were recorded in this session.</div>;
+  const current = requests.find((r, i) => (picked !== null ? i === picked : !!selected && r.traceId === selected));
+  return (
+    <div className={`network ${current ? 'with-details' : ''}`}>
+      <div className="network-list">
+        <RequestTable
+          requests={requests}
+          current={current}
+          pick={(r, i) => {
+            setPicked(i);
+            seek(r);
+          }}
+          short={short}
+        />
+      </div>
+      {current && <RequestDetails key={`${current.eventId}`} sessionId={sessionId} item={current} showBackend={() => showBackend(current)} />}
+    </div>
+  );
+}
+
+function RequestTable({
+  requests,
+  current,
+  pick,
+  short,
+}: {
+  requests: BrowserItem[];
+  current: BrowserItem | undefined;
+  pick: (r: BrowserItem, i: number) => void;
+  short: boolean;
+}) {
   return (
     <table className="grid">
       <thead>
@@ -297,11 +388,16 @@ function NetworkTab({ items, selected, pick, short }: { items: TimelineItem[]; s
           const d = (r.data ?? {}) as { method?: string; durationMs?: number };
           const bad = Number(r.level) >= 400 || r.level === '0';
           return (
-            <tr key={i} className={selected && selected === r.traceId ? 'sel' : ''} onClick={() => pick(r)} data-request={r.traceId ?? ''}>
+            <tr key={i} className={r === current ? 'sel' : ''} onClick={() => pick(r, i)} data-request={r.traceId ?? ''}>
               <td className="mono faint">{clock(r.offsetMs, short)}</td>
               <td>{d.method ?? 'GET'}</td>
               <td className="ellipsis" style={{ maxWidth: 360 }} title={r.target ?? ''}>
                 {shortUrl(r.target)}
+                {r.captured && (
+                  <span className="badge incident" title="Headers and bodies captured in an incident window">
+                    payloads
+                  </span>
+                )}
               </td>
               <td>
                 <span className={`badge ${bad ? 'error' : 'ok'}`}>{r.level ?? '?'}</span>

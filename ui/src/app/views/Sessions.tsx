@@ -5,12 +5,13 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, query, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
 import { Failed, Loading, Snippet } from '../components/common';
+import { IncidentFilter } from '../components/IncidentChip';
 import { ago, count, dateTimeWithZone, duration, plural, shortUrl } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { href, navigate } from '../router';
 import { snippets } from '../setup';
 
-const FILTER_KEYS = ['q', 'user', 'url', 'hasError', 'minFrustration', 'hasBackendTraces'] as const;
+const FILTER_KEYS = ['q', 'user', 'url', 'hasError', 'minFrustration', 'hasBackendTraces', 'incident'] as const;
 
 export function SessionsView({ params, status }: { params: URLSearchParams; status: Status | null }) {
   const filters: Record<string, string> = {};
@@ -89,6 +90,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
         <Toggle label="Errors" on={filters.hasError === 'true'} set={(on) => setFilter('hasError', on ? 'true' : null)} />
         <Toggle label="Frustrated" on={!!filters.minFrustration} set={(on) => setFilter('minFrustration', on ? '1' : null)} />
         <Toggle label="Backend traces" on={filters.hasBackendTraces === 'true'} set={(on) => setFilter('hasBackendTraces', on ? 'true' : null)} />
+        <IncidentFilter value={filters.incident} set={(v) => setFilter('incident', v)} />
         {filters.user && <Removable label={`user: ${filters.user}`} remove={() => setFilter('user', null)} />}
         {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
         <div className="grow" />

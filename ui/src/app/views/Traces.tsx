@@ -4,11 +4,12 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, query, type ServiceInfo, type TraceList, type TraceSummary } from '../api';
 import { Failed, Loading } from '../components/common';
+import { IncidentFilter } from '../components/IncidentChip';
 import { ago, dateTimeWithZone, duration, nsToMs, plural } from '../format';
 import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
-const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'attribute', 'fromMs', 'session'] as const;
+const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'attribute', 'fromMs', 'session', 'incident'] as const;
 const PAGE = 500;
 
 export function TracesView({ params }: { params: URLSearchParams }) {
@@ -59,6 +60,7 @@ export function TracesView({ params }: { params: URLSearchParams }) {
         <button className={`chip ${filters.status === 'error' ? 'on' : ''}`} onClick={() => set('status', filters.status === 'error' ? null : 'error')}>
           Errors only
         </button>
+        <IncidentFilter value={filters.incident} set={(v) => set('incident', v)} />
         <TimeRange fromMs={filters.fromMs} set={(v) => set('fromMs', v)} />
         <div className="grow" />
         {list.data && <span className="muted small">{rows.length >= PAGE ? `newest ${PAGE}` : plural(rows.length, 'trace')}</span>}
