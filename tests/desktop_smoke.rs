@@ -520,6 +520,10 @@ fn the_tray_shows_status_and_counts_and_its_items_work() {
             "Open Sightline",
             "Copy OTLP endpoint",
             "Pause ingest",
+            "No incident window",
+            "Start incident (15 min, everyone)",
+            "Extend incident by 15 min",
+            "Stop incident",
             "Quit Sightline"
         ]
     );
@@ -528,6 +532,43 @@ fn the_tray_shows_status_and_counts_and_its_items_work() {
         "status lines are not items to click"
     );
     assert_eq!(entries[4].checked, Some(false));
+    let enabled = |label: &str| {
+        host.entries()
+            .iter()
+            .find(|e| e.label == label)
+            .map(|e| e.enabled)
+    };
+    assert_eq!(enabled("Stop incident"), Some(false), "nothing to stop yet");
+
+    // An incident window from the tray: started for everyone, shown with its countdown,
+    // extended, stopped; the engine records each, as started from the tray.
+    host.click("Start incident (15 min, everyone)");
+    eventually("the window shows in the tray", || {
+        label(5) == "Incident mode: everyone · 15 min left"
+    });
+    let (_, list) = api_get(ui, "/api/v1/incidents");
+    let window = list["incidents"][0].clone();
+    assert_eq!(
+        (window["active"].as_bool(), window["startedBy"].as_str()),
+        (Some(true), Some("tray")),
+        "{list}"
+    );
+    assert_eq!(enabled("Start incident (15 min, everyone)"), Some(false));
+    host.click("Extend incident by 15 min");
+    eventually("extended", || {
+        label(5) == "Incident mode: everyone · 30 min left"
+    });
+    host.click("Stop incident");
+    eventually("stopped", || label(5) == "No incident window");
+    let (_, stopped) = api_get(
+        ui,
+        &format!("/api/v1/incidents/{}", window["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (stopped["active"].as_bool(), stopped["endedEarly"].as_bool()),
+        (Some(false), Some(true)),
+        "{stopped}"
+    );
 
     // A failing trace arrives: today's counts say so.
     let t = now_ms();

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 
 use crate::startup::{self, Overrides};
 use crate::tray::Tray;
+use sightline_server::incidents::StartRequest;
+use sightline_store::incident::Origin;
 
 /// The argument a login launch carries: start in the tray, window hidden.
 pub const AUTOSTART_ARG: &str = "--autostart";
@@ -208,6 +210,38 @@ pub fn on_menu(app: &AppHandle, id: &str) {
                     tracing::info!(paused, "ingest switched from the tray");
                 }
             }
+        }
+        crate::tray::INCIDENT_START | crate::tray::INCIDENT_EXTEND | crate::tray::INCIDENT_STOP => {
+            let Some(incidents) = monitor.as_ref().and_then(|m| m.incidents()) else {
+                return;
+            };
+            let action = id.to_owned();
+            desktop.rt.spawn(async move {
+                let now = chrono::Utc::now().timestamp_millis();
+                let newest = incidents.active(now).into_iter().next();
+                let done = match (action.as_str(), newest) {
+                    (crate::tray::INCIDENT_START, _) => incidents
+                        .start(
+                            StartRequest::everyone(crate::tray::INCIDENT_MINUTES, Origin::Tray),
+                            now,
+                        )
+                        .await
+                        .map(|_| ()),
+                    (crate::tray::INCIDENT_EXTEND, Some(w)) => incidents
+                        .extend(&w.id, crate::tray::INCIDENT_MINUTES, now)
+                        .await
+                        .map(|_| ()),
+                    (crate::tray::INCIDENT_STOP, Some(w)) => {
+                        incidents.stop(&w.id, now).await.map(|_| ())
+                    }
+                    // The window ended between the menu's last refresh and the click.
+                    _ => Ok(()),
+                };
+                match done {
+                    Ok(()) => tracing::info!(action, "incident window changed from the tray"),
+                    Err(err) => tracing::warn!(%err, action, "the tray's incident item failed"),
+                }
+            });
         }
         crate::tray::QUIT => app.exit(0),
         _ => {}

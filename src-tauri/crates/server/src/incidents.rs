@@ -49,6 +49,20 @@ pub struct StartRequest {
 }
 
 impl StartRequest {
+    /// A window over everyone, for `minutes`, started from `origin` (the tray's one click).
+    pub fn everyone(minutes: i64, origin: Origin) -> StartRequest {
+        StartRequest {
+            minutes: Some(minutes),
+            seconds: None,
+            user: None,
+            session: None,
+            url: None,
+            label: None,
+            ticket_url: None,
+            started_by: Some(origin),
+        }
+    }
+
     /// The window's length in ms, checked.
     fn length_ms(&self) -> Result<i64> {
         match (self.minutes, self.seconds) {
@@ -146,6 +160,17 @@ impl Incidents {
     /// Follows changes to the windows (started, extended, stopped).
     pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// The windows capturing at `now_ms`, newest first.
+    pub fn active(&self, now_ms: i64) -> Vec<Incident> {
+        let mut open: Vec<Incident> = self
+            .open()
+            .into_iter()
+            .filter(|w| w.active_at(now_ms))
+            .collect();
+        open.sort_by_key(|w| std::cmp::Reverse(w.started_ms));
+        open
     }
 
     fn open(&self) -> Vec<Incident> {

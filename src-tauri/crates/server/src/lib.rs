@@ -62,6 +62,7 @@ pub struct Handle {
     tasks: Vec<JoinHandle<()>>,
     store: Store,
     control: Arc<control::Control>,
+    incidents: Arc<incidents::Incidents>,
 }
 
 fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener> {
@@ -192,7 +193,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
                 data_dir: config.data_dir.clone(),
             },
             settings: config.settings.clone(),
-            incidents,
+            incidents: incidents.clone(),
         }),
     )
     .with_graceful_shutdown(stopped(&stop));
@@ -211,6 +212,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         tasks,
         store,
         control,
+        incidents,
     })
 }
 
@@ -226,6 +228,7 @@ impl Handle {
             control: self.control.clone(),
             readers: self.store.readers(),
             changes: self.store.changes(),
+            incidents: Arc::downgrade(&self.incidents),
             otlp_grpc: self.otlp_grpc,
             otlp_http: self.otlp_http,
             ui: self.ui,
@@ -243,6 +246,8 @@ impl Handle {
                 task.abort();
             }
         }
+        // The registry holds a writer: the store closes once every writer is gone.
+        drop(self.incidents);
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }
@@ -256,6 +261,8 @@ pub struct Monitor {
     control: Arc<control::Control>,
     readers: sightline_store::Readers,
     changes: tokio::sync::broadcast::Sender<sightline_store::Change>,
+    /// Weak: the registry holds a writer, and the store closes only once every writer is gone.
+    incidents: std::sync::Weak<incidents::Incidents>,
     pub otlp_grpc: SocketAddr,
     pub otlp_http: SocketAddr,
     pub ui: SocketAddr,
@@ -265,6 +272,12 @@ impl Monitor {
     /// Pausing ingest and following that state (the tray's switch).
     pub fn control(&self) -> &control::Control {
         &self.control
+    }
+
+    /// Incident windows: start, extend and stop them, and follow changes (the tray's items).
+    /// `None` once the engine has shut down.
+    pub fn incidents(&self) -> Option<Arc<incidents::Incidents>> {
+        self.incidents.upgrade()
     }
 
     /// What each commit changes, from now on.
