@@ -83,7 +83,8 @@ SELECT e.session_id,
        (SELECT p.target FROM main.session_events p
          WHERE p.session_id = e.session_id AND p.kind = 'page_view'
            AND p.timestamp_ms <= e.timestamp_ms
-         ORDER BY p.timestamp_ms DESC LIMIT 1) AS page_url
+         ORDER BY p.timestamp_ms DESC LIMIT 1) AS page_url,
+       e.incident_id
   FROM main.session_events e
  WHERE e.kind NOT IN ('dom', 'scroll')
 UNION ALL
@@ -98,7 +99,8 @@ SELECT f.session_id,
        (SELECT p.target FROM main.session_events p
          WHERE p.session_id = f.session_id AND p.kind = 'page_view'
            AND p.timestamp_ms <= f.timestamp_ms
-         ORDER BY p.timestamp_ms DESC LIMIT 1)
+         ORDER BY p.timestamp_ms DESC LIMIT 1),
+       NULL
   FROM main.frustration_signals f;
 
 CREATE TEMP VIEW metrics AS
