@@ -2,7 +2,12 @@
 //! clients, over gRPC and over HTTP/protobuf, into a running `sightline serve` (release build),
 //! first with an empty database and then with one already holding millions of spans.
 //!
-//!     cargo bench --bench ingest -- [--clients 4] [--seconds 20] [--fill 5000000]
+//!     cargo bench --bench ingest -- [--clients 4] [--seconds 20] [--fill 5000000] [--incident all|user]
+//!
+//! `--incident all` opens an incident window over everyone first, so every span is tagged with
+//! it; `--incident user` opens one for a user no span names, so every span is checked (its
+//! session's user, its trace's browser request) and none is tagged: the costs of incident mode
+//! on ingest.
 //!
 //! Reports spans/s, request MB/s (protobuf bytes on the wire), request latency (p50/p99) and
 //! the server's peak RSS per phase. Every acknowledged request is durable: the server answers
@@ -27,6 +32,7 @@ struct Args {
     clients: usize,
     seconds: u64,
     fill: u64,
+    incident: Option<String>,
 }
 
 fn args() -> Args {
@@ -34,6 +40,7 @@ fn args() -> Args {
         clients: 4,
         seconds: 20,
         fill: 5_000_000,
+        incident: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -43,6 +50,7 @@ fn args() -> Args {
             "--clients" => a.clients = next().unwrap_or(4) as usize,
             "--seconds" => a.seconds = next().unwrap_or(20),
             "--fill" => a.fill = next().unwrap_or(5_000_000),
+            "--incident" => a.incident = argv.get(i + 1).cloned(),
             _ => {
                 i += 1;
                 continue;
@@ -248,6 +256,25 @@ fn main() {
         a.seconds,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
+    if let Some(scope) = &a.incident {
+        let (body, says) = match scope.as_str() {
+            "user" => (
+                serde_json::json!({"minutes": 1440, "user": "nobody-in-the-workload"}),
+                "an incident window for one user is open: every span is checked, none tagged",
+            ),
+            _ => (
+                serde_json::json!({"minutes": 1440}),
+                "an incident window over everyone is open: every span is tagged",
+            ),
+        };
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("http://{}/api/v1/incidents", p.ui))
+            .json(&body)
+            .send()
+            .expect("the incident API answers");
+        assert_eq!(resp.status(), 201, "an incident window opens");
+        println!("{says}");
+    }
     let phase = Duration::from_secs(a.seconds);
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let templates = Arc::new(
