@@ -37,6 +37,7 @@ pub struct ApiState {
     control: Arc<Control>,
     settings: Option<Arc<SettingsStore>>,
     incidents: Arc<Incidents>,
+    share: Arc<crate::share::Share>,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -65,6 +66,7 @@ pub struct Deps {
     pub endpoints: Endpoints,
     pub settings: Option<Arc<SettingsStore>>,
     pub incidents: Arc<Incidents>,
+    pub share: Arc<crate::share::Share>,
 }
 
 pub fn router(deps: Deps) -> Router {
@@ -78,6 +80,7 @@ pub fn router(deps: Deps) -> Router {
         endpoints,
         settings,
         incidents,
+        share,
     } = deps;
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
@@ -95,6 +98,8 @@ pub fn router(deps: Deps) -> Router {
         .route("/api/v1/incidents/{id}/stop", post(stop_incident))
         .route("/api/v1/incidents/{id}/requests", get(incident_requests))
         .route("/api/v1/sql", post(run_sql))
+        .route("/api/v1/export", get(export_bundle))
+        .route("/api/v1/import", post(import_bundle))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
         .route("/api/v1/sessions/{session_id}/replay", get(session_replay))
@@ -129,6 +134,7 @@ pub fn router(deps: Deps) -> Router {
             control,
             settings,
             incidents,
+            share,
         })
 }
 
@@ -388,6 +394,121 @@ async fn start_incident(State(s): State<ApiState>, body: Bytes) -> Response {
 
 async fn get_incident(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     reply(s.incidents.get(&id).await.map(|i| incident_json(&i)))
+}
+
+/// `GET /api/v1/export?session=ID[&session=ID…]` | `?incident=ID` | `?fromMs=&toMs=`: the
+/// selection as a `.sightline` bundle (a download).
+async fn export_bundle(
+    State(s): State<ApiState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    let result = async {
+        let mut sessions = Vec::new();
+        let (mut incident, mut from, mut to) = (None, None, None);
+        let number = |k: &str, v: &str| {
+            v.parse::<i64>().map_err(|_| {
+                ServerError::BadRequest(format!("{k}={v:?} must be Unix milliseconds"))
+            })
+        };
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match k.as_ref() {
+                "session" if !v.is_empty() => sessions.push(v.into_owned()),
+                "incident" if !v.is_empty() => incident = Some(v.into_owned()),
+                "fromMs" => from = Some(number("fromMs", &v)?),
+                "toMs" => to = Some(number("toMs", &v)?),
+                _ => {}
+            }
+        }
+        let selection = crate::share::selection(sessions, incident, (from, to))?;
+        let name = crate::share::file_name(&selection, crate::now_ms());
+        let path = s.share.scratch_file("export")?;
+        let counts = s.share.export(selection, path.clone()).await;
+        let bytes = counts.and_then(|counts| {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| ServerError::Internal(format!("cannot read the bundle: {e}")))?;
+            Ok((counts, bytes))
+        });
+        let _ = std::fs::remove_file(&path);
+        let (counts, bytes) = bytes?;
+        Ok::<_, ServerError>((name, counts, bytes))
+    }
+    .await;
+    match result {
+        Ok((name, counts, bytes)) => (
+            [
+                (
+                    http::header::CONTENT_TYPE,
+                    "application/vnd.sightline.bundle+sqlite3".to_owned(),
+                ),
+                (
+                    http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (
+                    http::header::HeaderName::from_static("x-sightline-counts"),
+                    crate::share::counts_json(&counts).to_string(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `POST /api/v1/import`: a `.sightline` bundle as the body (`X-File-Name` names it for the
+/// user). Stored once, all or nothing; `{imported: false}` when it was imported before.
+async fn import_bundle(
+    State(s): State<ApiState>,
+    headers: http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let result = async {
+        let name = headers
+            .get("x-file-name")
+            .and_then(|v| v.to_str().ok())
+            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "uploaded.sightline".to_owned());
+        let path = s.share.scratch_file("import")?;
+        let received = receive(body, &path).await;
+        let imported = match received {
+            Ok(()) => s.share.import(path.clone(), &name).await,
+            Err(e) => Err(e),
+        };
+        let _ = tokio::fs::remove_file(&path).await;
+        imported
+    }
+    .await;
+    reply(result.map(|i| serde_json::json!(i)))
+}
+
+/// Streams a request body to `path`, refusing past [`crate::share::MAX_BUNDLE_BYTES`].
+async fn receive(body: axum::body::Body, path: &std::path::Path) -> Result<(), ServerError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| ServerError::Internal(format!("cannot write {}: {e}", path.display())))?;
+    let mut stream = body.into_data_stream();
+    let mut total: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ServerError::Body(e.to_string()))?;
+        total += chunk.len() as u64;
+        if total > crate::share::MAX_BUNDLE_BYTES {
+            return Err(ServerError::BadRequest(format!(
+                "a bundle is at most {} MiB",
+                crate::share::MAX_BUNDLE_BYTES / (1024 * 1024)
+            )));
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ServerError::Internal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| ServerError::Internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
 }
 
 /// `GET /api/v1/incidents/{id}/requests`: the browser requests recorded in the window.

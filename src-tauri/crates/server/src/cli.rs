@@ -31,6 +31,11 @@ enum Command {
     /// engine.
     #[command(subcommand)]
     Incident(crate::incident_cli::IncidentCommand),
+    /// Export sessions, an incident or a time range to a `.sightline` bundle (from a running
+    /// engine).
+    Export(crate::share_cli::ExportArgs),
+    /// Import `.sightline` bundles into a running engine (each once).
+    Import(crate::share_cli::ImportArgs),
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -281,6 +286,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Dev(DevCommand::Seed(args)) => seed(args),
         Command::Incident(command) => crate::incident_cli::run(command),
+        Command::Export(args) => crate::share_cli::export(args),
+        Command::Import(args) => crate::share_cli::import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

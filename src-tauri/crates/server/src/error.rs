@@ -108,6 +108,8 @@ impl ServerError {
             ServerError::Store(StoreError::Sql(_) | StoreError::Interrupted) => {
                 StatusCode::BAD_REQUEST
             }
+            // A bundle that is not one, damaged, or from a newer Sightline: the file's fault.
+            ServerError::Store(StoreError::Bundle(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             _ if self.retry_after().is_some() => StatusCode::SERVICE_UNAVAILABLE,
@@ -153,6 +155,7 @@ impl ServerError {
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            StatusCode::UNPROCESSABLE_ENTITY => "bad_bundle",
             _ => "internal",
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });

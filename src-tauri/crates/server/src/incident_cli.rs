@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 pub struct Target {
     /// The running engine's UI/API address
     #[arg(long, default_value = "127.0.0.1:4320", value_parser = super::cli::parse_addr_arg)]
-    ui: SocketAddr,
+    pub ui: SocketAddr,
     /// The engine's API token, if it requires one
     #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    pub token: Option<String>,
     /// Print the answer as JSON
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(clap::Subcommand)]

@@ -17,6 +17,8 @@ pub mod otlp_http;
 pub mod pipeline;
 pub mod seed;
 pub mod settings;
+pub mod share;
+pub mod share_cli;
 mod ui;
 
 /// The browser code `build.rs` embedded: the recorder and the UI's files.
@@ -126,6 +128,11 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             .map_err(|e| ServerError::Internal(format!("incident startup failed: {e}")))??
     };
     let incidents = Arc::new(incidents);
+    let share = Arc::new(share::Share::new(
+        store.writer(),
+        store.readers(),
+        &config.data_dir,
+    ));
     let control = Arc::new(control::Control::default());
     let pipeline = Arc::new(pipeline::Pipeline::new(
         store.writer(),
@@ -194,6 +201,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             },
             settings: config.settings.clone(),
             incidents: incidents.clone(),
+            share,
         }),
     )
     .with_graceful_shutdown(stopped(&stop));

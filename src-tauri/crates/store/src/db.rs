@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_incidents.sql"),
     include_str!("../migrations/0014_incident_tags.sql"),
     include_str!("../migrations/0015_session_event_incidents.sql"),
+    include_str!("../migrations/0016_imports.sql"),
 ];
 
 /// The schema version this build writes.

@@ -29,6 +29,9 @@ pub enum StoreError {
         version: i64,
         source: rusqlite::Error,
     },
+    /// A bundle that cannot be written or read, and why, in words a person can act on.
+    #[error("{0}")]
+    Bundle(String),
     /// The database is locked by another process, or the disk is full: retrying later can work.
     #[error("the store is temporarily unable to write: {0}")]
     Unavailable(String),

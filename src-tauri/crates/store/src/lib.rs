@@ -5,6 +5,7 @@
 //! callers hand it validated rows ([`model::Batch`]) and get back rows or JSON views.
 
 pub mod attrs;
+pub mod bundle;
 mod db;
 mod error;
 mod filter_sql;

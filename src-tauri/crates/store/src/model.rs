@@ -273,6 +273,22 @@ pub struct Batch {
     pub replay: Vec<ReplayChunkRow>,
     /// Incident windows started, extended or stopped: each replaces the stored one by id.
     pub incidents: Vec<crate::incident::Incident>,
+    /// The bundle this batch imports, recorded with its sessions. A bundle already imported
+    /// fails the batch (its checksum is the key), so nothing of it is stored twice.
+    pub import: Option<ImportRow>,
+}
+
+/// An imported bundle: what the UI says about where its sessions came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    pub checksum: String,
+    pub file_name: String,
+    pub imported_ms: i64,
+    pub exported_ms: Option<i64>,
+    pub source: Option<String>,
+    /// The manifest as JSON.
+    pub manifest: String,
+    pub sessions: Vec<String>,
 }
 
 impl Batch {
@@ -288,8 +304,44 @@ impl Batch {
                 .sum::<usize>()
     }
 
+    /// Adds `other` to this batch (its resource, scope and metric indexes shifted past
+    /// this batch's), so that both are written in one transaction: all or nothing.
+    pub fn append(&mut self, other: Batch) {
+        let (resources, scopes, metrics) =
+            (self.resources.len(), self.scopes.len(), self.metrics.len());
+        self.resources.extend(other.resources);
+        self.scopes.extend(other.scopes);
+        self.spans.extend(other.spans.into_iter().map(|mut s| {
+            s.resource += resources;
+            s.scope += scopes;
+            s
+        }));
+        self.logs.extend(other.logs.into_iter().map(|mut l| {
+            l.resource += resources;
+            l.scope += scopes;
+            l
+        }));
+        self.metrics.extend(other.metrics.into_iter().map(|mut m| {
+            m.resource += resources;
+            m.scope += scopes;
+            m
+        }));
+        self.points.extend(other.points.into_iter().map(|mut p| {
+            p.metric += metrics;
+            p
+        }));
+        self.replay.extend(other.replay);
+        self.incidents.extend(other.incidents);
+        if other.import.is_some() {
+            self.import = other.import;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.row_count() == 0 && self.metrics.is_empty() && self.incidents.is_empty()
+        self.row_count() == 0
+            && self.metrics.is_empty()
+            && self.incidents.is_empty()
+            && self.import.is_none()
     }
 }
 

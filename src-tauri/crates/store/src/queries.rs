@@ -400,15 +400,27 @@ impl<T> Nester<T> {
 
 /// All stored spans as one request, in arrival order.
 pub fn export_traces(conn: &Connection) -> Result<ExportTraceServiceRequest> {
-    let mut stmt = conn.prepare(
+    export_traces_of(conn, None)
+}
+
+/// The spans of some traces (their row ids), or all, as one request in arrival order.
+pub fn export_traces_of(
+    conn: &Connection,
+    traces: Option<&[i64]>,
+) -> Result<ExportTraceServiceRequest> {
+    let filter = match traces {
+        Some(_) => "WHERE trace IN (SELECT value FROM json_each(?1))",
+        None => "WHERE ?1 IS NULL",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT trace_id, span_id, parent_span_id, trace_state, flags, name, kind,
                 start_time_unix_nano, end_time_unix_nano, attributes, dropped_attributes_count,
                 events, dropped_events_count, links, dropped_links_count, status_code,
                 status_message, resource_id, scope_id
-           FROM spans ORDER BY id",
-    )?;
+           FROM spans {filter} ORDER BY id"
+    ))?;
     let mut nest = Nester::new();
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([traces.map(|t| json!(t).to_string())])?;
     while let Some(r) = rows.next()? {
         let span = Span {
             trace_id: r.get(0)?,
@@ -456,14 +468,23 @@ pub fn export_traces(conn: &Connection) -> Result<ExportTraceServiceRequest> {
 
 /// All stored logs as one request, in arrival order.
 pub fn export_logs(conn: &Connection) -> Result<ExportLogsServiceRequest> {
-    let mut stmt = conn.prepare(
+    export_logs_of(conn, None)
+}
+
+/// Some logs (their row ids), or all, as one request in arrival order.
+pub fn export_logs_of(conn: &Connection, logs: Option<&[i64]>) -> Result<ExportLogsServiceRequest> {
+    let filter = match logs {
+        Some(_) => "WHERE id IN (SELECT value FROM json_each(?1))",
+        None => "WHERE ?1 IS NULL",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT time_unix_nano, observed_time_unix_nano, severity_number, severity_text, body,
                 attributes, dropped_attributes_count, flags, trace_id, span_id, event_name,
                 resource_id, scope_id
-           FROM logs ORDER BY id",
-    )?;
+           FROM logs {filter} ORDER BY id"
+    ))?;
     let mut nest = Nester::new();
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([logs.map(|l| json!(l).to_string())])?;
     while let Some(r) = rows.next()? {
         let record = LogRecord {
             time_unix_nano: r.get::<_, i64>(0)? as u64,
@@ -677,12 +698,28 @@ pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>>
         })?
         .collect::<rusqlite::Result<_>>()?;
     session["pages"] = Json::Array(pages);
+    // Where an imported session came from (the first bundle that brought it).
+    session["importedFrom"] = conn
+        .prepare_cached(
+            "SELECT i.file_name, i.imported_ms, i.exported_ms, i.source, i.checksum
+               FROM session_imports si JOIN imports i ON i.checksum = si.checksum
+              WHERE si.session_id = ?1 ORDER BY i.imported_ms LIMIT 1",
+        )?
+        .query_row([session_id], |r| {
+            Ok(json!({
+                "fileName": r.get::<_, String>(0)?, "importedMs": r.get::<_, i64>(1)?,
+                "exportedMs": r.get::<_, Option<i64>>(2)?, "source": r.get::<_, Option<String>>(3)?,
+                "checksum": r.get::<_, String>(4)?,
+            }))
+        })
+        .optional()?
+        .unwrap_or(Json::Null);
     Ok(Some(session))
 }
 
 /// Decompresses one stored chunk. The stored raw size bounds the output, so a corrupt chunk
 /// cannot make a read allocate without limit.
-fn chunk_events(data: &[u8], raw_bytes: i64) -> Result<Vec<Json>> {
+pub fn chunk_events(data: &[u8], raw_bytes: i64) -> Result<Vec<Json>> {
     let json = zstd::bulk::decompress(data, raw_bytes.max(0) as usize)
         .map_err(|e| corrupt("replay chunk", e))?;
     match serde_json::from_slice(&json) {

@@ -647,6 +647,29 @@ fn write_batch(
         write_service_edges(tx, batch, traces, before)?;
     }
 
+    if let Some(import) = &batch.import {
+        // A plain INSERT: a bundle already imported fails the whole transaction.
+        tx.prepare_cached(
+            "INSERT INTO imports (checksum, file_name, imported_ms, exported_ms, source, manifest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            import.checksum,
+            import.file_name,
+            import.imported_ms,
+            import.exported_ms,
+            import.source,
+            import.manifest,
+        ])?;
+        let mut session = tx.prepare_cached(
+            "INSERT INTO session_imports (session_id, checksum) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for id in &import.sessions {
+            session.execute(params![id, import.checksum])?;
+        }
+    }
+
     for incident in &batch.incidents {
         tx.prepare_cached(
             "INSERT INTO incidents (id, started_ms, until_ms, ended_early, scope_kind, scope_value,

@@ -1,0 +1,273 @@
+//! Sharing: a selection exported as a bundle (`.sightline`, see `sightline_store::bundle`), and
+//! bundles imported — each once, all or nothing, through the same normalization as live
+//! ingest, so an imported session links and reads exactly like a recorded one.
+//!
+//! Imports are serialized (one at a time): the "already imported?" check and the write cannot
+//! interleave with another import of the same file.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use sightline_ingest::{normalize, replay};
+use sightline_store::bundle::{self, Bundle, Counts, ExportInfo, Selection};
+use sightline_store::model::ImportRow;
+use sightline_store::{Batch, Readers, Writer};
+
+use crate::error::{Result, ServerError};
+
+/// The largest bundle accepted through the API: a long session with its traces is tens of
+/// MiB; this leaves room for an incident's worth while bounding the temp file.
+pub const MAX_BUNDLE_BYTES: u64 = 1024 * 1024 * 1024;
+
+pub struct Share {
+    writer: Writer,
+    readers: Readers,
+    /// Where bundles being exported or received are written before they are complete.
+    scratch: PathBuf,
+    imports: tokio::sync::Mutex<()>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Imported {
+    /// False when this bundle had been imported before (nothing was stored again).
+    pub imported: bool,
+    pub checksum: String,
+    pub file_name: String,
+    pub sessions: Vec<String>,
+    pub spans: usize,
+    pub logs: usize,
+    pub replay_batches: usize,
+    /// Traces already stored here (the bundle came from this machine, or overlaps one
+    /// imported before): their spans and logs were not stored twice.
+    pub traces_already_here: usize,
+}
+
+impl Share {
+    pub fn new(writer: Writer, readers: Readers, data_dir: &Path) -> Share {
+        Share {
+            writer,
+            readers,
+            scratch: data_dir.join("scratch"),
+            imports: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A fresh path in the scratch directory (created if needed).
+    pub fn scratch_file(&self, what: &str) -> Result<PathBuf> {
+        std::fs::create_dir_all(&self.scratch).map_err(|e| {
+            ServerError::Internal(format!("cannot create {}: {e}", self.scratch.display()))
+        })?;
+        let n: u64 = rand::random();
+        Ok(self
+            .scratch
+            .join(format!("{what}-{n:016x}.{}", bundle::EXTENSION)))
+    }
+
+    /// Writes the selection to a bundle at `path`.
+    pub async fn export(&self, selection: Selection, path: PathBuf) -> Result<Counts> {
+        let info = ExportInfo {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            source: source(),
+            now_ms: crate::now_ms(),
+        };
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            readers.with_conn(|conn| bundle::export(conn, &selection, &info, &path))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("export task failed: {e}")))?
+        .map_err(ServerError::from)
+    }
+
+    /// Imports the bundle at `path` (named `file_name` for the user): checked, then stored in
+    /// one transaction, or refused with the reason. A bundle imported before is not stored
+    /// again.
+    pub async fn import(&self, path: PathBuf, file_name: &str) -> Result<Imported> {
+        let _one_at_a_time = self.imports.lock().await;
+        let read = tokio::task::spawn_blocking(move || bundle::read(&path))
+            .await
+            .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??;
+        let checksum = read.checksum.clone();
+        let sessions: Vec<String> = {
+            let mut s: Vec<String> = read.replay.iter().map(|b| b.session_id.clone()).collect();
+            s.dedup();
+            s
+        };
+        let known = {
+            let readers = self.readers.clone();
+            let sum = checksum.clone();
+            tokio::task::spawn_blocking(move || readers.with_conn(|c| bundle::imported(c, &sum)))
+                .await
+                .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??
+        };
+        if known.is_some() {
+            return Ok(Imported {
+                imported: false,
+                checksum,
+                file_name: file_name.to_owned(),
+                sessions,
+                spans: 0,
+                logs: 0,
+                replay_batches: 0,
+                traces_already_here: 0,
+            });
+        }
+        let (batch, outcome) = self.batch(read, file_name, sessions).await?;
+        self.writer.write(batch).await?;
+        tracing::info!(
+            file = file_name,
+            sessions = outcome.sessions.len(),
+            spans = outcome.spans,
+            logs = outcome.logs,
+            "bundle imported"
+        );
+        Ok(outcome)
+    }
+
+    /// The bundle as one batch (with its import record), less the traces already stored.
+    async fn batch(
+        &self,
+        b: Bundle,
+        file_name: &str,
+        sessions: Vec<String>,
+    ) -> Result<(Batch, Imported)> {
+        let mut batch = Batch::default();
+        for req in &b.traces {
+            let n = normalize::traces(req);
+            if n.rejected > 0 {
+                return Err(bad_content(file_name, n.first_rejection.as_deref()));
+            }
+            batch.append(n.batch);
+        }
+        for req in &b.logs {
+            let n = normalize::logs(req, crate::now_ms());
+            if n.rejected > 0 {
+                return Err(bad_content(file_name, n.first_rejection.as_deref()));
+            }
+            batch.append(n.batch);
+        }
+        // Traces already here keep what they have: nothing of them is stored twice.
+        let mut trace_ids: Vec<[u8; 16]> = batch.spans.iter().map(|s| s.trace_id).collect();
+        trace_ids.extend(batch.logs.iter().filter_map(|l| l.trace_id));
+        trace_ids.sort_unstable();
+        trace_ids.dedup();
+        let readers = self.readers.clone();
+        let here: std::collections::HashSet<[u8; 16]> = tokio::task::spawn_blocking(move || {
+            readers.with_conn(|c| {
+                let mut here = std::collections::HashSet::new();
+                for t in trace_ids {
+                    if sightline_store::queries::has_trace(c, &t)? {
+                        here.insert(t);
+                    }
+                }
+                Ok(here)
+            })
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??;
+        batch.spans.retain(|s| !here.contains(&s.trace_id));
+        batch
+            .logs
+            .retain(|l| l.trace_id.is_none_or(|t| !here.contains(&t)));
+
+        let replay_batches = b.replay.len();
+        for r in b.replay {
+            if let Some(chunk) =
+                replay::build_chunk(r.session_id, r.batch, r.events, &r.meta, r.received_ms)?
+            {
+                batch.replay.push(chunk);
+            }
+        }
+        let outcome = Imported {
+            imported: true,
+            checksum: b.checksum.clone(),
+            file_name: file_name.to_owned(),
+            sessions: sessions.clone(),
+            spans: batch.spans.len(),
+            logs: batch.logs.len(),
+            replay_batches,
+            traces_already_here: here.len(),
+        };
+        batch.import = Some(ImportRow {
+            checksum: b.checksum,
+            file_name: file_name.to_owned(),
+            imported_ms: crate::now_ms(),
+            exported_ms: b.exported_ms,
+            source: b.source,
+            manifest: Value::Object(b.manifest).to_string(),
+            sessions,
+        });
+        Ok((batch, outcome))
+    }
+}
+
+fn bad_content(file_name: &str, why: Option<&str>) -> ServerError {
+    ServerError::Store(sightline_store::StoreError::Bundle(format!(
+        "{file_name} holds data Sightline cannot read ({}); nothing was imported",
+        why.unwrap_or("invalid records")
+    )))
+}
+
+/// This machine, for a bundle's manifest.
+fn source() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this machine".to_owned());
+    format!("{host} (Sightline {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// A bundle's file name for a selection: what it holds, and when.
+pub fn file_name(selection: &Selection, now_ms: i64) -> String {
+    let what = match selection {
+        Selection::Sessions(ids) if ids.len() == 1 => {
+            format!(
+                "session-{}",
+                ids[0]
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(36)
+                    .collect::<String>()
+            )
+        }
+        Selection::Sessions(ids) => format!("{}-sessions", ids.len()),
+        Selection::Incident(id) => format!(
+            "incident-{}",
+            id.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        ),
+        Selection::Range { .. } => "range".to_owned(),
+    };
+    format!("sightline-{what}-{}.{}", now_ms / 1000, bundle::EXTENSION)
+}
+
+/// A selection from query parameters: `session` (repeatable), `incident`, or `fromMs`+`toMs`.
+pub fn selection(
+    sessions: Vec<String>,
+    incident: Option<String>,
+    range: (Option<i64>, Option<i64>),
+) -> Result<Selection> {
+    match (sessions.is_empty(), incident, range) {
+        (false, None, (None, None)) => Ok(Selection::Sessions(sessions)),
+        (true, Some(id), (None, None)) => Ok(Selection::Incident(id)),
+        (true, None, (Some(from_ms), Some(to_ms))) if from_ms <= to_ms => {
+            Ok(Selection::Range { from_ms, to_ms })
+        }
+        (true, None, (Some(_), Some(_))) => Err(ServerError::BadRequest(
+            "fromMs must not be after toMs".into(),
+        )),
+        _ => Err(ServerError::BadRequest(
+            "say what to export: session=ID (one or more), incident=ID, or fromMs and toMs".into(),
+        )),
+    }
+}
+
+/// The answer to an export's caller, besides the file.
+pub fn counts_json(counts: &Counts) -> Value {
+    json!(counts)
+}

@@ -1,0 +1,315 @@
+//! Session bundles: exported from one engine and imported into a fresh one, every API answer
+//! for the session is the same (timeline, traces, logs, replay); the same bundle twice is
+//! stored once; a bundle from a newer Sightline, a damaged one and a truncated one are refused
+//! with the reason and store nothing; and the file opens in the `sqlite3` shell.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sightline_tests::{api_get, sightline_bin, Engine, Process};
+
+/// A seeded storefront (sessions with replays, their traces and logs), served.
+fn source() -> (tempfile::TempDir, Process) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(sightline_bin())
+        .args([
+            "dev",
+            "seed",
+            "--sessions",
+            "12",
+            "--spans",
+            "4000",
+            "--logs",
+            "1500",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = Process::serve(dir.path(), &[]).unwrap();
+    (dir, p)
+}
+
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(sightline_bin()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn get(ui: std::net::SocketAddr, path: &str) -> Value {
+    let (status, body) = api_get(ui, path);
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// An API answer without what is local to a database: row ids, and where a session was
+/// imported from.
+fn portable(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for key in ["eventId", "resourceId", "importedFrom"] {
+                    map.remove(key);
+                }
+                if let Some(Value::Object(resources)) = map.get_mut("resources") {
+                    // Keyed by local row id: compare the resources themselves.
+                    let mut all: Vec<Value> = resources.values().cloned().collect();
+                    all.sort_by_key(|r| r.to_string());
+                    map.insert("resources".into(), Value::Array(all));
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+/// Every answer the UI reads for a session, made portable.
+fn session_answers(ui: std::net::SocketAddr, id: &str) -> Vec<(String, Value)> {
+    let detail = get(ui, &format!("/api/v1/sessions/{id}"));
+    let timeline = get(ui, &format!("/api/v1/sessions/{id}/timeline"));
+    let (from, to) = (
+        detail["firstSeenMs"].as_i64().unwrap(),
+        detail["lastSeenMs"].as_i64().unwrap(),
+    );
+    let mut out = vec![
+        ("detail".to_owned(), detail.clone()),
+        ("timeline".to_owned(), timeline.clone()),
+        (
+            "replay".to_owned(),
+            get(
+                ui,
+                &format!("/api/v1/sessions/{id}/replay?fromMs={from}&toMs={}", to + 1),
+            ),
+        ),
+        (
+            "logs".to_owned(),
+            get(ui, &format!("/api/v1/logs?session={id}&limit=500")),
+        ),
+        (
+            "traces".to_owned(),
+            get(ui, &format!("/api/v1/traces?session={id}&limit=500")),
+        ),
+    ];
+    let mut traces: Vec<String> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| {
+            i["traceId"]
+                .as_str()
+                .or(i["trace"]["traceId"].as_str())
+                .map(str::to_owned)
+        })
+        .collect();
+    traces.sort();
+    traces.dedup();
+    for t in traces {
+        let (status, trace) = api_get(ui, &format!("/api/v1/traces/{t}"));
+        out.push((
+            format!("trace {t}"),
+            if status == 200 { trace } else { Value::Null },
+        ));
+    }
+    out.into_iter().map(|(k, v)| (k, portable(v))).collect()
+}
+
+fn export_session(p: &Process, id: &str, dir: &Path) -> PathBuf {
+    let file = dir.join("bug.sightline");
+    let (ok, out, err) = cli(&[
+        "export",
+        "--session",
+        id,
+        "-o",
+        file.to_str().unwrap(),
+        "--ui",
+        &p.ui.to_string(),
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("bug.sightline"), "{out}");
+    file
+}
+
+fn import(e: &Engine, file: &Path) -> (bool, Value) {
+    let (ok, out, err) = cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--ui",
+        &e.ui.to_string(),
+        "--json",
+    ]);
+    (
+        ok,
+        serde_json::from_str(out.trim()).unwrap_or(Value::String(format!("{out}{err}"))),
+    )
+}
+
+#[test]
+fn a_session_exported_and_imported_elsewhere_reads_the_same() {
+    let (_dir, p) = source();
+    let list = get(
+        p.ui,
+        "/api/v1/sessions?hasBackendTraces=true&hasError=true&limit=1",
+    );
+    let id = list["sessions"][0]["sessionId"]
+        .as_str()
+        .expect("a session with traces and errors")
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let file = export_session(&p, &id, out.path());
+    let before = session_answers(p.ui, &id);
+    assert!(before.len() > 5, "the session has traces to compare");
+    assert!(before
+        .iter()
+        .filter(|(k, _)| k.starts_with("trace "))
+        .all(|(_, v)| v["spans"].as_array().is_some_and(|s| !s.is_empty())));
+    let logs = &before.iter().find(|(k, _)| k == "logs").unwrap().1;
+    assert!(
+        logs["logs"].as_array().is_some_and(|l| !l.is_empty()),
+        "{logs}"
+    );
+
+    let e = Engine::start();
+    let (ok, answer) = import(&e, &file);
+    assert!(ok, "{answer}");
+    assert_eq!(answer["imported"], true, "{answer}");
+    assert_eq!(answer["sessions"], serde_json::json!([id]));
+    let after = session_answers(e.ui, &id);
+    assert_eq!(before.len(), after.len());
+    for ((what, a), (_, b)) in before.iter().zip(&after) {
+        assert_eq!(a, b, "{what} differs after the round trip");
+    }
+    // The imported session says where it came from.
+    let detail = get(e.ui, &format!("/api/v1/sessions/{id}"));
+    assert_eq!(
+        detail["importedFrom"]["fileName"], "bug.sightline",
+        "{detail}"
+    );
+    assert!(detail["importedFrom"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("Sightline"));
+    assert!(detail["importedFrom"]["exportedMs"].as_i64().is_some());
+
+    // The same bundle again: stored once.
+    let stats = e.stats();
+    let (ok, again) = import(&e, &file);
+    assert!(ok, "{again}");
+    assert_eq!(again["imported"], false, "{again}");
+    assert_eq!(e.stats(), stats);
+
+    // The file opens in the sqlite3 shell, and reads as what it holds.
+    let shell = |sql: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&file)
+            .arg(sql)
+            .output()
+            .expect("the sqlite3 shell");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        shell("SELECT value FROM manifest WHERE key = 'format'"),
+        "\"sightline-bundle\""
+    );
+    let spans: usize = shell("SELECT count(*) FROM spans").parse().unwrap();
+    let stored = get(e.ui, "/api/v1/stats")["spans"].as_u64().unwrap() as usize;
+    assert_eq!(spans, stored, "every span of the session's traces");
+    assert_eq!(
+        shell(&format!(
+            "SELECT count(DISTINCT session_id) FROM replay_batches WHERE session_id = '{id}'"
+        )),
+        "1"
+    );
+    assert!(shell("SELECT count(*) FROM logs").parse::<usize>().unwrap() > 0);
+    assert!(shell("SELECT value FROM manifest WHERE key = 'checksum'").starts_with("\"sha256:"));
+    assert!(shell("SELECT value FROM manifest WHERE key = 'redaction'").contains("authorization"));
+}
+
+#[test]
+fn bad_bundles_are_refused_with_the_reason_and_store_nothing() {
+    let (_dir, p) = source();
+    let list = get(p.ui, "/api/v1/sessions?limit=1");
+    let id = list["sessions"][0]["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let file = export_session(&p, &id, out.path());
+    let bytes = std::fs::read(&file).unwrap();
+    let e = Engine::start();
+    let empty = e.stats();
+
+    let refused = |name: &str, content: &[u8], says: &str| {
+        let f = out.path().join(name);
+        std::fs::write(&f, content).unwrap();
+        let (ok, answer) = import(&e, &f);
+        assert!(!ok, "{name} must be refused");
+        let text = answer.as_str().unwrap_or_default().to_owned();
+        assert!(text.contains(says), "{name}: {text}");
+        assert_eq!(e.stats(), empty, "{name}: nothing stored");
+    };
+    refused("truncated.sightline", &bytes[..bytes.len() / 2], "damaged");
+    refused("cut.sightline", &bytes[..60], "truncated");
+    refused(
+        "notes.sightline",
+        b"not a bundle at all",
+        "not a Sightline bundle",
+    );
+    // Damage inside the data (not the file's structure): the checksum catches it.
+    let edited = out.path().join("edited.sightline");
+    std::fs::copy(&file, &edited).unwrap();
+    {
+        let conn = rusqlite_open(&edited);
+        conn.execute("UPDATE replay_batches SET events = '[]' WHERE rowid = (SELECT min(rowid) FROM replay_batches)", []).unwrap();
+    }
+    let (ok, answer) = import(&e, &edited);
+    assert!(
+        !ok && answer
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not match its checksum"),
+        "{answer}"
+    );
+    // A bundle from a newer Sightline.
+    let newer = out.path().join("newer.sightline");
+    std::fs::copy(&file, &newer).unwrap();
+    rusqlite_open(&newer)
+        .execute(
+            "UPDATE manifest SET value = '99' WHERE key = 'formatVersion'",
+            [],
+        )
+        .unwrap();
+    let (ok, answer) = import(&e, &newer);
+    assert!(
+        !ok && answer
+            .as_str()
+            .unwrap_or_default()
+            .contains("Update Sightline"),
+        "{answer}"
+    );
+    assert_eq!(e.stats(), empty, "nothing partial was stored");
+    // The intact one still imports.
+    let (ok, answer) = import(&e, &file);
+    assert!(ok && answer["imported"] == true, "{answer}");
+}
+
+fn rusqlite_open(path: &Path) -> sightline_store::Connection {
+    sightline_store::Connection::open(path).unwrap()
+}
