@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use sightline_tests::{api_get, sightline_bin, Engine, Process};
+use sightline_tests::{api_get, node_client, sightline_bin, Engine, Process};
 
 /// A seeded storefront (sessions with replays, their traces and logs), served.
 fn source() -> (tempfile::TempDir, Process) {
@@ -312,4 +312,54 @@ fn bad_bundles_are_refused_with_the_reason_and_store_nothing() {
 
 fn rusqlite_open(path: &Path) -> sightline_store::Connection {
     sightline_store::Connection::open(path).unwrap()
+}
+
+/// The same in the UI: imported with "Import…", dropped on the window, shown with where it came
+/// from, exported again with the session's Export button.
+#[test]
+#[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
+fn bundles_are_imported_and_exported_in_the_ui() {
+    let (_dir, p) = source();
+    let list = get(p.ui, "/api/v1/sessions?hasBackendTraces=true&limit=1");
+    let id = list["sessions"][0]["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let file = export_session(&p, &id, out.path());
+    let e = Engine::start();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let ui = node_client([
+        "ui-share.mjs",
+        &format!("http://{}/", e.ui),
+        file.to_str().unwrap(),
+        shots.to_str().unwrap(),
+    ]);
+    assert!(
+        ui["picked"]
+            .as_str()
+            .unwrap()
+            .contains("imported 1 session"),
+        "{ui}"
+    );
+    assert!(
+        ui["dropped"].as_str().unwrap().contains("already imported"),
+        "{ui}"
+    );
+    assert!(
+        ui["note"]
+            .as_str()
+            .unwrap()
+            .contains("Imported from bug.sightline"),
+        "{ui}"
+    );
+    assert_eq!(ui["download"]["sqlite"], true, "{ui}");
+    assert!(
+        ui["download"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with(".sightline"),
+        "{ui}"
+    );
+    assert_eq!(get(e.ui, "/api/v1/stats")["sessions"], 1);
 }

@@ -16,6 +16,7 @@ import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
 import { SettingsView } from './views/Settings';
 import { IncidentsView, IncidentView } from './views/Incidents';
+import { DropImport } from './components/Imports';
 import { activeAt, describeScope, extendIncident, remaining, stopIncident, useIncidents, useNow } from './incidents';
 
 const SECTIONS: [string, string][] = [
@@ -158,6 +159,7 @@ export function App() {
         {view}
       </main>
       {help && <Help close={() => setHelp(false)} />}
+      <DropImport />
     </div>
   );
 }

@@ -189,6 +189,8 @@ export interface SessionDetail {
   frustrationScore: number;
   pages: { url: string; firstSeenMs: number }[];
   frustrationSignals: FrustrationSignal[];
+  /** Set when the session came in a bundle: which, and from where. */
+  importedFrom?: { fileName: string; importedMs: number; exportedMs: number | null; source: string | null; checksum: string } | null;
   [key: string]: unknown;
 }
 

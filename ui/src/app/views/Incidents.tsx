@@ -266,6 +266,9 @@ export function IncidentView({ id }: { id: string }) {
           )}
         </div>
         <div style={{ flex: 1 }} />
+        <a className="btn" href={`/api/v1/export${query({ incident: i.id })}`} download title="What this window caught, as one .sightline file to share">
+          Export
+        </a>
         {live && (
           <>
             <button className="btn" disabled={busy} onClick={() => act(() => extendIncident(i.id, 15))}>

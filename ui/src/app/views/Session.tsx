@@ -224,7 +224,17 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
           Copy link at {clock(now, short)}
         </button>
+        <a className="btn" href={`/api/v1/export${query({ session: id })}`} download title="This session, its traces and logs, as one .sightline file to share">
+          Export
+        </a>
       </div>
+      {detail.importedFrom && (
+        <div className="imported-note">
+          Imported from <b>{detail.importedFrom.fileName}</b>
+          {detail.importedFrom.source ? `, exported on ${detail.importedFrom.source}` : ''}
+          {detail.importedFrom.exportedMs ? ` at ${dateTimeWithZone(detail.importedFrom.exportedMs)}` : ''} · imported {dateTimeWithZone(detail.importedFrom.importedMs)}
+        </div>
+      )}
       <div className="session">
         <div className="stage">
           <Player

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, query, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
 import { Failed, Loading, Snippet } from '../components/common';
 import { IncidentFilter } from '../components/IncidentChip';
+import { ImportButton } from '../components/Imports';
 import { ago, count, dateTimeWithZone, duration, plural, shortUrl } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { href, navigate } from '../router';
@@ -95,6 +96,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
         {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
         <div className="grow" />
         {fresh > 0 && <span className="badge accent">{fresh} new</span>}
+        <ImportButton />
         {facets && <span className="muted small">{plural(facets.total, 'session')}</span>}
       </div>
       {list.error && !list.data ? (
