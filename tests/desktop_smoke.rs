@@ -317,6 +317,94 @@ kill $first"#,
     );
 }
 
+/// A bundle of one recorded session, made by an engine of its own.
+fn bundle(dir: &Path, name: &str, session: &str) -> std::path::PathBuf {
+    let e = sightline_tests::Engine::start();
+    let t = now_ms();
+    e.post_replay(&json!({"sessionId": session, "batch": 0, "meta": {"userEmail": "qa@example.com"},
+        "events": [{"type": 4, "timestamp": t, "data": {"href": "http://shop.test/checkout", "width": 1200, "height": 800}},
+                   {"type": 2, "timestamp": t + 1, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}}]}));
+    let bytes = reqwest::blocking::get(e.api_url(&format!("/api/v1/export?session={session}")))
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    file
+}
+
+/// A double-clicked `.sightline` file opens in the app (the file association passes it as an
+/// argument), and one double-clicked while the app runs is handed to the running app.
+#[test]
+#[ignore = "needs Xvfb, dbus-daemon and webkit; the README's test command runs it"]
+fn double_clicked_bundles_open_in_the_app() {
+    let bin = desktop_bin();
+    let (_xvfb, display) = xvfb("1280x800x24");
+    let data = tempfile::tempdir().unwrap();
+    let first = bundle(data.path(), "first.sightline", "opened-at-launch");
+    let second = bundle(data.path(), "second.sightline", "handed-over");
+    let (first_out, script_out, done) = (
+        data.path().join("first.out"),
+        data.path().join("script.out"),
+        data.path().join("done"),
+    );
+    // Both launches share one session bus, as two double-clicks in one desktop session would.
+    let script = format!(
+        r#"{bin} {first_bundle} > {first} 2>/dev/null &
+pid=$!
+for i in $(seq 1 300); do grep -q '^ui=' {first} && break; sleep 0.1; done
+timeout 30 {bin} {second_bundle} > /dev/null 2>&1; echo "second=$?"
+for i in $(seq 1 600); do [ -e {done} ] && break; sleep 0.1; done
+kill $pid"#,
+        bin = bin.display(),
+        first = first_out.display(),
+        first_bundle = first.display(),
+        second_bundle = second.display(),
+        done = done.display(),
+    );
+    let mut run = Killed(
+        Command::new("dbus-run-session")
+            .args(["--", "bash", "-c", &script])
+            .env("DISPLAY", &display)
+            .env("HOME", data.path())
+            .env("XDG_CONFIG_HOME", data.path().join(".config"))
+            .env("SIGHTLINE_SETTINGS", data.path().join("settings.json"))
+            .env("SIGHTLINE_DATA_DIR", data.path().join("app"))
+            .envs(ZERO_PORTS)
+            .stdout(std::fs::File::create(&script_out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ui = None;
+    eventually("the app's engine listens", || {
+        ui = std::fs::read_to_string(&first_out)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("ui=")
+                    .and_then(|v| v.parse::<SocketAddr>().ok())
+            });
+        ui.is_some()
+    });
+    let ui = ui.unwrap();
+    let imported_from = |session: &str| {
+        let (status, detail) = api_get(ui, &format!("/api/v1/sessions/{session}"));
+        (status == 200).then(|| detail["importedFrom"]["fileName"].clone())
+    };
+    eventually("the bundle given at launch is imported", || {
+        imported_from("opened-at-launch") == Some(json!("first.sightline"))
+    });
+    eventually("the second launch hands its bundle over", || {
+        std::fs::read_to_string(&script_out)
+            .unwrap_or_default()
+            .contains("second=0")
+            && imported_from("handed-over") == Some(json!("second.sightline"))
+    });
+    std::fs::write(&done, "").unwrap();
+    let _ = run.0.wait();
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -20,15 +20,15 @@ use sightline_store::incident::Origin;
 /// The argument a login launch carries: start in the tray, window hidden.
 pub const AUTOSTART_ARG: &str = "--autostart";
 
-const WINDOW: &str = "main";
+pub const WINDOW: &str = "main";
 
 /// What the app's handlers share.
 pub struct Desktop {
-    rt: tokio::runtime::Handle,
+    pub(crate) rt: tokio::runtime::Handle,
     settings: Arc<SettingsStore>,
     overrides: Mutex<Overrides>,
     engine: Mutex<Option<Handle>>,
-    monitor: watch::Sender<Option<Monitor>>,
+    pub(crate) monitor: watch::Sender<Option<Monitor>>,
     tray: Mutex<Option<Arc<Tray>>>,
 }
 
@@ -37,6 +37,8 @@ pub struct Launch {
     pub overrides: Overrides,
     /// Launched at login: the window starts hidden.
     pub hidden: bool,
+    /// Bundles to open once the engine runs (a double-clicked `.sightline`).
+    pub open: Vec<std::path::PathBuf>,
 }
 
 pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
@@ -49,12 +51,19 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
         tray: Mutex::new(None),
     });
     let hidden = launch.hidden;
+    let open = launch.open;
     let shared = desktop.clone();
     let app = tauri::Builder::default()
         // A second launch (a click on the launcher while running in the tray) shows this window
         // instead of starting a second engine.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            show_window(app)
+        .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
+            show_window(app);
+            // A double-clicked bundle while the app runs: this instance opens it.
+            let files = crate::open::bundle_args(
+                args.get(1..).unwrap_or_default(),
+                std::path::Path::new(&cwd),
+            );
+            crate::open::open_bundles(app, files);
         }))
         // The window comes back where and as large as it was left.
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -73,8 +82,14 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
             let handle = app.handle().clone();
             std::thread::Builder::new()
                 .name("startup".into())
-                .spawn(move || start(handle, shared, hidden))?;
+                .spawn(move || start(handle, shared, hidden, open))?;
             Ok(())
+        })
+        .menu(app_menu)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            OPEN_MENU => crate::open::pick_and_open(app),
+            QUIT_MENU => app.exit(0),
+            _ => {}
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
@@ -103,7 +118,7 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
 
 /// Starts the engine (asking the user about any problem), then opens the window and the tray
 /// on the main thread; quits if the user chose to.
-fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool) {
+fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool, files: Vec<std::path::PathBuf>) {
     let started = {
         let mut overrides = lock(&desktop.overrides);
         startup::start(
@@ -139,6 +154,24 @@ fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool) {
     if let Err(err) = opened {
         tracing::error!(%err, "the event loop is gone");
     }
+    crate::open::open_bundles(&app, files);
+}
+
+const OPEN_MENU: &str = "file-open";
+const QUIT_MENU: &str = "file-quit";
+
+/// The window's menu: File › Open… (bundles) and Quit.
+fn app_menu(app: &AppHandle) -> tauri::Result<tauri::menu::Menu<tauri::Wry>> {
+    use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
+    let open = MenuItem::with_id(app, OPEN_MENU, "Open…", true, Some("CmdOrCtrl+O"))?;
+    let quit = MenuItem::with_id(app, QUIT_MENU, "Quit", true, Some("CmdOrCtrl+Q"))?;
+    let file = Submenu::with_items(
+        app,
+        "File",
+        true,
+        &[&open, &PredefinedMenuItem::separator(app)?, &quit],
+    )?;
+    Menu::with_items(app, &[&file])
 }
 
 /// The window on the engine's UI, the tray, notifications and settings that follow it.

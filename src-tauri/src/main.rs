@@ -6,6 +6,7 @@
 
 mod desktop;
 mod notify;
+mod open;
 mod startup;
 mod tray;
 
@@ -27,9 +28,19 @@ fn main() -> ExitCode {
     }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let autostart = args.len() == 2 && args[1] == desktop::AUTOSTART_ARG;
+    // `sightline-desktop bug.sightline …` (a double-click, through the file association) opens
+    // the app with those bundles.
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let open = open::bundle_args(&words, &cwd);
+    let opening = !words.is_empty() && open.len() == words.len();
     // The same executable runs headless: `sightline-desktop serve …` (and every other command
     // of the `sightline` binary) behaves exactly as the engine's binary.
-    if args.len() > 1 && !autostart {
+    if args.len() > 1 && !autostart && !opening {
         return sightline_server::cli::run(args);
     }
     if !has_display() {
@@ -62,6 +73,7 @@ fn main() -> ExitCode {
         settings: Arc::new(store),
         overrides,
         hidden: autostart,
+        open,
     };
     match desktop::run(&runtime, launch) {
         Ok(()) => ExitCode::SUCCESS,

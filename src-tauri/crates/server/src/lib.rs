@@ -65,6 +65,7 @@ pub struct Handle {
     store: Store,
     control: Arc<control::Control>,
     incidents: Arc<incidents::Incidents>,
+    share: Arc<share::Share>,
 }
 
 fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener> {
@@ -201,7 +202,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             },
             settings: config.settings.clone(),
             incidents: incidents.clone(),
-            share,
+            share: share.clone(),
         }),
     )
     .with_graceful_shutdown(stopped(&stop));
@@ -221,6 +222,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         store,
         control,
         incidents,
+        share,
     })
 }
 
@@ -237,6 +239,7 @@ impl Handle {
             readers: self.store.readers(),
             changes: self.store.changes(),
             incidents: Arc::downgrade(&self.incidents),
+            share: Arc::downgrade(&self.share),
             otlp_grpc: self.otlp_grpc,
             otlp_http: self.otlp_http,
             ui: self.ui,
@@ -254,8 +257,10 @@ impl Handle {
                 task.abort();
             }
         }
-        // The registry holds a writer: the store closes once every writer is gone.
+        // The incident registry and sharing hold writers: the store closes once every writer
+        // is gone.
         drop(self.incidents);
+        drop(self.share);
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }
@@ -271,6 +276,7 @@ pub struct Monitor {
     changes: tokio::sync::broadcast::Sender<sightline_store::Change>,
     /// Weak: the registry holds a writer, and the store closes only once every writer is gone.
     incidents: std::sync::Weak<incidents::Incidents>,
+    share: std::sync::Weak<share::Share>,
     pub otlp_grpc: SocketAddr,
     pub otlp_http: SocketAddr,
     pub ui: SocketAddr,
@@ -286,6 +292,12 @@ impl Monitor {
     /// `None` once the engine has shut down.
     pub fn incidents(&self) -> Option<Arc<incidents::Incidents>> {
         self.incidents.upgrade()
+    }
+
+    /// Bundles: import a file (the desktop's File › Open, a double-clicked `.sightline`).
+    /// `None` once the engine has shut down.
+    pub fn share(&self) -> Option<Arc<share::Share>> {
+        self.share.upgrade()
     }
 
     /// What each commit changes, from now on.

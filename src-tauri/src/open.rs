@@ -1,0 +1,138 @@
+//! Opening bundles in the desktop app: `.sightline` files given at launch (a double-click,
+//! through the file association), handed over by a second launch, or picked with File › Open…
+//! Each is imported into the running engine, and the window shows the first session it brought.
+//! A file that cannot be imported says why in a dialog.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tauri::{AppHandle, Manager};
+use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+
+use crate::desktop::Desktop;
+
+/// What a bundle's file name ends with.
+pub const EXTENSION: &str = "sightline";
+
+/// The bundles among launch arguments, relative paths taken from `cwd`.
+pub fn bundle_args<S: AsRef<str>>(args: &[S], cwd: &Path) -> Vec<PathBuf> {
+    args.iter()
+        .map(AsRef::as_ref)
+        .filter(|a| !a.starts_with('-'))
+        .map(PathBuf::from)
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION))
+        })
+        .map(|p| if p.is_absolute() { p } else { cwd.join(p) })
+        .collect()
+}
+
+/// Imports `files` into the running engine, then shows the first imported session.
+pub fn open_bundles(app: &AppHandle, files: Vec<PathBuf>) {
+    if files.is_empty() {
+        return;
+    }
+    let Some(desktop) = app.try_state::<Arc<Desktop>>() else {
+        return;
+    };
+    let monitor = desktop.monitor.borrow().clone();
+    let Some((share, ui)) = monitor.and_then(|m| Some((m.share()?, m.ui))) else {
+        tracing::warn!("bundles given before the engine runs were not opened");
+        return;
+    };
+    let app = app.clone();
+    desktop.rt.spawn(async move {
+        let mut first: Option<String> = None;
+        let mut problems = Vec::new();
+        for file in files {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.display().to_string());
+            match share.import(file.clone(), &name).await {
+                Ok(done) => {
+                    tracing::info!(file = %file.display(), imported = done.imported, "bundle opened");
+                    first = first.or_else(|| done.sessions.first().cloned());
+                }
+                Err(err) => problems.push(format!("{name}: {err}")),
+            }
+        }
+        if let Some(session) = first {
+            let url = format!("http://{ui}/#/sessions/{}", urlencode(&session));
+            if let (Some(window), Ok(url)) = (app.get_webview_window(crate::desktop::WINDOW), url.parse()) {
+                let _ = window.navigate(url);
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }
+        if !problems.is_empty() {
+            app.dialog()
+                .message(problems.join("\n\n"))
+                .title("Sightline could not open a file")
+                .kind(MessageDialogKind::Error)
+                .show(|_| {});
+        }
+    });
+}
+
+/// File › Open…: a picker for bundles, on a thread of its own (the picker waits for the user).
+pub fn pick_and_open(app: &AppHandle) {
+    let app = app.clone();
+    let picked = std::thread::Builder::new()
+        .name("open".into())
+        .spawn(move || {
+            let files: Vec<PathBuf> = app
+                .dialog()
+                .file()
+                .set_title("Open session bundles")
+                .add_filter("Sightline bundle", &[EXTENSION])
+                .blocking_pick_files()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| f.into_path().ok())
+                .collect();
+            open_bundles(&app, files);
+        });
+    if let Err(err) = picked {
+        tracing::warn!(%err, "the file picker could not start");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_are_picked_from_launch_arguments() {
+        let cwd = Path::new("/home/qa");
+        assert_eq!(
+            bundle_args(
+                &[
+                    "bug.sightline",
+                    "/tmp/b.SIGHTLINE",
+                    "--autostart",
+                    "notes.txt"
+                ],
+                cwd
+            ),
+            vec![
+                PathBuf::from("/home/qa/bug.sightline"),
+                PathBuf::from("/tmp/b.SIGHTLINE")
+            ]
+        );
+        assert!(bundle_args::<&str>(&[], cwd).is_empty());
+    }
+}
