@@ -354,6 +354,12 @@ fn bundles_are_imported_and_exported_in_the_ui() {
         "{ui}"
     );
     assert_eq!(ui["download"]["sqlite"], true, "{ui}");
+    let report = ui["report"].as_str().unwrap();
+    assert!(
+        report.contains("**Steps to reproduce**")
+            && report.contains(&format!("sightline://session/{id}")),
+        "{report}"
+    );
     assert!(
         ui["download"]["name"]
             .as_str()

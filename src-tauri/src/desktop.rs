@@ -39,6 +39,8 @@ pub struct Launch {
     pub hidden: bool,
     /// Bundles to open once the engine runs (a double-clicked `.sightline`).
     pub open: Vec<std::path::PathBuf>,
+    /// A `sightline://` link to show once the engine runs (as a UI route).
+    pub link: Option<String>,
 }
 
 pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
@@ -52,18 +54,18 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
     });
     let hidden = launch.hidden;
     let open = launch.open;
+    let link = launch.link;
     let shared = desktop.clone();
     let app = tauri::Builder::default()
         // A second launch (a click on the launcher while running in the tray) shows this window
         // instead of starting a second engine.
         .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
             show_window(app);
-            // A double-clicked bundle while the app runs: this instance opens it.
-            let files = crate::open::bundle_args(
-                args.get(1..).unwrap_or_default(),
-                std::path::Path::new(&cwd),
-            );
+            // A double-clicked bundle or a link while the app runs: this instance opens it.
+            let given = args.get(1..).unwrap_or_default();
+            let files = crate::open::bundle_args(given, std::path::Path::new(&cwd));
             crate::open::open_bundles(app, files);
+            crate::open::open_link(app, crate::open::link_route(given));
         }))
         // The window comes back where and as large as it was left.
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -82,7 +84,7 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
             let handle = app.handle().clone();
             std::thread::Builder::new()
                 .name("startup".into())
-                .spawn(move || start(handle, shared, hidden, open))?;
+                .spawn(move || start(handle, shared, hidden, open, link))?;
             Ok(())
         })
         .menu(app_menu)
@@ -118,7 +120,13 @@ pub fn run(rt: &tokio::runtime::Runtime, launch: Launch) -> anyhow::Result<()> {
 
 /// Starts the engine (asking the user about any problem), then opens the window and the tray
 /// on the main thread; quits if the user chose to.
-fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool, files: Vec<std::path::PathBuf>) {
+fn start(
+    app: AppHandle,
+    desktop: Arc<Desktop>,
+    hidden: bool,
+    files: Vec<std::path::PathBuf>,
+    link: Option<String>,
+) {
     let started = {
         let mut overrides = lock(&desktop.overrides);
         startup::start(
@@ -155,6 +163,11 @@ fn start(app: AppHandle, desktop: Arc<Desktop>, hidden: bool, files: Vec<std::pa
         tracing::error!(%err, "the event loop is gone");
     }
     crate::open::open_bundles(&app, files);
+    if link.is_some() {
+        // After the window exists (opened on the main thread just above).
+        let main = app.clone();
+        let _ = app.run_on_main_thread(move || crate::open::open_link(&main, link));
+    }
 }
 
 const OPEN_MENU: &str = "file-open";

@@ -37,7 +37,8 @@ fn main() -> ExitCode {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
     let open = open::bundle_args(&words, &cwd);
-    let opening = !words.is_empty() && open.len() == words.len();
+    let link = open::link_route(&words);
+    let opening = !words.is_empty() && open.len() + usize::from(link.is_some()) == words.len();
     // The same executable runs headless: `sightline-desktop serve …` (and every other command
     // of the `sightline` binary) behaves exactly as the engine's binary.
     if args.len() > 1 && !autostart && !opening {
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         overrides,
         hidden: autostart,
         open,
+        link,
     };
     match desktop::run(&runtime, launch) {
         Ok(()) => ExitCode::SUCCESS,

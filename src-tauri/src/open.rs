@@ -1,7 +1,9 @@
-//! Opening bundles in the desktop app: `.sightline` files given at launch (a double-click,
-//! through the file association), handed over by a second launch, or picked with File › Open…
-//! Each is imported into the running engine, and the window shows the first session it brought.
-//! A file that cannot be imported says why in a dialog.
+//! Opening bundles and links in the desktop app: `.sightline` files given at launch (a
+//! double-click, through the file association), handed over by a second launch, or picked with
+//! File › Open… — each is imported into the running engine, and the window shows the first
+//! session it brought (a file that cannot be imported says why in a dialog); and
+//! `sightline://session/{id}?t=…` links (a bug report's), which open that session at that
+//! moment.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +28,51 @@ pub fn bundle_args<S: AsRef<str>>(args: &[S], cwd: &Path) -> Vec<PathBuf> {
         })
         .map(|p| if p.is_absolute() { p } else { cwd.join(p) })
         .collect()
+}
+
+/// The UI route of a `sightline://` link among launch arguments: `sightline://session/{id}?t=…`
+/// becomes `#/sessions/{id}?t=…`.
+pub fn link_route<S: AsRef<str>>(args: &[S]) -> Option<String> {
+    args.iter().find_map(|a| {
+        let rest = a.as_ref().strip_prefix("sightline://")?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let id = path.strip_prefix("session/")?.trim_end_matches('/');
+        if id.is_empty() || id.contains('/') {
+            return None;
+        }
+        // Only the moment is carried over: a link cannot set anything else in the UI.
+        let t = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("t="))
+            .filter(|t| {
+                t.chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '.' | 's' | 'm'))
+            });
+        Some(match t {
+            Some(t) => format!("#/sessions/{id}?t={t}"),
+            None => format!("#/sessions/{id}"),
+        })
+    })
+}
+
+/// Shows the UI at `route` (a `sightline://` link), once the engine runs.
+pub fn open_link(app: &AppHandle, route: Option<String>) {
+    let Some(route) = route else { return };
+    let Some(desktop) = app.try_state::<Arc<Desktop>>() else {
+        return;
+    };
+    let Some(ui) = desktop.monitor.borrow().as_ref().map(|m| m.ui) else {
+        return;
+    };
+    if let (Some(window), Ok(url)) = (
+        app.get_webview_window(crate::desktop::WINDOW),
+        format!("http://{ui}/{route}").parse(),
+    ) {
+        let _ = window.navigate(url);
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
 }
 
 /// Imports `files` into the running engine, then shows the first imported session.
@@ -134,5 +181,23 @@ mod tests {
             ]
         );
         assert!(bundle_args::<&str>(&[], cwd).is_empty());
+    }
+
+    #[test]
+    fn links_open_a_session_at_a_moment() {
+        assert_eq!(
+            link_route(&["sightline://session/qa-42?t=10.1s"]).as_deref(),
+            Some("#/sessions/qa-42?t=10.1s")
+        );
+        assert_eq!(
+            link_route(&["sightline://session/qa-42/"]).as_deref(),
+            Some("#/sessions/qa-42")
+        );
+        assert_eq!(
+            link_route(&["sightline://session/a?t=<script>"]).as_deref(),
+            Some("#/sessions/a")
+        );
+        assert_eq!(link_route(&["sightline://settings"]), None);
+        assert_eq!(link_route(&["bug.sightline"]), None);
     }
 }

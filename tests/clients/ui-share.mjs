@@ -1,10 +1,10 @@
 // Sharing in the UI, in Debian's Chromium: a bundle imported with "Import…", the same bundle
 // dropped on the window (already imported), the imported session saying where it came from,
-// and its Export button downloading a bundle again. Saves screenshots.
+// its Export button downloading a bundle again, and "Copy as bug report". Saves screenshots.
 //
 //   node ui-share.mjs UI_URL BUNDLE SCREENSHOT_DIR
 //
-// Prints {"picked": "...", "dropped": "...", "note": "...", "download": {"name", "bytes", "sqlite"}}.
+// Prints {"picked", "dropped", "note", "report" (the copied bug report), "download": {"name", "bytes", "sqlite"}}.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { launch } from './chromium.mjs';
@@ -18,6 +18,7 @@ mkdirSync(dir, { recursive: true });
 const browser = await launch();
 try {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1440, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -59,6 +60,10 @@ try {
   const saved = `${dir}/downloaded.sightline`;
   await download.saveAs(saved);
   const head = readFileSync(saved).subarray(0, 16).toString('latin1');
+  // Copy as bug report: Markdown on the clipboard.
+  await page.getByRole('button', { name: 'Copy as bug report' }).click();
+  await page.getByRole('button', { name: 'Copied ✓' }).waitFor();
+  const bugReport = await page.evaluate(() => navigator.clipboard.readText());
 
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(
@@ -66,6 +71,7 @@ try {
       picked,
       dropped,
       note: await note.innerText(),
+      report: bugReport,
       download: { name: download.suggestedFilename(), bytes: readFileSync(saved).length, sqlite: head.startsWith('SQLite format 3') },
     }),
   );

@@ -118,6 +118,7 @@ pub fn router(deps: Deps) -> Router {
             "/api/v1/sessions/{session_id}/events/{event_id}",
             get(session_event),
         )
+        .route("/api/v1/sessions/{session_id}/report", get(session_report))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Access {
@@ -857,6 +858,39 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
     .and_then(|t| t.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))))
     {
         Ok(timeline) => Json(timeline).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+/// `GET /api/v1/sessions/{id}/report[?format=markdown]`: the session as a bug report (steps to
+/// reproduce, failing requests with their failing span, error logs, a link back), as JSON or
+/// as Markdown to paste into a ticket.
+async fn session_report(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> Response {
+    let markdown = match p.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("markdown") | Some("md") => true,
+        Some(other) => {
+            return ServerError::BadRequest(format!("format={other:?} must be json or markdown"))
+                .to_api()
+        }
+    };
+    let lookup = id.clone();
+    let report = read(s.readers, move |conn, _| {
+        sightline_store::report::session_report(conn, &lookup)
+    })
+    .await
+    .and_then(|r| r.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))));
+    match report {
+        Ok(r) if markdown => (
+            [(http::header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            r.to_markdown(),
+        )
+            .into_response(),
+        Ok(r) => Json(r).into_response(),
         Err(e) => e.to_api(),
     }
 }

@@ -36,6 +36,9 @@ enum Command {
     Export(crate::share_cli::ExportArgs),
     /// Import `.sightline` bundles into a running engine (each once).
     Import(crate::share_cli::ImportArgs),
+    /// A session as a bug report: steps to reproduce, failing requests, error logs (Markdown,
+    /// or JSON with --json).
+    Report(crate::share_cli::ReportArgs),
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -288,6 +291,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Incident(command) => crate::incident_cli::run(command),
         Command::Export(args) => crate::share_cli::export(args),
         Command::Import(args) => crate::share_cli::import(args),
+        Command::Report(args) => crate::share_cli::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

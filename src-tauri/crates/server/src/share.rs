@@ -224,15 +224,9 @@ fn source() -> String {
 /// A bundle's file name for a selection: what it holds, and when.
 pub fn file_name(selection: &Selection, now_ms: i64) -> String {
     let what = match selection {
+        // A session's bundle has one name, the one its bug report cites.
         Selection::Sessions(ids) if ids.len() == 1 => {
-            format!(
-                "session-{}",
-                ids[0]
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .take(36)
-                    .collect::<String>()
-            )
+            return sightline_store::report::bundle_file(&ids[0]);
         }
         Selection::Sessions(ids) => format!("{}-sessions", ids.len()),
         Selection::Incident(id) => format!(

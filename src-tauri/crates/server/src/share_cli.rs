@@ -186,3 +186,31 @@ pub fn import(a: ImportArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The session to report
+    #[arg(long, value_name = "ID")]
+    session: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// `sightline report --session ID`: the session as a bug report, Markdown (JSON with `--json`).
+pub fn report(a: ReportArgs) -> Result<()> {
+    let base = format!("http://{}/api/v1", a.target.ui);
+    let format = if a.target.json { "json" } else { "markdown" };
+    let session = form_urlencoded::byte_serialize(a.session.as_bytes()).collect::<String>();
+    let mut req = client()?.get(format!("{base}/sessions/{session}/report?format={format}"));
+    if let Some(token) = &a.target.token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().with_context(|| {
+        format!("Sightline does not answer at {base} (is it running? --ui sets the address)")
+    })?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp));
+    }
+    print!("{}", resp.text()?);
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub mod model;
 pub mod queries;
 mod reader;
 pub mod redact;
+pub mod report;
 pub mod span_json;
 pub mod sql;
 mod writer;

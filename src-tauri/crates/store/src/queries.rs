@@ -25,7 +25,7 @@ use crate::error::{Result, StoreError};
 use crate::filter_sql::{split_page, Clauses};
 use crate::span_json::{events_from_json, links_from_json};
 
-fn parse_json(text: &str) -> Json {
+pub(crate) fn parse_json(text: &str) -> Json {
     serde_json::from_str(text).unwrap_or(Json::Null)
 }
 

@@ -224,6 +224,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
           Copy link at {clock(now, short)}
         </button>
+        <ReportButton id={id} />
         <a className="btn" href={`/api/v1/export${query({ session: id })}`} download title="This session, its traces and logs, as one .sightline file to share">
           Export
         </a>
@@ -322,6 +323,28 @@ function incidentBefore(items: TimelineItem[], i: number): string | null | undef
     if (it && it.kind !== 'frustration' && it.kind !== 'trace') return incidentOf(it);
   }
   return null;
+}
+
+/** "Copy as bug report": the session's steps to reproduce, failing requests and error logs, as
+ * Markdown on the clipboard. */
+function ReportButton({ id }: { id: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    try {
+      const resp = await fetch(`/api/v1/sessions/${encodeURIComponent(id)}/report?format=markdown`);
+      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      await navigator.clipboard.writeText(await resp.text());
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+    setTimeout(() => setState('idle'), 2500);
+  };
+  return (
+    <button className="btn" onClick={() => void copy()} title="Steps to reproduce, failing requests and error logs, as Markdown for a ticket">
+      {state === 'copied' ? 'Copied ✓' : state === 'failed' ? 'Could not copy' : 'Copy as bug report'}
+    </button>
+  );
 }
 
 /** The incident window a feed item was captured in. */
