@@ -401,6 +401,18 @@ kill $pid"#,
             .contains("second=0")
             && imported_from("handed-over") == Some(json!("second.sightline"))
     });
+    // The inbox is watched by default, in ~/Sightline/Inbox.
+    let inbox = data.path().join("Sightline/Inbox");
+    eventually("the inbox is created", || inbox.join("Imported").is_dir());
+    std::fs::copy(
+        bundle(data.path(), "dropped.sightline", "dropped-in-inbox"),
+        inbox.join("dropped.sightline"),
+    )
+    .unwrap();
+    eventually("a file dropped in the inbox is imported", || {
+        imported_from("dropped-in-inbox") == Some(json!("dropped.sightline"))
+            && inbox.join("Imported/dropped.sightline").is_file()
+    });
     std::fs::write(&done, "").unwrap();
     let _ = run.0.wait();
 }

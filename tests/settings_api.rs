@@ -34,6 +34,23 @@ fn settings_are_checked_saved_and_published() {
         "off by default"
     );
     assert_eq!(now["file"], json!(file));
+    // The inbox: watched by default, in ~/Sightline/Inbox; paths must be absolute; a new one
+    // restarts the receivers (which start watching it).
+    assert_eq!(now["settings"]["watchInbox"], true);
+    assert_eq!(now["settings"]["inboxDir"], Value::Null);
+    assert!(
+        now["defaultInboxDir"]
+            .as_str()
+            .unwrap()
+            .ends_with("Sightline/Inbox"),
+        "{now}"
+    );
+    let (status, refused) = patch(&e, r#"{"tailFile": "traces.jsonl"}"#);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("absolute"),
+        "{refused}"
+    );
 
     // A tray preference: saved, published, no restart.
     let (status, saved) = patch(&e, r#"{"keepRunningInTray": true}"#);

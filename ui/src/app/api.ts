@@ -97,12 +97,19 @@ export interface Settings {
   launchAtLogin: boolean;
   keepRunningInTray: boolean;
   notifyErrorSessions: boolean;
+  /** Import what is dropped into the inbox folder. */
+  watchInbox: boolean;
+  /** null: the default, ~/Sightline/Inbox. */
+  inboxDir: string | null;
+  /** An OTLP JSON lines file to follow as it grows. */
+  tailFile: string | null;
 }
 
 export interface SettingsAnswer {
   settings: Settings;
   file: string;
   defaultDataDir: string;
+  defaultInboxDir: string;
   /** The receivers restart on new ports or data (after a save). */
   restart: boolean;
 }

@@ -90,9 +90,12 @@ describe('settings form', () => {
     launchAtLogin: false,
     keepRunningInTray: true,
     notifyErrorSessions: false,
+    watchInbox: true,
+    inboxDir: ' /home/qa/Drop ',
+    tailFile: '',
   };
-  it('turns the fields into settings (blank data dir = default)', () => {
-    expect(settingsOf(draft)).toEqual({ ...draft, otlpGrpcPort: 4317, otlpHttpPort: 4318, uiPort: 4320, dataDir: null });
+  it('turns the fields into settings (blank paths = default or none)', () => {
+    expect(settingsOf(draft)).toEqual({ ...draft, otlpGrpcPort: 4317, otlpHttpPort: 4318, uiPort: 4320, dataDir: null, inboxDir: '/home/qa/Drop', tailFile: null });
   });
   it('names the first field that is not a port', () => {
     expect(settingsOf({ ...draft, uiPort: '70000' })).toMatch(/UI port/);

@@ -6,6 +6,7 @@
 
 pub mod content;
 mod error;
+pub mod files;
 pub mod log_replay;
 pub mod normalize;
 pub mod otlp;

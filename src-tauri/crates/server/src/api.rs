@@ -577,6 +577,7 @@ fn settings_json(store: &SettingsStore, restart: bool) -> serde_json::Value {
         "settings": store.get(),
         "file": store.path(),
         "defaultDataDir": crate::config::default_data_dir(),
+        "defaultInboxDir": crate::settings::default_inbox_dir(),
         "restart": restart,
     })
 }

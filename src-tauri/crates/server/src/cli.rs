@@ -92,6 +92,17 @@ struct ServeArgs {
     /// loopback address. Open the UI once with ?token=TOKEN; tools send `Authorization: Bearer`.
     #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A folder to watch: bundles, OTLP JSON lines and rrweb recordings dropped there are
+    /// imported, then moved to Imported/ (or Failed/, with the reason)
+    #[arg(long, env = "SIGHTLINE_INBOX")]
+    inbox: Option<PathBuf>,
+    /// An OTLP JSON lines file to follow as it grows, across rotation (the Collector's file
+    /// exporter)
+    #[arg(long)]
+    tail: Option<PathBuf>,
+    /// Poll the inbox instead of native notification (network filesystems)
+    #[arg(long)]
+    inbox_poll: bool,
     /// Largest accepted request body, after decompression, in MiB
     #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
     max_body_mib: usize,
@@ -193,6 +204,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         otlp_http: args.otlp_http,
         ui: args.ui,
         api_token: args.token,
+        inbox: crate::inbox::InboxConfig {
+            dir: args.inbox,
+            tail: args.tail,
+            poll: args.inbox_poll,
+        },
         ..ServerConfig::default()
     };
     if let Some(dir) = args.data_dir {

@@ -72,6 +72,9 @@ pub struct ServerConfig {
     /// The desktop app's settings, served at `/api/v1/settings`; `None` for `sightline serve`,
     /// whose flags are its settings.
     pub settings: Option<std::sync::Arc<crate::settings::SettingsStore>>,
+    /// A folder whose files are imported, and a file followed as it grows (both off unless
+    /// set).
+    pub inbox: crate::inbox::InboxConfig,
 }
 
 /// The shortest token accepted: shorter ones are guessable by a script trying them over the
@@ -104,6 +107,7 @@ impl Default for ServerConfig {
             frustration: Default::default(),
             api_token: None,
             settings: None,
+            inbox: Default::default(),
         }
     }
 }

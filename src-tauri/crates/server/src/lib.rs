@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod inbox;
 pub mod incident_cli;
 pub mod incidents;
 pub mod otlp_grpc;
@@ -177,7 +178,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         }
     }));
 
-    let http_server = axum::serve(http, otlp_http::router(pipeline, incidents.clone()))
+    let http_server = axum::serve(http, otlp_http::router(pipeline.clone(), incidents.clone()))
         .with_graceful_shutdown(stopped(&stop));
     tasks.push(tokio::spawn(async move {
         if let Err(err) = http_server.await {
@@ -211,6 +212,14 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             tracing::error!(%err, "UI server stopped");
         }
     }));
+    if config.inbox.dir.is_some() || config.inbox.tail.is_some() {
+        tasks.push(tokio::spawn(inbox::run(
+            config.inbox.clone(),
+            share.clone(),
+            pipeline.clone(),
+            stop.subscribe(),
+        )));
+    }
 
     tracing::info!(%grpc_addr, %http_addr, %ui_addr, db = %store.path().display(), "Sightline is listening");
     Ok(Handle {

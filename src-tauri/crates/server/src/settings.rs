@@ -25,6 +25,12 @@ pub struct Settings {
     pub keep_running_in_tray: bool,
     /// A desktop notification when a new session records an error.
     pub notify_error_sessions: bool,
+    /// Import what is dropped into the inbox folder.
+    pub watch_inbox: bool,
+    /// `None`: [`default_inbox_dir`] (`~/Sightline/Inbox`).
+    pub inbox_dir: Option<PathBuf>,
+    /// An OTLP JSON lines file to follow as it grows (the Collector's file exporter).
+    pub tail_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -37,6 +43,9 @@ impl Default for Settings {
             launch_at_login: false,
             keep_running_in_tray: false,
             notify_error_sessions: false,
+            watch_inbox: true,
+            inbox_dir: None,
+            tail_file: None,
         }
     }
 }
@@ -48,18 +57,24 @@ impl Settings {
             .unwrap_or_else(crate::config::default_data_dir)
     }
 
-    /// Whether going from `self` to `next` needs the engine restarted (new ports or data).
+    pub fn inbox_dir(&self) -> PathBuf {
+        self.inbox_dir.clone().unwrap_or_else(default_inbox_dir)
+    }
+
+    /// Whether going from `self` to `next` needs the engine restarted (new ports, data, inbox).
     pub fn needs_restart(&self, next: &Settings) -> bool {
         (
             self.otlp_grpc_port,
             self.otlp_http_port,
             self.ui_port,
             self.data_dir(),
+            (self.watch_inbox, self.inbox_dir(), &self.tail_file),
         ) != (
             next.otlp_grpc_port,
             next.otlp_http_port,
             next.ui_port,
             next.data_dir(),
+            (next.watch_inbox, next.inbox_dir(), &next.tail_file),
         )
     }
 
@@ -70,7 +85,21 @@ impl Settings {
         config.otlp_http = at(self.otlp_http_port);
         config.ui = at(self.ui_port);
         config.data_dir = self.data_dir();
+        config.inbox = crate::inbox::InboxConfig {
+            dir: self.watch_inbox.then(|| self.inbox_dir()),
+            tail: self.tail_file.clone(),
+            poll: false,
+        };
     }
+}
+
+/// Where the desktop app's inbox is unless the settings say otherwise: `~/Sightline/Inbox`.
+pub fn default_inbox_dir() -> PathBuf {
+    directories::UserDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .unwrap_or_default()
+        .join("Sightline")
+        .join("Inbox")
 }
 
 /// The platform's configuration file (`~/.config/sightline/settings.json` on Linux,
@@ -209,6 +238,19 @@ pub fn check(next: &Settings, running: &[u16]) -> Result<()> {
                 "the data directory must be an absolute path, not {}",
                 dir.display()
             ));
+        }
+    }
+    for (what, path) in [
+        ("inbox folder", &next.inbox_dir),
+        ("followed file", &next.tail_file),
+    ] {
+        if let Some(p) = path {
+            if !p.is_absolute() {
+                return bad(format!(
+                    "the {what} must be an absolute path, not {}",
+                    p.display()
+                ));
+            }
         }
     }
     check_data_dir(&next.data_dir()).map_err(ServerError::BadRequest)

@@ -1,5 +1,6 @@
 //! Sharing: a selection exported as a bundle (`.sightline`, see `sightline_store::bundle`), and
-//! bundles imported — each once, all or nothing, through the same normalization as live
+//! files imported — bundles, OTLP JSON lines as the Collector's file exporter writes them, and
+//! rrweb recordings — each once, all or nothing, through the same normalization as live
 //! ingest, so an imported session links and reads exactly like a recorded one.
 //!
 //! Imports are serialized (one at a time): the "already imported?" check and the write cannot
@@ -8,8 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sightline_ingest::files::{self, Parsed};
 use sightline_ingest::{normalize, replay};
-use sightline_store::bundle::{self, Bundle, Counts, ExportInfo, Selection};
+use sightline_store::bundle::{self, Bundle, Counts, ExportInfo, ReplayBatch, Selection};
 use sightline_store::model::ImportRow;
 use sightline_store::{Batch, Readers, Writer};
 
@@ -81,12 +84,13 @@ impl Share {
         .map_err(ServerError::from)
     }
 
-    /// Imports the bundle at `path` (named `file_name` for the user): checked, then stored in
-    /// one transaction, or refused with the reason. A bundle imported before is not stored
-    /// again.
+    /// Imports the file at `path` (named `file_name` for the user) — a bundle, OTLP JSON lines
+    /// or an rrweb recording: checked, then stored in one transaction, or refused with the
+    /// reason. A file imported before is not stored again.
     pub async fn import(&self, path: PathBuf, file_name: &str) -> Result<Imported> {
         let _one_at_a_time = self.imports.lock().await;
-        let read = tokio::task::spawn_blocking(move || bundle::read(&path))
+        let name = file_name.to_owned();
+        let read = tokio::task::spawn_blocking(move || load(&path, &name))
             .await
             .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??;
         let checksum = read.checksum.clone();
@@ -148,6 +152,13 @@ impl Share {
             }
             batch.append(n.batch);
         }
+        for req in &b.metrics {
+            let n = normalize::metrics(req);
+            if n.rejected > 0 {
+                return Err(bad_content(file_name, n.first_rejection.as_deref()));
+            }
+            batch.append(n.batch);
+        }
         // Traces already here keep what they have: nothing of them is stored twice.
         let mut trace_ids: Vec<[u8; 16]> = batch.spans.iter().map(|s| s.trace_id).collect();
         trace_ids.extend(batch.logs.iter().filter_map(|l| l.trace_id));
@@ -201,6 +212,83 @@ impl Share {
         });
         Ok((batch, outcome))
     }
+}
+
+/// Reads an importable file whatever it is: a bundle (by its SQLite header), or else OTLP JSON
+/// lines or an rrweb recording (possibly compressed), as a bundle without a manifest of its
+/// own. Its checksum is the digest of the file as given.
+fn load(path: &Path, name: &str) -> Result<Bundle> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| {
+        ServerError::Store(sightline_store::StoreError::Bundle(format!(
+            "cannot read {name}: {e}"
+        )))
+    };
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(unreadable)?;
+    let named_bundle = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|e| e.eq_ignore_ascii_case(bundle::EXTENSION));
+    // A `.sightline` file is a bundle or nothing: its refusal says so.
+    if head[..n].starts_with(b"SQLite format 3\0") || named_bundle {
+        return Ok(bundle::read(path)?);
+    }
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_BUNDLE_BYTES {
+        return Err(ServerError::BadRequest(format!(
+            "{name} is larger than {} MiB",
+            MAX_BUNDLE_BYTES / (1024 * 1024)
+        )));
+    }
+    let raw = std::fs::read(path).map_err(unreadable)?;
+    let checksum = format!("sha256:{}", hex::encode(Sha256::digest(&raw)));
+    let text = files::decompress(&raw)?;
+    drop(raw);
+    let mut out = Bundle {
+        manifest: serde_json::Map::new(),
+        format_version: 0,
+        checksum,
+        exported_ms: None,
+        source: None,
+        traces: Vec::new(),
+        logs: Vec::new(),
+        metrics: Vec::new(),
+        replay: Vec::new(),
+    };
+    match files::parse(&text, name)? {
+        Parsed::Otlp(f) => {
+            out.manifest
+                .insert("format".into(), json!("otlp-json-lines"));
+            out.manifest.insert("lines".into(), json!(f.lines));
+            out.traces = f.traces;
+            out.logs = f.logs;
+            out.metrics = f.metrics;
+        }
+        Parsed::Rrweb(r) => {
+            out.manifest.insert("format".into(), json!("rrweb"));
+            out.manifest.insert("events".into(), json!(r.events.len()));
+            let now = crate::now_ms();
+            let mut events = r.events;
+            let mut batch = 0;
+            // A long recording is stored as several batches, as a recorder would have sent it.
+            while !events.is_empty() {
+                let rest = events.split_off(files::EVENTS_PER_BATCH.min(events.len()));
+                out.replay.push(ReplayBatch {
+                    session_id: r.session_id.clone(),
+                    batch,
+                    received_ms: now,
+                    meta: r.meta.clone(),
+                    events,
+                });
+                events = rest;
+                batch += 1;
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn bad_content(file_name: &str, why: Option<&str>) -> ServerError {

@@ -16,6 +16,7 @@
 use std::path::Path;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -88,6 +89,8 @@ pub struct Bundle {
     pub source: Option<String>,
     pub traces: Vec<ExportTraceServiceRequest>,
     pub logs: Vec<ExportLogsServiceRequest>,
+    /// Bundles hold none; an OTLP file imported the same way may.
+    pub metrics: Vec<ExportMetricsServiceRequest>,
     pub replay: Vec<ReplayBatch>,
 }
 
@@ -671,6 +674,7 @@ fn read_checked(path: &Path) -> Result<Bundle> {
         manifest,
         traces,
         logs,
+        metrics: Vec::new(),
         replay,
     })
 }

@@ -27,8 +27,16 @@ export function settingsOf(d: Draft): Settings | string {
   const http = port('The OTLP/HTTP port', d.otlpHttpPort);
   const ui = port('The UI port', d.uiPort);
   for (const p of [grpc, http, ui]) if (typeof p === 'string') return p;
-  const dataDir = d.dataDir?.trim() ? d.dataDir.trim() : null;
-  return { ...d, otlpGrpcPort: grpc as number, otlpHttpPort: http as number, uiPort: ui as number, dataDir };
+  const path = (p: string | null) => (p?.trim() ? p.trim() : null);
+  return {
+    ...d,
+    otlpGrpcPort: grpc as number,
+    otlpHttpPort: http as number,
+    uiPort: ui as number,
+    dataDir: path(d.dataDir),
+    inboxDir: path(d.inboxDir),
+    tailFile: path(d.tailFile),
+  };
 }
 
 export function SettingsView() {
@@ -69,7 +77,7 @@ export function SettingsView() {
       .catch((e: unknown) => setProblem(e instanceof ApiError ? e.message : String(e)))
       .finally(() => setSaving(false));
   };
-  const toggle = (key: 'launchAtLogin' | 'keepRunningInTray' | 'notifyErrorSessions', label: string, hint: string) => (
+  const toggle = (key: 'launchAtLogin' | 'keepRunningInTray' | 'notifyErrorSessions' | 'watchInbox', label: string, hint: string) => (
     <label className="setting check">
       <input type="checkbox" checked={draft[key]} onChange={(e) => set(key, e.target.checked)} />
       <span>
@@ -130,6 +138,22 @@ export function SettingsView() {
             value={draft.dataDir ?? ''}
             onChange={(e) => set('dataDir', e.target.value)}
           />
+        </label>
+        <h2>Inbox</h2>
+        {toggle('watchInbox', 'Watch the inbox folder', 'Session bundles (.sightline), OTLP JSON lines (the Collector’s file exporter, also .gz or .zst) and rrweb recordings dropped there are imported once complete, then moved to Imported/ (or Failed/, with the reason).')}
+        <label className="setting">
+          <span>
+            Inbox folder
+            <span className="hint">Empty means the default, {info.defaultInboxDir}.</span>
+          </span>
+          <input className="text path" placeholder={info.defaultInboxDir} value={draft.inboxDir ?? ''} onChange={(e) => set('inboxDir', e.target.value)} />
+        </label>
+        <label className="setting">
+          <span>
+            Follow a file
+            <span className="hint">An OTLP JSON lines file another process keeps appending to (the Collector’s file exporter), read as it grows, across rotation.</span>
+          </span>
+          <input className="text path" placeholder="/var/log/otel/traces.jsonl" value={draft.tailFile ?? ''} onChange={(e) => set('tailFile', e.target.value)} />
         </label>
         <h2>Desktop</h2>
         {toggle('keepRunningInTray', 'Keep running in the tray', 'Closing the window hides it; the receivers keep listening. Quit from the tray.')}
