@@ -136,6 +136,18 @@ impl Engine {
         body
     }
 
+    /// One retention pass with `policy`, as if it were `now_ms`.
+    pub fn prune(
+        &self,
+        policy: &sightline_store::retention::RetentionConfig,
+        now_ms: i64,
+    ) -> sightline_server::retention::Pruned {
+        let handle = self.handle.as_ref().expect("a running engine");
+        self.rt
+            .block_on(handle.prune(policy, now_ms))
+            .expect("a retention pass")
+    }
+
     /// Reads the store directly, read-only, for what the API does not expose yet.
     pub fn read<T>(&self, f: impl FnOnce(&sightline_store::Connection) -> T) -> T {
         let conn =

@@ -198,6 +198,8 @@ export interface SessionDetail {
   frustrationSignals: FrustrationSignal[];
   /** Set when the session came in a bundle: which, and from where. */
   importedFrom?: { fileName: string; importedMs: number; exportedMs: number | null; source: string | null; checksum: string } | null;
+  /** Kept whatever the retention policy, until unpinned. */
+  pinned?: { pinnedMs: number; note: string | null } | null;
   [key: string]: unknown;
 }
 

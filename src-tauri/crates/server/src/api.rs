@@ -38,6 +38,7 @@ pub struct ApiState {
     settings: Option<Arc<SettingsStore>>,
     incidents: Arc<Incidents>,
     share: Arc<crate::share::Share>,
+    writer: sightline_store::Writer,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -67,6 +68,8 @@ pub struct Deps {
     pub settings: Option<Arc<SettingsStore>>,
     pub incidents: Arc<Incidents>,
     pub share: Arc<crate::share::Share>,
+    /// For the few writes the API makes itself (pinning a session).
+    pub writer: sightline_store::Writer,
 }
 
 pub fn router(deps: Deps) -> Router {
@@ -81,6 +84,7 @@ pub fn router(deps: Deps) -> Router {
         settings,
         incidents,
         share,
+        writer,
     } = deps;
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
@@ -119,6 +123,10 @@ pub fn router(deps: Deps) -> Router {
             get(session_event),
         )
         .route("/api/v1/sessions/{session_id}/report", get(session_report))
+        .route(
+            "/api/v1/sessions/{session_id}/pin",
+            post(pin_session).delete(unpin_session),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Access {
@@ -136,6 +144,7 @@ pub fn router(deps: Deps) -> Router {
             settings,
             incidents,
             share,
+            writer,
         })
 }
 
@@ -861,6 +870,64 @@ async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> 
         Ok(timeline) => Json(timeline).into_response(),
         Err(e) => e.to_api(),
     }
+}
+
+/// `POST /api/v1/sessions/{id}/pin` `{note?}`: kept whatever the retention policy, until
+/// unpinned (`DELETE`).
+async fn pin_session(State(s): State<ApiState>, Path(id): Path<String>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Pin {
+        #[serde(default)]
+        note: Option<String>,
+    }
+    let result = async {
+        let pin: Pin = if body.is_empty() {
+            Pin::default()
+        } else {
+            json_body(&body, "{\"note\": \"…\"} or nothing")?
+        };
+        let note = pin.note.unwrap_or_default();
+        if note.chars().count() > 2_000 || note.contains('\n') {
+            return Err(ServerError::BadRequest(
+                "a pin's note is one line, at most 2000 characters".into(),
+            ));
+        }
+        set_pin(&s, &id, Some(note)).await
+    }
+    .await;
+    reply(result)
+}
+
+async fn unpin_session(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    reply(set_pin(&s, &id, None).await)
+}
+
+async fn set_pin(
+    s: &ApiState,
+    id: &str,
+    pin: Option<String>,
+) -> Result<serde_json::Value, ServerError> {
+    let lookup = id.to_owned();
+    let exists = read(s.readers.clone(), move |conn, _| {
+        queries::session_view(conn, &lookup)
+    })
+    .await?;
+    if exists.is_none() {
+        return Err(ServerError::NotFound(format!("no session {id} is stored")));
+    }
+    let pinned = pin.is_some();
+    s.writer
+        .write(sightline_store::Batch {
+            pins: vec![sightline_store::model::PinChange {
+                session_id: id.to_owned(),
+                pin,
+                at_ms: crate::now_ms(),
+            }],
+            ..Default::default()
+        })
+        .await?;
+    Ok(serde_json::json!({ "sessionId": id, "pinned": pinned }))
 }
 
 /// `GET /api/v1/sessions/{id}/report[?format=markdown]`: the session as a bug report (steps to

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sightline_store::retention::RetentionConfig;
 
 use crate::{config, seed, ServerConfig};
 use sightline_store::frustration::FrustrationConfig;
@@ -103,6 +104,18 @@ struct ServeArgs {
     /// Poll the inbox instead of native notification (network filesystems)
     #[arg(long)]
     inbox_poll: bool,
+    /// Sessions without errors are kept this many days (pinned ones until unpinned)
+    #[arg(long, default_value_t = RetentionConfig::default().session_days)]
+    keep_days: u32,
+    /// Sessions with errors are kept this many days
+    #[arg(long, default_value_t = RetentionConfig::default().error_session_days)]
+    keep_error_days: u32,
+    /// Traces and logs that belong to no session are kept this many days
+    #[arg(long, default_value_t = RetentionConfig::default().orphan_days)]
+    keep_orphan_days: u32,
+    /// The database's size cap in MiB (0: none); past it the oldest sessions go first
+    #[arg(long, default_value_t = RetentionConfig::default().max_db_bytes.unwrap_or(0) / (1024 * 1024))]
+    max_db_mib: u64,
     /// Largest accepted request body, after decompression, in MiB
     #[arg(long, default_value_t = config::DEFAULT_MAX_BODY_BYTES / (1024 * 1024))]
     max_body_mib: usize,
@@ -209,6 +222,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tail: args.tail,
             poll: args.inbox_poll,
         },
+        retention: Some(RetentionConfig {
+            session_days: args.keep_days,
+            error_session_days: args.keep_error_days,
+            orphan_days: args.keep_orphan_days,
+            max_db_bytes: (args.max_db_mib > 0).then_some(args.max_db_mib * 1024 * 1024),
+        }),
         ..ServerConfig::default()
     };
     if let Some(dir) = args.data_dir {

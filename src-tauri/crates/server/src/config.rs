@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// A folder whose files are imported, and a file followed as it grows (both off unless
     /// set).
     pub inbox: crate::inbox::InboxConfig,
+    /// How long records are kept and how large the database may grow; `None`: kept forever
+    /// (`sightline serve` and the desktop app turn it on with their defaults).
+    pub retention: Option<sightline_store::retention::RetentionConfig>,
 }
 
 /// The shortest token accepted: shorter ones are guessable by a script trying them over the
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             api_token: None,
             settings: None,
             inbox: Default::default(),
+            retention: None,
         }
     }
 }

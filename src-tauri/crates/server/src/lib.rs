@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
+pub mod retention;
 pub mod seed;
 pub mod settings;
 pub mod share;
@@ -204,6 +205,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             settings: config.settings.clone(),
             incidents: incidents.clone(),
             share: share.clone(),
+            writer: store.writer(),
         }),
     )
     .with_graceful_shutdown(stopped(&stop));
@@ -212,6 +214,14 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             tracing::error!(%err, "UI server stopped");
         }
     }));
+    if let Some(policy) = config.retention.clone() {
+        tasks.push(tokio::spawn(retention::run(
+            store.readers(),
+            store.writer(),
+            policy,
+            stop.subscribe(),
+        )));
+    }
     if config.inbox.dir.is_some() || config.inbox.tail.is_some() {
         tasks.push(tokio::spawn(inbox::run(
             config.inbox.clone(),
@@ -239,6 +249,16 @@ impl Handle {
     /// The database file.
     pub fn database(&self) -> &std::path::Path {
         self.store.path()
+    }
+
+    /// One retention pass as if it were `now_ms` (the background task runs these on its own;
+    /// tests give the clock).
+    pub async fn prune(
+        &self,
+        policy: &sightline_store::retention::RetentionConfig,
+        now_ms: i64,
+    ) -> Result<retention::Pruned> {
+        retention::prune(&self.store.readers(), &self.store.writer(), policy, now_ms).await
     }
 
     /// A cheap, cloneable view of this engine for the desktop's tray and notifications.

@@ -85,6 +85,7 @@ impl Settings {
         config.otlp_http = at(self.otlp_http_port);
         config.ui = at(self.ui_port);
         config.data_dir = self.data_dir();
+        config.retention = Some(Default::default());
         config.inbox = crate::inbox::InboxConfig {
             dir: self.watch_inbox.then(|| self.inbox_dir()),
             tail: self.tail_file.clone(),

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_incident_tags.sql"),
     include_str!("../migrations/0015_session_event_incidents.sql"),
     include_str!("../migrations/0016_imports.sql"),
+    include_str!("../migrations/0017_retention.sql"),
 ];
 
 /// The schema version this build writes.
@@ -68,11 +69,20 @@ fn connect(path: &Path, flags: OpenFlags, pragmas: &str) -> Result<Connection> {
 /// - `journal_size_limit`: after a checkpoint resets the WAL, its file is cut back to this size
 ///   instead of staying at its high-water mark.
 pub fn open_writer(path: &Path) -> Result<Connection> {
+    // A new database reclaims the space retention frees (incremental vacuum): the setting
+    // takes only before the file has a journal mode or a table.
+    let new = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+    let auto_vacuum = if new {
+        "PRAGMA auto_vacuum = INCREMENTAL;"
+    } else {
+        ""
+    };
     let conn = connect(
         path,
         OpenFlags::default(),
         &format!(
-            "PRAGMA page_size = {PAGE_SIZE};
+            "{auto_vacuum}
+             PRAGMA page_size = {PAGE_SIZE};
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA temp_store = MEMORY;

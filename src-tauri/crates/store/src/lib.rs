@@ -16,6 +16,7 @@ pub mod queries;
 mod reader;
 pub mod redact;
 pub mod report;
+pub mod retention;
 pub mod span_json;
 pub mod sql;
 mod writer;

@@ -276,6 +276,19 @@ pub struct Batch {
     /// The bundle this batch imports, recorded with its sessions. A bundle already imported
     /// fails the batch (its checksum is the key), so nothing of it is stored twice.
     pub import: Option<ImportRow>,
+    /// Retention: what to delete (in this batch's transaction; space is reclaimed after).
+    pub delete: Option<crate::retention::Deletion>,
+    /// Sessions pinned (kept whatever the retention) or unpinned.
+    pub pins: Vec<PinChange>,
+}
+
+/// A session pinned or unpinned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinChange {
+    pub session_id: String,
+    /// `Some(note)`: pinned, with a note (possibly empty); `None`: unpinned.
+    pub pin: Option<String>,
+    pub at_ms: i64,
 }
 
 /// An imported bundle: what the UI says about where its sessions came from.
@@ -335,6 +348,10 @@ impl Batch {
         if other.import.is_some() {
             self.import = other.import;
         }
+        if other.delete.is_some() {
+            self.delete = other.delete;
+        }
+        self.pins.extend(other.pins);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -342,6 +359,8 @@ impl Batch {
             && self.metrics.is_empty()
             && self.incidents.is_empty()
             && self.import.is_none()
+            && self.delete.is_none()
+            && self.pins.is_empty()
     }
 }
 

@@ -698,6 +698,13 @@ pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>>
         })?
         .collect::<rusqlite::Result<_>>()?;
     session["pages"] = Json::Array(pages);
+    session["pinned"] = conn
+        .prepare_cached("SELECT pinned_ms, note FROM pinned_sessions WHERE session_id = ?1")?
+        .query_row([session_id], |r| {
+            Ok(json!({ "pinnedMs": r.get::<_, i64>(0)?, "note": r.get::<_, Option<String>>(1)? }))
+        })
+        .optional()?
+        .unwrap_or(Json::Null);
     // Where an imported session came from (the first bundle that brought it).
     session["importedFrom"] = conn
         .prepare_cached(

@@ -23,6 +23,10 @@ use crate::model::{metric_stream_hash, Batch, ContentHash};
 /// the memory held in the queue together with the server's admission limit.
 pub const WRITER_QUEUE_DEPTH: usize = 64;
 
+/// Pages returned to the filesystem after each retention deletion: 32 MiB of 8 KiB pages, a
+/// few milliseconds of work, so a deletion never holds the writer for long.
+const VACUUM_PAGES_PER_DELETION: u32 = 4096;
+
 /// Rows in one transaction. Large enough that commit overhead is amortized (about 100 requests
 /// of 512 spans), small enough that a commit takes well under a second and readers see fresh
 /// data quickly.
@@ -645,6 +649,31 @@ fn write_batch(
     if !batch.spans.is_empty() {
         write_service_stats(tx, batch)?;
         write_service_edges(tx, batch, traces, before)?;
+    }
+
+    if let Some(d) = &batch.delete {
+        crate::retention::delete(tx, d)?;
+        // The freed pages go back to the filesystem (databases created with incremental
+        // auto-vacuum; a no-op for older ones), a bounded number per deletion.
+        tx.execute_batch(&format!(
+            "PRAGMA incremental_vacuum({VACUUM_PAGES_PER_DELETION})"
+        ))?;
+    }
+    for p in &batch.pins {
+        match &p.pin {
+            Some(note) => crate::retention::pin(
+                tx,
+                &p.session_id,
+                Some(note.as_str()).filter(|n| !n.is_empty()),
+                p.at_ms,
+            )?,
+            None => {
+                tx.execute(
+                    "DELETE FROM pinned_sessions WHERE session_id = ?1",
+                    [&p.session_id],
+                )?;
+            }
+        }
     }
 
     if let Some(import) = &batch.import {

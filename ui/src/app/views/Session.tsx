@@ -224,6 +224,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
           Copy link at {clock(now, short)}
         </button>
+        <PinButton id={id} pinned={!!detail.pinned} />
         <ReportButton id={id} />
         <a className="btn" href={`/api/v1/export${query({ session: id })}`} download title="This session, its traces and logs, as one .sightline file to share">
           Export
@@ -323,6 +324,30 @@ function incidentBefore(items: TimelineItem[], i: number): string | null | undef
     if (it && it.kind !== 'frustration' && it.kind !== 'trace') return incidentOf(it);
   }
   return null;
+}
+
+/** Pinning keeps a session whatever the retention policy (14 days, 60 with errors). */
+function PinButton({ id, pinned: initially }: { id: string; pinned: boolean }) {
+  const [pinned, setPinned] = useState(initially);
+  const [busy, setBusy] = useState(false);
+  const toggle = () => {
+    setBusy(true);
+    const path = `/sessions/${encodeURIComponent(id)}/pin`;
+    const done = pinned
+      ? fetch(`/api/v1${path}`, { method: 'DELETE' }).then((r) => {
+          if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        })
+      : api.post(path, {});
+    void done
+      .then(() => setPinned(!pinned))
+      .catch(() => undefined)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <button className={`btn ${pinned ? 'on' : ''}`} aria-pressed={pinned} disabled={busy} onClick={toggle} title={pinned ? 'Kept until unpinned. Click to unpin.' : 'Keep this session whatever the retention policy'}>
+      {pinned ? '📌 Pinned' : 'Pin'}
+    </button>
+  );
 }
 
 /** "Copy as bug report": the session's steps to reproduce, failing requests and error logs, as
