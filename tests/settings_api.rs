@@ -51,6 +51,20 @@ fn settings_are_checked_saved_and_published() {
         refused["message"].as_str().unwrap().contains("absolute"),
         "{refused}"
     );
+    // Retention: the policy's defaults, and what is out of range said.
+    assert_eq!(
+        (
+            now["settings"]["keepDays"].as_u64(),
+            now["settings"]["keepErrorDays"].as_u64()
+        ),
+        (Some(14), Some(60))
+    );
+    let (status, refused) = patch(&e, r#"{"keepDays": 0}"#);
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("1 to 3650"),
+        "{refused}"
+    );
 
     // A tray preference: saved, published, no restart.
     let (status, saved) = patch(&e, r#"{"keepRunningInTray": true}"#);

@@ -361,6 +361,10 @@ fn bundles_are_imported_and_exported_in_the_ui() {
         "{ui}"
     );
     assert_eq!(ui["download"]["sqlite"], true, "{ui}");
+    assert_eq!(
+        ui["selection"], true,
+        "the selection exported as a bundle: {ui}"
+    );
     let report = ui["report"].as_str().unwrap();
     assert!(
         report.contains("**Steps to reproduce**")

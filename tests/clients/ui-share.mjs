@@ -54,6 +54,7 @@ try {
   await report.getByRole('link', { name: 'open' }).first().click();
   const note = page.locator('.imported-note');
   await note.waitFor({ timeout: 10000 });
+  const noteText = await note.innerText();
   await page.locator('.viewport iframe').waitFor({ timeout: 10000 });
   await page.screenshot({ path: `${dir}/share-3-session.png` });
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export' }).click()]);
@@ -65,13 +66,24 @@ try {
   await page.getByRole('button', { name: 'Copied ✓' }).waitFor();
   const bugReport = await page.evaluate(() => navigator.clipboard.readText());
 
+  // A selection on the Sessions page, exported as one bundle.
+  await page.goto(`${base}#/sessions`);
+  await page.getByRole('checkbox', { name: 'Select every session shown' }).click();
+  await page.getByText('1 session selected').waitFor();
+  await page.screenshot({ path: `${dir}/share-4-selection.png` });
+  const [selection] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export selected' }).click()]);
+  const selectionFile = `${dir}/selection.sightline`;
+  await selection.saveAs(selectionFile);
+  const selectionHead = readFileSync(selectionFile).subarray(0, 16).toString('latin1');
+
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(
     JSON.stringify({
       picked,
       dropped,
-      note: await note.innerText(),
+      note: noteText,
       report: bugReport,
+      selection: selectionHead.startsWith('SQLite format 3'),
       download: { name: download.suggestedFilename(), bytes: readFileSync(saved).length, sqlite: head.startsWith('SQLite format 3') },
     }),
   );

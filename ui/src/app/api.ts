@@ -103,6 +103,11 @@ export interface Settings {
   inboxDir: string | null;
   /** An OTLP JSON lines file to follow as it grows. */
   tailFile: string | null;
+  /** Retention, in days; the size cap in MiB (0: none). */
+  keepDays: number;
+  keepErrorDays: number;
+  keepOrphanDays: number;
+  maxDatabaseMib: number;
 }
 
 export interface SettingsAnswer {

@@ -93,9 +93,26 @@ describe('settings form', () => {
     watchInbox: true,
     inboxDir: ' /home/qa/Drop ',
     tailFile: '',
+    keepDays: '14',
+    keepErrorDays: ' 60',
+    keepOrphanDays: '14',
+    maxDatabaseMib: '0',
   };
   it('turns the fields into settings (blank paths = default or none)', () => {
-    expect(settingsOf(draft)).toEqual({ ...draft, otlpGrpcPort: 4317, otlpHttpPort: 4318, uiPort: 4320, dataDir: null, inboxDir: '/home/qa/Drop', tailFile: null });
+    expect(settingsOf(draft)).toEqual({
+      ...draft,
+      otlpGrpcPort: 4317,
+      otlpHttpPort: 4318,
+      uiPort: 4320,
+      dataDir: null,
+      inboxDir: '/home/qa/Drop',
+      tailFile: null,
+      keepDays: 14,
+      keepErrorDays: 60,
+      keepOrphanDays: 14,
+      maxDatabaseMib: 0,
+    });
+    expect(settingsOf({ ...draft, keepDays: '0' })).toMatch(/Days sessions are kept/);
   });
   it('names the first field that is not a port', () => {
     expect(settingsOf({ ...draft, uiPort: '70000' })).toMatch(/UI port/);

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sightline_store::retention::RetentionConfig;
 use tokio::sync::watch;
 
 use crate::error::{Result, ServerError};
@@ -31,6 +32,12 @@ pub struct Settings {
     pub inbox_dir: Option<PathBuf>,
     /// An OTLP JSON lines file to follow as it grows (the Collector's file exporter).
     pub tail_file: Option<PathBuf>,
+    /// Retention: days sessions without errors, with errors, and traces and logs of no session
+    /// are kept; the database's size cap in MiB (0: none).
+    pub keep_days: u32,
+    pub keep_error_days: u32,
+    pub keep_orphan_days: u32,
+    pub max_database_mib: u64,
 }
 
 impl Default for Settings {
@@ -46,6 +53,10 @@ impl Default for Settings {
             watch_inbox: true,
             inbox_dir: None,
             tail_file: None,
+            keep_days: RetentionConfig::default().session_days,
+            keep_error_days: RetentionConfig::default().error_session_days,
+            keep_orphan_days: RetentionConfig::default().orphan_days,
+            max_database_mib: RetentionConfig::default().max_db_bytes.unwrap_or(0) / (1024 * 1024),
         }
     }
 }
@@ -69,13 +80,25 @@ impl Settings {
             self.ui_port,
             self.data_dir(),
             (self.watch_inbox, self.inbox_dir(), &self.tail_file),
+            self.retention(),
         ) != (
             next.otlp_grpc_port,
             next.otlp_http_port,
             next.ui_port,
             next.data_dir(),
             (next.watch_inbox, next.inbox_dir(), &next.tail_file),
+            next.retention(),
         )
+    }
+
+    pub fn retention(&self) -> RetentionConfig {
+        RetentionConfig {
+            session_days: self.keep_days,
+            error_session_days: self.keep_error_days,
+            orphan_days: self.keep_orphan_days,
+            max_db_bytes: (self.max_database_mib > 0)
+                .then_some(self.max_database_mib * 1024 * 1024),
+        }
     }
 
     /// Applies the engine's part to a configuration (loopback addresses, data directory).
@@ -85,7 +108,7 @@ impl Settings {
         config.otlp_http = at(self.otlp_http_port);
         config.ui = at(self.ui_port);
         config.data_dir = self.data_dir();
-        config.retention = Some(Default::default());
+        config.retention = Some(self.retention());
         config.inbox = crate::inbox::InboxConfig {
             dir: self.watch_inbox.then(|| self.inbox_dir()),
             tail: self.tail_file.clone(),
@@ -240,6 +263,24 @@ pub fn check(next: &Settings, running: &[u16]) -> Result<()> {
                 dir.display()
             ));
         }
+    }
+    for (what, days) in [
+        ("days sessions are kept", next.keep_days),
+        ("days sessions with errors are kept", next.keep_error_days),
+        (
+            "days traces and logs of no session are kept",
+            next.keep_orphan_days,
+        ),
+    ] {
+        if !(1..=3650).contains(&days) {
+            return bad(format!("the {what} must be 1 to 3650, not {days}"));
+        }
+    }
+    if next.max_database_mib != 0 && next.max_database_mib < 100 {
+        return bad(format!(
+            "the database size cap must be at least 100 MiB (or 0 for none), not {}",
+            next.max_database_mib
+        ));
     }
     for (what, path) in [
         ("inbox folder", &next.inbox_dir),

@@ -25,6 +25,8 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
   const [more, setMore] = useState<{ rows: SessionSummary[]; cursor: string | null } | null>(null);
   const [selected, setSelected] = useState(0);
   const [fresh, setFresh] = useState(0);
+  // Sessions ticked for a bundle ("Export selected").
+  const [picked, setPicked] = useState<Set<string>>(new Set());
   useEffect(() => {
     setMore(null);
     setSelected(0);
@@ -96,8 +98,19 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
         {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
         <div className="grow" />
         {fresh > 0 && <span className="badge accent">{fresh} new</span>}
+        {picked.size > 0 && (
+          <>
+            <span className="muted small">{plural(picked.size, 'session')} selected</span>
+            <a className="btn primary" download href={`/api/v1/export?${[...picked].map((id) => `session=${encodeURIComponent(id)}`).join('&')}`} title="The selected sessions, their traces and logs, as one .sightline file">
+              Export selected
+            </a>
+            <button className="btn" onClick={() => setPicked(new Set())}>
+              Clear
+            </button>
+          </>
+        )}
         <ImportButton />
-        {facets && <span className="muted small">{plural(facets.total, 'session')}</span>}
+        {facets && picked.size === 0 && <span className="muted small">{plural(facets.total, 'session')}</span>}
       </div>
       {list.error && !list.data ? (
         <Failed error={list.error} retry={list.reload} />
@@ -116,7 +129,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
               </button>
             </div>
           ) : (
-            <Rows rows={rows} selected={selected} onEnd={loadMore} hasMore={!!cursor} />
+            <Rows rows={rows} selected={selected} onEnd={loadMore} hasMore={!!cursor} picked={picked} setPicked={setPicked} />
           )}
           {facets && (
             <aside className="facets">
@@ -165,7 +178,55 @@ function Removable({ label, remove }: { label: string; remove: () => void }) {
 
 const ROW_HEIGHT = 44;
 
-function Rows({ rows, selected, onEnd, hasMore }: { rows: SessionSummary[]; selected: number; onEnd: () => void; hasMore: boolean }) {
+/** A tick box inside a row link: it picks the row instead of opening it. */
+function Pick({ on, toggle, label }: { on: boolean; toggle: () => void; label: string }) {
+  return (
+    <span
+      role="checkbox"
+      aria-checked={on}
+      aria-label={label}
+      tabIndex={0}
+      className={`pick ${on ? 'on' : ''}`}
+      onClick={(e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        toggle();
+      }}
+      onKeyDown={(e) => {
+        if (e.key === ' ' || e.key === 'Enter') {
+          e.preventDefault();
+          e.stopPropagation();
+          toggle();
+        }
+      }}
+    >
+      {on ? '✓' : ''}
+    </span>
+  );
+}
+
+function Rows({
+  rows,
+  selected,
+  onEnd,
+  hasMore,
+  picked,
+  setPicked,
+}: {
+  rows: SessionSummary[];
+  selected: number;
+  onEnd: () => void;
+  hasMore: boolean;
+  picked: Set<string>;
+  setPicked: (p: Set<string>) => void;
+}) {
+  const toggle = (id: string) => {
+    const next = new Set(picked);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setPicked(next);
+  };
+  const all = rows.length > 0 && rows.every((r) => picked.has(r.sessionId));
   const parent = useRef<HTMLDivElement>(null);
   const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   const items = v.getVirtualItems();
@@ -180,6 +241,7 @@ function Rows({ rows, selected, onEnd, hasMore }: { rows: SessionSummary[]; sele
   return (
     <div className="list" ref={parent}>
       <div className="list-head">
+        <Pick on={all} label="Select every session shown" toggle={() => setPicked(all ? new Set() : new Set(rows.map((r) => r.sessionId)))} />
         <div>User</div>
         <div>Started</div>
         <div>Duration</div>
@@ -198,6 +260,7 @@ function Rows({ rows, selected, onEnd, hasMore }: { rows: SessionSummary[]; sele
               className={`row ${item.index === selected ? 'active' : ''}`}
               style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)`, color: 'inherit', textDecoration: 'none' }}
             >
+              <Pick on={picked.has(s.sessionId)} label={`Select ${s.sessionId}`} toggle={() => toggle(s.sessionId)} />
               <div className="user">
                 <b>{s.userEmail ?? s.userId ?? 'Anonymous'}</b>
                 <span>{s.sessionId.slice(0, 13)}</span>

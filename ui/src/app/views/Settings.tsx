@@ -7,14 +7,21 @@ import { api, ApiError, type Settings, type SettingsAnswer } from '../api';
 import { Failed, Loading } from '../components/common';
 import { useLoad } from '../hooks';
 
-type Draft = Omit<Settings, 'otlpGrpcPort' | 'otlpHttpPort' | 'uiPort'> & {
-  otlpGrpcPort: string;
-  otlpHttpPort: string;
-  uiPort: string;
-};
+/** The fields typed as numbers, held as the text in their boxes until saved. */
+type NumberField = 'otlpGrpcPort' | 'otlpHttpPort' | 'uiPort' | 'keepDays' | 'keepErrorDays' | 'keepOrphanDays' | 'maxDatabaseMib';
+type Draft = Omit<Settings, NumberField> & Record<NumberField, string>;
 
 function draftOf(s: Settings): Draft {
-  return { ...s, otlpGrpcPort: String(s.otlpGrpcPort), otlpHttpPort: String(s.otlpHttpPort), uiPort: String(s.uiPort) };
+  return {
+    ...s,
+    otlpGrpcPort: String(s.otlpGrpcPort),
+    otlpHttpPort: String(s.otlpHttpPort),
+    uiPort: String(s.uiPort),
+    keepDays: String(s.keepDays),
+    keepErrorDays: String(s.keepErrorDays),
+    keepOrphanDays: String(s.keepOrphanDays),
+    maxDatabaseMib: String(s.maxDatabaseMib),
+  };
 }
 
 /** What the form says, as settings; the first field that is not a port, if any. */
@@ -23,16 +30,28 @@ export function settingsOf(d: Draft): Settings | string {
     const n = Number(text.trim());
     return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : `${label} must be a port number from 1 to 65535.`;
   };
+  const whole = (label: string, text: string, min: number, max: number): number | string => {
+    const n = Number(text.trim());
+    return Number.isInteger(n) && n >= min && n <= max ? n : `${label} must be a whole number from ${min} to ${max}.`;
+  };
   const grpc = port('The OTLP/gRPC port', d.otlpGrpcPort);
   const http = port('The OTLP/HTTP port', d.otlpHttpPort);
   const ui = port('The UI port', d.uiPort);
-  for (const p of [grpc, http, ui]) if (typeof p === 'string') return p;
+  const keepDays = whole('Days sessions are kept', d.keepDays, 1, 3650);
+  const keepErrorDays = whole('Days sessions with errors are kept', d.keepErrorDays, 1, 3650);
+  const keepOrphanDays = whole('Days other traces and logs are kept', d.keepOrphanDays, 1, 3650);
+  const maxDatabaseMib = whole('The size cap', d.maxDatabaseMib, 0, 10_000_000);
+  for (const p of [grpc, http, ui, keepDays, keepErrorDays, keepOrphanDays, maxDatabaseMib]) if (typeof p === 'string') return p;
   const path = (p: string | null) => (p?.trim() ? p.trim() : null);
   return {
     ...d,
     otlpGrpcPort: grpc as number,
     otlpHttpPort: http as number,
     uiPort: ui as number,
+    keepDays: keepDays as number,
+    keepErrorDays: keepErrorDays as number,
+    keepOrphanDays: keepOrphanDays as number,
+    maxDatabaseMib: maxDatabaseMib as number,
     dataDir: path(d.dataDir),
     inboxDir: path(d.inboxDir),
     tailFile: path(d.tailFile),
@@ -86,7 +105,7 @@ export function SettingsView() {
       </span>
     </label>
   );
-  const portField = (key: 'otlpGrpcPort' | 'otlpHttpPort' | 'uiPort', label: string, hint: string) => (
+  const portField = (key: NumberField, label: string, hint: string) => (
     <label className="setting">
       <span>
         {label}
@@ -139,6 +158,11 @@ export function SettingsView() {
             onChange={(e) => set('dataDir', e.target.value)}
           />
         </label>
+        <h2>Retention</h2>
+        {portField('keepDays', 'Keep sessions (days)', 'Sessions without errors. Pinned sessions are kept until unpinned. Default 14.')}
+        {portField('keepErrorDays', 'Keep sessions with errors (days)', 'Default 60.')}
+        {portField('keepOrphanDays', 'Keep other traces and logs (days)', 'Traces and logs that belong to no session. Default 14.')}
+        {portField('maxDatabaseMib', 'Database size cap (MiB)', 'Past it the oldest unpinned sessions go first, those without errors before those with. 0: no cap. Default 10240.')}
         <h2>Inbox</h2>
         {toggle('watchInbox', 'Watch the inbox folder', 'Session bundles (.sightline), OTLP JSON lines (the Collector’s file exporter, also .gz or .zst) and rrweb recordings dropped there are imported once complete, then moved to Imported/ (or Failed/, with the reason).')}
         <label className="setting">
