@@ -13,14 +13,15 @@ use crate::error::{Result, ServerError};
 
 /// How often retention looks: records expire by days, so minutes are precise enough.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(5 * 60);
-/// Sessions (and orphan traces, and orphan logs) deleted per transaction: a few milliseconds
-/// of the writer's time, even for sessions with hundreds of traces.
-pub const STEP: usize = 20;
+/// Sessions (and orphan traces, and orphan logs) deleted per transaction. Measured
+/// (BENCHMARKS.md): 20 sessions of ~700 spans each held the writer up to 400 ms and raised
+/// ingest's p99 tenfold; 5 keeps each step near 100 ms.
+pub const STEP: usize = 5;
 /// Steps per pass at most: one pass never runs for long; the next picks up the rest.
-const MAX_STEPS: usize = 500;
+const MAX_STEPS: usize = 2000;
 
 /// What a pass deleted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pruned {
     pub sessions: usize,
@@ -28,6 +29,15 @@ pub struct Pruned {
     pub logs: usize,
     /// Of the sessions, those deleted for the size cap rather than their age.
     pub for_size: usize,
+    /// Transactions it took, and the longest one (how long ingest could wait behind one).
+    pub steps: usize,
+    pub slowest_step_ms: f64,
+}
+
+impl Pruned {
+    fn deleted(&self) -> bool {
+        self.sessions + self.traces + self.logs > 0
+    }
 }
 
 async fn read<T: Send + 'static>(
@@ -41,13 +51,18 @@ async fn read<T: Send + 'static>(
         .map_err(ServerError::from)
 }
 
-async fn delete(writer: &Writer, d: Deletion) -> Result<()> {
+async fn delete(writer: &Writer, d: Deletion, pruned: &mut Pruned) -> Result<()> {
+    let started = std::time::Instant::now();
     writer
         .write(Batch {
             delete: Some(d),
             ..Default::default()
         })
         .await?;
+    pruned.steps += 1;
+    pruned.slowest_step_ms = pruned
+        .slowest_step_ms
+        .max(started.elapsed().as_secs_f64() * 1000.0);
     Ok(())
 }
 
@@ -71,7 +86,7 @@ pub async fn prune(
         pruned.sessions += d.sessions.len();
         pruned.traces += d.traces.len();
         pruned.logs += d.logs.len();
-        delete(writer, d).await?;
+        delete(writer, d, &mut pruned).await?;
     }
     if let Some(cap) = config.max_db_bytes {
         for _ in 0..MAX_STEPS {
@@ -86,10 +101,10 @@ pub async fn prune(
             pruned.sessions += d.sessions.len();
             pruned.traces += d.traces.len();
             pruned.logs += d.logs.len();
-            delete(writer, d).await?;
+            delete(writer, d, &mut pruned).await?;
         }
     }
-    if pruned != Pruned::default() {
+    if pruned.deleted() {
         tracing::info!(
             sessions = pruned.sessions,
             traces = pruned.traces,
