@@ -16,12 +16,16 @@ use crate::desktop::Desktop;
 /// What a bundle's file name ends with.
 pub const EXTENSION: &str = "sightline";
 
-/// The bundles among launch arguments, relative paths taken from `cwd`.
+/// The bundles among launch arguments, relative paths taken from `cwd`. File managers pass
+/// `file://` URLs (the desktop entry's `%U`); those are paths too.
 pub fn bundle_args<S: AsRef<str>>(args: &[S], cwd: &Path) -> Vec<PathBuf> {
     args.iter()
         .map(AsRef::as_ref)
         .filter(|a| !a.starts_with('-'))
-        .map(PathBuf::from)
+        .map(|a| match a.strip_prefix("file://") {
+            Some(url) => PathBuf::from(percent_decode(url)),
+            None => PathBuf::from(a),
+        })
         .filter(|p| {
             p.extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION))
@@ -147,6 +151,31 @@ pub fn pick_and_open(app: &AppHandle) {
     }
 }
 
+/// `%20` and friends back to bytes (a `file://` URL's path).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -181,6 +210,10 @@ mod tests {
             ]
         );
         assert!(bundle_args::<&str>(&[], cwd).is_empty());
+        assert_eq!(
+            bundle_args(&["file:///home/qa/My%20Bugs/bug%231.sightline"], cwd),
+            vec![PathBuf::from("/home/qa/My Bugs/bug#1.sightline")]
+        );
     }
 
     #[test]
