@@ -110,7 +110,7 @@ pub fn open_bundles(app: &AppHandle, files: Vec<PathBuf>) {
             }
         }
         if let Some(session) = first {
-            let url = format!("http://{ui}/#/sessions/{}", urlencode(&session));
+            let url = format!("http://{ui}/#/sessions/{}", sightline_store::report::encode(&session));
             if let (Some(window), Ok(url)) = (app.get_webview_window(crate::desktop::WINDOW), url.parse()) {
                 let _ = window.navigate(url);
                 let _ = window.unminimize();
@@ -174,17 +174,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

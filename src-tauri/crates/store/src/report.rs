@@ -462,7 +462,9 @@ pub fn bundle_file(session_id: &str) -> String {
     format!("sightline-session-{id}.{}", crate::bundle::EXTENSION)
 }
 
-fn encode(s: &str) -> String {
+/// A URL path segment: everything but unreserved characters percent-encoded (session ids are
+/// client-chosen strings).
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
