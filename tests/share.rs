@@ -197,6 +197,11 @@ fn a_session_exported_and_imported_elsewhere_reads_the_same() {
         detail["importedFrom"]["fileName"], "bug.sightline",
         "{detail}"
     );
+    let (_, list) = e.api("/api/v1/sessions");
+    assert_eq!(
+        list["sessions"][0]["imported"], true,
+        "the list says so too"
+    );
     assert!(detail["importedFrom"]["source"]
         .as_str()
         .unwrap()

@@ -158,6 +158,10 @@ export interface SessionSummary {
   frustrationScore: number;
   pageCount: number;
   traceCount: number;
+  /** Came in a bundle. */
+  imported?: boolean;
+  /** Kept until unpinned. */
+  pinned?: boolean;
 }
 
 export interface FacetValue {

@@ -969,7 +969,9 @@ pub fn list_sessions(
                 s.event_count, s.error_count, s.frustration_score,
                 (SELECT count(*) FROM session_pages p WHERE p.session_id = s.session_id),
                 (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
-                  WHERE m.session_id = s.session_id AND t.span_count > 0)
+                  WHERE m.session_id = s.session_id AND t.span_count > 0),
+                EXISTS (SELECT 1 FROM session_imports i WHERE i.session_id = s.session_id),
+                EXISTS (SELECT 1 FROM pinned_sessions p WHERE p.session_id = s.session_id)
            FROM sessions s
           WHERE {}
           ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
@@ -998,6 +1000,8 @@ pub fn list_sessions(
                     "frustrationScore": r.get::<_, f64>(8)?,
                     "pageCount": r.get::<_, i64>(9)?,
                     "traceCount": r.get::<_, i64>(10)?,
+                    "imported": r.get::<_, bool>(11)?,
+                    "pinned": r.get::<_, bool>(12)?,
                 }),
             ))
         })?

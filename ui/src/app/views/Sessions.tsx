@@ -277,6 +277,8 @@ function Rows({
                 {s.errorCount > 0 && <span className="badge error">{plural(s.errorCount, 'error')}</span>}
                 {s.frustrationScore > 0 && <span className="badge warn" title="Frustration score: rage, dead and error clicks, thrashing">frustration {s.frustrationScore.toFixed(1)}</span>}
                 {s.traceCount > 0 && <span className="badge info">{plural(s.traceCount, 'trace')}</span>}
+                {s.pinned && <span className="badge plain" title="Kept until unpinned">pinned</span>}
+                {s.imported && <span className="badge plain" title="Came in a .sightline bundle">imported</span>}
               </div>
             </a>
           );
