@@ -126,6 +126,33 @@ fn session_answers(ui: std::net::SocketAddr, id: &str) -> Vec<(String, Value)> {
     out.into_iter().map(|(k, v)| (k, portable(v))).collect()
 }
 
+/// A seeded source engine, and the first session matching `filter` exported to a bundle.
+struct Exported {
+    _seeded: tempfile::TempDir,
+    source: Process,
+    out: tempfile::TempDir,
+    id: String,
+    file: PathBuf,
+}
+
+fn exported(filter: &str) -> Exported {
+    let (seeded, source) = source();
+    let list = get(source.ui, &format!("/api/v1/sessions?{filter}&limit=1"));
+    let id = list["sessions"][0]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session with {filter}"))
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let file = export_session(&source, &id, out.path());
+    Exported {
+        _seeded: seeded,
+        source,
+        out,
+        id,
+        file,
+    }
+}
+
 fn export_session(p: &Process, id: &str, dir: &Path) -> PathBuf {
     let file = dir.join("bug.sightline");
     let (ok, out, err) = cli(&[
@@ -158,17 +185,14 @@ fn import(e: &Engine, file: &Path) -> (bool, Value) {
 
 #[test]
 fn a_session_exported_and_imported_elsewhere_reads_the_same() {
-    let (_dir, p) = source();
-    let list = get(
-        p.ui,
-        "/api/v1/sessions?hasBackendTraces=true&hasError=true&limit=1",
-    );
-    let id = list["sessions"][0]["sessionId"]
-        .as_str()
-        .expect("a session with traces and errors")
-        .to_owned();
-    let out = tempfile::tempdir().unwrap();
-    let file = export_session(&p, &id, out.path());
+    // Every part is bound: what a pattern leaves out is dropped at once (the bundle's folder).
+    let Exported {
+        source: p,
+        id,
+        file,
+        out: _out,
+        _seeded,
+    } = exported("hasBackendTraces=true&hasError=true");
     let before = session_answers(p.ui, &id);
     assert!(before.len() > 5, "the session has traces to compare");
     assert!(before
@@ -249,14 +273,13 @@ fn a_session_exported_and_imported_elsewhere_reads_the_same() {
 
 #[test]
 fn bad_bundles_are_refused_with_the_reason_and_store_nothing() {
-    let (_dir, p) = source();
-    let list = get(p.ui, "/api/v1/sessions?limit=1");
-    let id = list["sessions"][0]["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let out = tempfile::tempdir().unwrap();
-    let file = export_session(&p, &id, out.path());
+    let Exported {
+        out,
+        file,
+        id: _,
+        source: _source,
+        _seeded,
+    } = exported("hasBackendTraces=true");
     let bytes = std::fs::read(&file).unwrap();
     let e = Engine::start();
     let empty = counts(&e);
@@ -331,14 +354,13 @@ fn rusqlite_open(path: &Path) -> sightline_store::Connection {
 #[test]
 #[ignore = "needs Chromium and tests/clients (npm ci); the README's test command runs it"]
 fn bundles_are_imported_and_exported_in_the_ui() {
-    let (_dir, p) = source();
-    let list = get(p.ui, "/api/v1/sessions?hasBackendTraces=true&limit=1");
-    let id = list["sessions"][0]["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let out = tempfile::tempdir().unwrap();
-    let file = export_session(&p, &id, out.path());
+    let Exported {
+        id,
+        file,
+        out: _out,
+        source: _source,
+        _seeded,
+    } = exported("hasBackendTraces=true");
     let e = Engine::start();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
     let ui = node_client([

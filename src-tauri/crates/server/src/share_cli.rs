@@ -58,6 +58,27 @@ fn client() -> Result<reqwest::blocking::Client> {
         .build()?)
 }
 
+/// Sends a request to the engine (with its token), and says in words when it is not there or
+/// refuses.
+fn send(
+    mut req: reqwest::blocking::RequestBuilder,
+    target: &Target,
+) -> Result<reqwest::blocking::Response> {
+    if let Some(token) = &target.token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().with_context(|| {
+        format!(
+            "Sightline does not answer at {} (is it running? --ui sets the address)",
+            target.ui
+        )
+    })?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp));
+    }
+    Ok(resp)
+}
+
 fn refusal(resp: reqwest::blocking::Response) -> anyhow::Error {
     let status = resp.status();
     let body: Value = resp.json().unwrap_or(Value::Null);
@@ -84,16 +105,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(query)
         .finish();
-    let mut req = client()?.get(format!("{base}/export?{query}"));
-    if let Some(token) = &a.target.token {
-        req = req.bearer_auth(token);
-    }
-    let resp = req.send().with_context(|| {
-        format!("Sightline does not answer at {base} (is it running? --ui sets the address)")
-    })?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp));
-    }
+    let resp = send(client()?.get(format!("{base}/export?{query}")), &a.target)?;
     let suggested = resp
         .headers()
         .get(http::header::CONTENT_DISPOSITION)
@@ -144,7 +156,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
         let outcome = (|| -> Result<Value> {
             let body = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let mut req = client
+            let req = client
                 .post(format!("{base}/import"))
                 .header("x-file-name", &name)
                 .header(
@@ -152,18 +164,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
                     "application/vnd.sightline.bundle+sqlite3",
                 )
                 .body(body);
-            if let Some(token) = &a.target.token {
-                req = req.bearer_auth(token);
-            }
-            let resp = req.send().with_context(|| {
-                format!(
-                    "Sightline does not answer at {base} (is it running? --ui sets the address)"
-                )
-            })?;
-            if !resp.status().is_success() {
-                return Err(refusal(resp));
-            }
-            Ok(resp.json()?)
+            Ok(send(req, &a.target)?.json()?)
         })();
         match outcome {
             Ok(v) if a.target.json => println!("{v}"),
@@ -201,16 +202,8 @@ pub fn report(a: ReportArgs) -> Result<()> {
     let base = format!("http://{}/api/v1", a.target.ui);
     let format = if a.target.json { "json" } else { "markdown" };
     let session = form_urlencoded::byte_serialize(a.session.as_bytes()).collect::<String>();
-    let mut req = client()?.get(format!("{base}/sessions/{session}/report?format={format}"));
-    if let Some(token) = &a.target.token {
-        req = req.bearer_auth(token);
-    }
-    let resp = req.send().with_context(|| {
-        format!("Sightline does not answer at {base} (is it running? --ui sets the address)")
-    })?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp));
-    }
+    let req = client()?.get(format!("{base}/sessions/{session}/report?format={format}"));
+    let resp = send(req, &a.target)?;
     print!("{}", resp.text()?);
     Ok(())
 }
