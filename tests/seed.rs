@@ -2,40 +2,13 @@
 //! live ingest would store: every request linked to its trace, every trace to its session,
 //! the totals asked for, and the errors and frustration a storefront has.
 
-use std::collections::HashMap;
-use std::process::Command;
-
 use serde_json::Value;
-use sightline_tests::{api_get, sightline_bin, Process};
+use sightline_tests::{api_get, seed, Process};
 
 #[test]
 fn seeded_data_is_linked_counted_and_varied() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(sightline_bin())
-        .args([
-            "dev",
-            "seed",
-            "--sessions",
-            "40",
-            "--spans",
-            "60000",
-            "--logs",
-            "20000",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let printed = seed(dir.path(), 40, 60_000, 20_000);
     assert_eq!(printed["sessions"], "40");
     assert_eq!(printed["spans"], "60000", "the span total is met exactly");
     assert_eq!(printed["logs"], "20000");

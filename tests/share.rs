@@ -7,31 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use sightline_tests::{api_get, node_client, sightline_bin, Engine, Process};
+use sightline_tests::{api_get, node_client, seed, sightline_bin, Engine, Process};
 
 /// A seeded storefront (sessions with replays, their traces and logs), served.
 fn source() -> (tempfile::TempDir, Process) {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(sightline_bin())
-        .args([
-            "dev",
-            "seed",
-            "--sessions",
-            "12",
-            "--spans",
-            "4000",
-            "--logs",
-            "1500",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    seed(dir.path(), 12, 4_000, 1_500);
     let p = Process::serve(dir.path(), &[]).unwrap();
     (dir, p)
 }

@@ -11,11 +11,10 @@
 //! words), so caching one answer cannot flatter the figures. Times include reading the body.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sightline_tests::{sightline_bin, Process};
+use sightline_tests::{seed, Process};
 
 struct Args {
     data_dir: Option<PathBuf>,
@@ -112,19 +111,7 @@ fn main() {
             a.logs,
             dir.display()
         );
-        let status = Command::new(sightline_bin())
-            .args(["dev", "seed", "--sessions", &a.sessions.to_string()])
-            .args([
-                "--spans",
-                &a.spans.to_string(),
-                "--logs",
-                &a.logs.to_string(),
-            ])
-            .arg("--data-dir")
-            .arg(&dir)
-            .status()
-            .expect("run sightline dev seed");
-        assert!(status.success(), "seeding failed");
+        seed(&dir, a.sessions, a.spans, a.logs);
     }
     let server = Process::serve(&dir, &[]).expect("sightline serve");
     let api = Api {

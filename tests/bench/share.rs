@@ -6,7 +6,6 @@
 //!     cargo bench --bench share -- [--sessions 2000] [--spans 1000000] [--logs 500000] [--bundles 20]
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use rand::SeedableRng;
 use serde_json::Value;
 use sightline_server::ServerConfig;
 use sightline_store::retention::RetentionConfig;
-use sightline_tests::sightline_bin;
+use sightline_tests::seed;
 
 #[allow(dead_code)]
 mod workload;
@@ -130,26 +129,7 @@ fn main() {
             .unwrap_or(0)
     );
     let t = Instant::now();
-    let out = Command::new(sightline_bin())
-        .args([
-            "dev",
-            "seed",
-            "--sessions",
-            &a.sessions.to_string(),
-            "--spans",
-            &a.spans.to_string(),
-            "--logs",
-            &a.logs.to_string(),
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .expect("seed runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    seed(dir.path(), a.sessions, a.spans, a.logs);
     println!("seeded in {:.0} s", t.elapsed().as_secs_f64());
 
     let rt = tokio::runtime::Builder::new_multi_thread()

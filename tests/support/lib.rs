@@ -235,6 +235,34 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
     profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Fills `dir` with `sightline dev seed` (sessions with replays, their traces and logs); what
+/// it printed (`key=value` lines: totals and notable trace ids). Panics with its stderr if it
+/// fails.
+pub fn seed(
+    dir: &Path,
+    sessions: u64,
+    spans: u64,
+    logs: u64,
+) -> std::collections::HashMap<String, String> {
+    let out = Command::new(sightline_bin())
+        .args(["dev", "seed", "--sessions", &sessions.to_string()])
+        .args(["--spans", &spans.to_string(), "--logs", &logs.to_string()])
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .expect("sightline dev seed runs");
+    assert!(
+        out.status.success(),
+        "seeding failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// The `sightline` binary, built once per test process.
 pub fn sightline_bin() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();

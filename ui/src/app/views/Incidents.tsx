@@ -2,11 +2,11 @@
 // ones, and the history (the same controls as `sightline incident …` and the API); and a page
 // per window with what it caught: sessions, requests (failing first), traces and logs.
 
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api, ApiError, query, type Incident, type IncidentRequests, type LogList, type SessionList, type TraceList } from '../api';
 import { Failed, Loading } from '../components/common';
 import { dateTimeWithZone, duration, nsToMs, plural, shortUrl, timeOfDay } from '../format';
-import { useLoad, useStream } from '../hooks';
+import { useLoad, useStream, type Loaded } from '../hooks';
 import { href } from '../router';
 import {
   activeAt,
@@ -205,6 +205,15 @@ function IncidentRow({
   );
 }
 
+/** A section's states: failed (with a retry), loading, empty (a sentence saying so), or its
+ * content once there is data. */
+function States<T>({ loaded, what, empty, children }: { loaded: Loaded<T>; what: string; empty: (data: T) => string | null; children: (data: T) => ReactNode }) {
+  if (loaded.error && !loaded.data) return <Failed error={loaded.error} retry={loaded.reload} />;
+  if (!loaded.data) return <Loading what={what} />;
+  const nothing = empty(loaded.data);
+  return nothing ? <div className="empty-hint">{nothing}</div> : <>{children(loaded.data)}</>;
+}
+
 /** One window and what it caught. */
 export function IncidentView({ id }: { id: string }) {
   const now = useNow(true);
@@ -285,36 +294,32 @@ export function IncidentView({ id }: { id: string }) {
           <h2>
             Sessions <span className="muted small">{sessions.data ? plural(sessions.data.sessions.length, 'session') : ''}</span>
           </h2>
-          {sessions.error && !sessions.data ? (
-            <Failed error={sessions.error} retry={sessions.reload} />
-          ) : !sessions.data ? (
-            <Loading what="sessions" />
-          ) : sessions.data.sessions.length === 0 ? (
-            <div className="empty-hint">No browser session recorded anything in this window{live ? ' yet' : ''}.</div>
-          ) : (
-            <table className="grid">
-              <thead>
-                <tr>
-                  <th>User</th>
-                  <th>Started</th>
-                  <th>Page</th>
-                  <th className="num">Errors</th>
-                </tr>
-              </thead>
-              <tbody>
-                {sessions.data.sessions.map((s) => (
-                  <tr key={s.sessionId} onClick={() => (location.hash = href(['sessions', s.sessionId], { t: s.firstSeenMs && s.firstSeenMs < i.startedMs ? `${((i.startedMs - s.firstSeenMs) / 1000).toFixed(1)}s` : undefined }))}>
-                    <td>{s.userEmail ?? s.userId ?? <span className="muted">anonymous</span>}</td>
-                    <td>{dateTimeWithZone(s.firstSeenMs)}</td>
-                    <td className="ellipsis" style={{ maxWidth: 360 }}>
-                      {shortUrl(s.startUrl)}
-                    </td>
-                    <td className="num">{s.errorCount > 0 ? <span className="badge error">{s.errorCount}</span> : 0}</td>
+          <States loaded={sessions} what="sessions" empty={(d) => (d.sessions.length === 0 ? `No browser session recorded anything in this window${live ? ' yet' : ''}.` : null)}>
+            {(d) => (
+              <table className="grid">
+                <thead>
+                  <tr>
+                    <th>User</th>
+                    <th>Started</th>
+                    <th>Page</th>
+                    <th className="num">Errors</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+                </thead>
+                <tbody>
+                  {d.sessions.map((s) => (
+                    <tr key={s.sessionId} onClick={() => (location.hash = href(['sessions', s.sessionId], { t: s.firstSeenMs && s.firstSeenMs < i.startedMs ? `${((i.startedMs - s.firstSeenMs) / 1000).toFixed(1)}s` : undefined }))}>
+                      <td>{s.userEmail ?? s.userId ?? <span className="muted">anonymous</span>}</td>
+                      <td>{dateTimeWithZone(s.firstSeenMs)}</td>
+                      <td className="ellipsis" style={{ maxWidth: 360 }}>
+                        {shortUrl(s.startUrl)}
+                      </td>
+                      <td className="num">{s.errorCount > 0 ? <span className="badge error">{s.errorCount}</span> : 0}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </States>
         </section>
         <section>
           <h2>
@@ -327,104 +332,92 @@ export function IncidentView({ id }: { id: string }) {
               <input type="checkbox" checked={allRequests} onChange={(e) => setAllRequests(e.target.checked)} /> all requests
             </label>
           </h2>
-          {requests.error && !requests.data ? (
-            <Failed error={requests.error} retry={requests.reload} />
-          ) : !requests.data ? (
-            <Loading what="requests" />
-          ) : shown.length === 0 ? (
-            <div className="empty-hint">{requests.data.requests.length ? 'None failed.' : 'No browser request was recorded in this window.'}</div>
-          ) : (
-            <table className="grid">
-              <thead>
-                <tr>
-                  <th>At</th>
-                  <th>Request</th>
-                  <th>Status</th>
-                  <th className="num">Duration</th>
-                  <th>User</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((r) => {
-                  const bad = Number(r.status) >= 400 || r.status === '0';
-                  return (
-                    <tr key={r.eventId} onClick={() => (location.hash = href(['sessions', r.sessionId], { tab: 'network', request: r.traceId }))}>
-                      <td className="mono faint">{timeOfDay(r.timeMs)}</td>
-                      <td className="ellipsis" style={{ maxWidth: 420 }} title={r.url ?? ''}>
-                        <b>{r.method ?? 'GET'}</b> {shortUrl(r.url)}
-                        {r.captured && <span className="badge incident">payloads</span>}
-                      </td>
-                      <td>
-                        <span className={`badge ${bad ? 'error' : 'ok'}`}>{r.status ?? '?'}</span>
-                      </td>
-                      <td className="num mono">{duration(r.durationMs)}</td>
-                      <td>{r.userId ?? <span className="muted">anonymous</span>}</td>
-                      <td>{r.traceId && <a href={href(['traces', r.traceId])} onClick={(e) => e.stopPropagation()}>trace</a>}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          )}
+          <States loaded={requests} what="requests" empty={(d) => (shown.length > 0 ? null : d.requests.length ? 'None failed.' : 'No browser request was recorded in this window.')}>
+            {(d) => (
+              <table className="grid">
+                <thead>
+                  <tr>
+                    <th>At</th>
+                    <th>Request</th>
+                    <th>Status</th>
+                    <th className="num">Duration</th>
+                    <th>User</th>
+                    <th />
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((r) => {
+                    const bad = Number(r.status) >= 400 || r.status === '0';
+                    return (
+                      <tr key={r.eventId} onClick={() => (location.hash = href(['sessions', r.sessionId], { tab: 'network', request: r.traceId }))}>
+                        <td className="mono faint">{timeOfDay(r.timeMs)}</td>
+                        <td className="ellipsis" style={{ maxWidth: 420 }} title={r.url ?? ''}>
+                          <b>{r.method ?? 'GET'}</b> {shortUrl(r.url)}
+                          {r.captured && <span className="badge incident">payloads</span>}
+                        </td>
+                        <td>
+                          <span className={`badge ${bad ? 'error' : 'ok'}`}>{r.status ?? '?'}</span>
+                        </td>
+                        <td className="num mono">{duration(r.durationMs)}</td>
+                        <td>{r.userId ?? <span className="muted">anonymous</span>}</td>
+                        <td>{r.traceId && <a href={href(['traces', r.traceId])} onClick={(e) => e.stopPropagation()}>trace</a>}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+          </States>
         </section>
         <section>
           <h2>
             Traces <a className="small" href={href(['traces'], { incident: i.id })}>open in Traces →</a>
           </h2>
-          {traces.error && !traces.data ? (
-            <Failed error={traces.error} retry={traces.reload} />
-          ) : !traces.data ? (
-            <Loading what="traces" />
-          ) : traces.data.traces.length === 0 ? (
-            <div className="empty-hint">No backend span was captured in this window.</div>
-          ) : (
-            <table className="grid">
-              <thead>
-                <tr>
-                  <th>At</th>
-                  <th>Trace</th>
-                  <th className="num">Duration</th>
-                  <th>Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {traces.data.traces.map((t) => (
-                  <tr key={t.traceId} onClick={() => (location.hash = href(['traces', t.traceId]))}>
-                    <td className="mono faint">{timeOfDay(nsToMs(t.startTimeUnixNano) ?? 0)}</td>
-                    <td>
-                      <span className="muted">{t.serviceName}</span> {t.rootName}
-                    </td>
-                    <td className="num mono">{duration(t.durationMs)}</td>
-                    <td>{t.errorCount > 0 ? <span className="badge error">{plural(t.errorCount, 'error span')}</span> : <span className="badge ok">ok</span>}</td>
+          <States loaded={traces} what="traces" empty={(d) => (d.traces.length === 0 ? 'No backend span was captured in this window.' : null)}>
+            {(d) => (
+              <table className="grid">
+                <thead>
+                  <tr>
+                    <th>At</th>
+                    <th>Trace</th>
+                    <th className="num">Duration</th>
+                    <th>Status</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+                </thead>
+                <tbody>
+                  {d.traces.map((t) => (
+                    <tr key={t.traceId} onClick={() => (location.hash = href(['traces', t.traceId]))}>
+                      <td className="mono faint">{timeOfDay(nsToMs(t.startTimeUnixNano) ?? 0)}</td>
+                      <td>
+                        <span className="muted">{t.serviceName}</span> {t.rootName}
+                      </td>
+                      <td className="num mono">{duration(t.durationMs)}</td>
+                      <td>{t.errorCount > 0 ? <span className="badge error">{plural(t.errorCount, 'error span')}</span> : <span className="badge ok">ok</span>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </States>
         </section>
         <section>
           <h2>
             Logs <a className="small" href={href(['logs'], { incident: i.id })}>open in Logs →</a>
           </h2>
-          {logs.error && !logs.data ? (
-            <Failed error={logs.error} retry={logs.reload} />
-          ) : !logs.data ? (
-            <Loading what="logs" />
-          ) : logs.data.logs.length === 0 ? (
-            <div className="empty-hint">No log was captured in this window.</div>
-          ) : (
-            <div>
-              {logs.data.logs.map((l, n) => (
-                <div key={n} className="logline" style={{ gridTemplateColumns: '80px 60px 120px 1fr' }}>
-                  <span className="mono faint">{timeOfDay(nsToMs(l.timeUnixNano) ?? 0)}</span>
-                  <span className={`sev ${l.severityNumber >= 17 ? 'error' : l.severityNumber >= 13 ? 'warn' : l.severityNumber >= 9 ? 'info' : 'debug'}`}>{l.severityText || l.severityNumber}</span>
-                  <span className="ellipsis muted">{l.serviceName}</span>
-                  <pre>{typeof l.body === 'string' ? l.body : JSON.stringify(l.body)}</pre>
-                </div>
-              ))}
-            </div>
-          )}
+          <States loaded={logs} what="logs" empty={(d) => (d.logs.length === 0 ? 'No log was captured in this window.' : null)}>
+            {(d) => (
+              <div>
+                {d.logs.map((l, n) => (
+                  <div key={n} className="logline" style={{ gridTemplateColumns: '80px 60px 120px 1fr' }}>
+                    <span className="mono faint">{timeOfDay(nsToMs(l.timeUnixNano) ?? 0)}</span>
+                    <span className={`sev ${l.severityNumber >= 17 ? 'error' : l.severityNumber >= 13 ? 'warn' : l.severityNumber >= 9 ? 'info' : 'debug'}`}>{l.severityText || l.severityNumber}</span>
+                    <span className="ellipsis muted">{l.serviceName}</span>
+                    <pre>{typeof l.body === 'string' ? l.body : JSON.stringify(l.body)}</pre>
+                  </div>
+                ))}
+              </div>
+            )}
+          </States>
         </section>
       </div>
     </>
