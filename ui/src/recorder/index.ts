@@ -291,6 +291,9 @@ async function gzip(text: string): Promise<Blob | undefined> {
 export function start(options: RecorderOptions): Recorder {
   const endpoint = options.endpoint.replace(/\/$/, '');
   const url = `${endpoint}/v1/replay`;
+  // Requests to Sightline itself (replay batches, an OpenTelemetry SDK's exports, incident polls)
+  // are telemetry, not the app's traffic: never recorded, never given trace headers.
+  const own = `${endpoint}/v1/`;
   const session = currentSession(Date.now());
   // Batch numbers follow time (first event's ms × 1000 + a per-tab nonce), so two tabs of one
   // session never collide, a retry reuses its number, and Sightline orders batches by it.
@@ -453,7 +456,7 @@ export function start(options: RecorderOptions): Recorder {
   window.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const target = new URL(request.url, location.href);
-    if (target.href.startsWith(url)) return originalFetch(input, init);
+    if (target.href.startsWith(own)) return originalFetch(input, init);
     let ids: SpanIds | undefined;
     let outgoing: Request = request;
     const otel = otelContext();

@@ -39,6 +39,7 @@ pub struct ApiState {
     incidents: Arc<Incidents>,
     share: Arc<crate::share::Share>,
     writer: sightline_store::Writer,
+    demo: Arc<crate::demo::DemoRunner>,
 }
 
 /// Where this engine listens and keeps its data, for the UI's status page and setup snippets.
@@ -70,6 +71,7 @@ pub struct Deps {
     pub share: Arc<crate::share::Share>,
     /// For the few writes the API makes itself (pinning a session).
     pub writer: sightline_store::Writer,
+    pub demo: Arc<crate::demo::DemoRunner>,
 }
 
 pub fn router(deps: Deps) -> Router {
@@ -85,6 +87,7 @@ pub fn router(deps: Deps) -> Router {
         incidents,
         share,
         writer,
+        demo,
     } = deps;
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(trace))
@@ -102,6 +105,7 @@ pub fn router(deps: Deps) -> Router {
         .route("/api/v1/incidents/{id}/stop", post(stop_incident))
         .route("/api/v1/incidents/{id}/requests", get(incident_requests))
         .route("/api/v1/sql", post(run_sql))
+        .route("/api/v1/demo", get(demo_state).post(start_demo))
         .route("/api/v1/export", get(export_bundle))
         .route("/api/v1/import", post(import_bundle))
         .route("/api/v1/sessions", get(sessions))
@@ -145,6 +149,7 @@ pub fn router(deps: Deps) -> Router {
             incidents,
             share,
             writer,
+            demo,
         })
 }
 
@@ -625,6 +630,17 @@ async fn stats(State(s): State<ApiState>) -> Response {
         Ok(stats) => Json(stats).into_response(),
         Err(e) => e.to_api(),
     }
+}
+
+/// `GET /api/v1/demo`: whether the demo storefront runs, and where.
+async fn demo_state(State(s): State<ApiState>) -> Response {
+    Json(s.demo.view().await).into_response()
+}
+
+/// `POST /api/v1/demo`: starts the demo storefront (on a free port when its own is taken) and
+/// says where it is; a running demo is left as it is.
+async fn start_demo(State(s): State<ApiState>) -> Response {
+    reply(s.demo.start(true).await.map(|v| serde_json::json!(v)))
 }
 
 /// `POST /api/v1/sql` `{"sql": "…"}`: one read-only statement over the documented views.

@@ -1,4 +1,5 @@
-//! The `sightline` command line: `serve` runs the engine headless, `incident` drives incident
+//! The `sightline` command line: `serve` runs the engine headless, `demo` runs it with the demo
+//! storefront, `incident` drives incident
 //! windows on a running engine, `dev seed` fills a database. Shared by the engine's binary and the desktop app, so both executables take the
 //! same commands.
 
@@ -28,6 +29,9 @@ struct Cli {
 enum Command {
     /// Run the engine: OTLP receivers, the store, and the UI/API address.
     Serve(ServeArgs),
+    /// Run the engine with the demo storefront next to it: a small shop (127.0.0.1:3000) whose
+    /// backend services send their traces and logs here, with five bugs to find in Sightline.
+    Demo(DemoArgs),
     /// Incident windows: time-boxed enriched capture (start, extend, stop, list) on a running
     /// engine.
     #[command(subcommand)]
@@ -73,6 +77,18 @@ struct SeedArgs {
     /// The random seed: the same seed gives the same data
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// The storefront's address (a bare port means 127.0.0.1:PORT; port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:3000", value_parser = parse_addr)]
+    port: SocketAddr,
+    /// The chance (0 to 1) that an order meets the database lock and times out
+    #[arg(long, default_value_t = sightline_demo::DEFAULT_SLOW_ORDER_CHANCE)]
+    slow_order_chance: f64,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(clap::Args)]
@@ -211,7 +227,7 @@ fn seed(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn server_config(args: ServeArgs) -> ServerConfig {
     let mut config = ServerConfig {
         otlp_grpc: args.otlp_grpc,
         otlp_http: args.otlp_http,
@@ -235,7 +251,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.limits.max_body_bytes = args.max_body_mib.max(1) * 1024 * 1024;
     config.frustration = args.frustration.into();
+    config
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    run_engine(server_config(args), false).await
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut config = server_config(args.serve);
+    config.demo.addr = args.port;
+    config.demo.slow_order_chance = args.slow_order_chance;
+    run_engine(config, true).await
+}
+
+/// Runs the engine (and the demo) until SIGINT/SIGTERM, after printing where it listens.
+async fn run_engine(config: ServerConfig, with_demo: bool) -> anyhow::Result<()> {
     let handle = crate::start(config).await?;
+    let storefront = if with_demo {
+        match handle.demo().start(false).await {
+            Ok(view) => view.url,
+            Err(err) => {
+                handle.shutdown().await;
+                return Err(err.into());
+            }
+        }
+    } else {
+        None
+    };
     // The addresses are for whoever started us; one that stopped reading (a closed pipe) must
     // not stop the engine, so write errors are only logged.
     let printed = {
@@ -245,12 +288,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .and_then(|()| writeln!(out, "otlp-http={}", handle.otlp_http))
             .and_then(|()| writeln!(out, "ui={}", handle.ui))
             .and_then(|()| writeln!(out, "database={}", handle.database().display()))
+            .and_then(|()| match &storefront {
+                Some(url) => writeln!(out, "storefront={url}"),
+                None => Ok(()),
+            })
             .and_then(|()| out.flush())
     };
     if let Err(err) = printed {
         tracing::warn!(%err, "the addresses could not be printed");
     }
-    tracing::info!("open http://{}/ in a browser", handle.ui);
+    match &storefront {
+        Some(url) => tracing::info!(
+            "the demo shop is at {url}; shop, then open http://{}/ to see what happened",
+            handle.ui
+        ),
+        None => tracing::info!("open http://{}/ in a browser", handle.ui),
+    }
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and flushing the writer");
     handle.shutdown().await;
@@ -322,6 +375,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Demo(args) => runtime.block_on(demo(args)),
         Command::Dev(DevCommand::Seed(args)) => seed(args),
         Command::Incident(command) => crate::incident_cli::run(command),
         Command::Export(args) => crate::share_cli::export(args),

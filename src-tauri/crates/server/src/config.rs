@@ -78,6 +78,9 @@ pub struct ServerConfig {
     /// How long records are kept and how large the database may grow; `None`: kept forever
     /// (`sightline serve` and the desktop app turn it on with their defaults).
     pub retention: Option<sightline_store::retention::RetentionConfig>,
+    /// The demo storefront (`sightline demo`, the UI's "Try the demo"): where it listens and
+    /// how often orders time out. Its engine addresses are filled in at start.
+    pub demo: sightline_demo::DemoConfig,
 }
 
 /// The shortest token accepted: shorter ones are guessable by a script trying them over the
@@ -112,6 +115,7 @@ impl Default for ServerConfig {
             settings: None,
             inbox: Default::default(),
             retention: None,
+            demo: Default::default(),
         }
     }
 }

@@ -50,6 +50,8 @@ pub enum ServerError {
     Forbidden(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error(transparent)]
+    Demo(#[from] sightline_demo::DemoError),
     #[error(
         "the UI and API would listen on {addr}, which other machines can reach: pass a token with \
          --token (or SIGHTLINE_TOKEN), at least {min} characters of A-Z a-z 0-9 - _ . ~, which every API request must \
@@ -112,6 +114,7 @@ impl ServerError {
             ServerError::Store(StoreError::Bundle(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServerError::Demo(sightline_demo::DemoError::PortInUse { .. }) => StatusCode::CONFLICT,
             _ if self.retry_after().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -156,6 +159,7 @@ impl ServerError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             StatusCode::UNPROCESSABLE_ENTITY => "bad_bundle",
+            StatusCode::CONFLICT => "conflict",
             _ => "internal",
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod incident_cli;
@@ -68,6 +69,7 @@ pub struct Handle {
     control: Arc<control::Control>,
     incidents: Arc<incidents::Incidents>,
     share: Arc<share::Share>,
+    demo: Arc<demo::DemoRunner>,
 }
 
 fn bind(addr: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener> {
@@ -137,6 +139,11 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         &config.data_dir,
     ));
     let control = Arc::new(control::Control::default());
+    let demo = Arc::new(demo::DemoRunner::new(sightline_demo::DemoConfig {
+        otlp_http: format!("http://{http_addr}"),
+        sightline_ui: Some(format!("http://{ui_addr}/")),
+        ..config.demo.clone()
+    }));
     let pipeline = Arc::new(pipeline::Pipeline::new(
         store.writer(),
         config.limits.clone(),
@@ -206,6 +213,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             incidents: incidents.clone(),
             share: share.clone(),
             writer: store.writer(),
+            demo: demo.clone(),
         }),
     )
     .with_graceful_shutdown(stopped(&stop));
@@ -242,6 +250,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         control,
         incidents,
         share,
+        demo,
     })
 }
 
@@ -261,6 +270,11 @@ impl Handle {
         retention::prune(&self.store.readers(), &self.store.writer(), policy, now_ms).await
     }
 
+    /// The demo storefront next to this engine (started by `sightline demo` or the UI).
+    pub fn demo(&self) -> &demo::DemoRunner {
+        &self.demo
+    }
+
     /// A cheap, cloneable view of this engine for the desktop's tray and notifications.
     pub fn monitor(&self) -> Monitor {
         Monitor {
@@ -278,6 +292,8 @@ impl Handle {
     /// Stops accepting, finishes in-flight requests (for at most [`SHUTDOWN_GRACE`]), then
     /// waits for the writer to commit what it was given and checkpoint.
     pub async fn shutdown(self) {
+        // The demo's services export to this engine: stop them while it still listens.
+        self.demo.shutdown().await;
         let _ = self.stop.send(true);
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         for mut task in self.tasks {

@@ -1,0 +1,387 @@
+//! Each demo service's OpenTelemetry: its own resource (`service.name`), tracer and logger,
+//! exporting OTLP/HTTP to the engine, and the plumbing every service shares — a server span per
+//! request that continues the caller's `traceparent`, client spans around calls to the other
+//! services (which carry `traceparent`, `X-Session-ID` and `X-Incident-Mode-Until` on), and log
+//! records stamped with the active span's trace and span ids.
+//!
+//! Deliberately the public SDK API only, used as an application would use it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderMap;
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+
+use crate::{DemoError, Result};
+
+/// Spans and logs leave a service this often: a demo's request shows in Sightline within about
+/// a second (the SDK's default, 5 s, feels broken on stage).
+const EXPORT_EVERY: Duration = Duration::from_millis(500);
+/// A call from one service to another gives up after this long. Longer than order-svc's 5 s
+/// lock wait, so that its failure (not a timeout here) is what the trace shows.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Payloads logged in incident mode are cut here: a log line is not a file transfer.
+const MAX_LOGGED_PAYLOAD: usize = 16 * 1024;
+
+/// One service's telemetry.
+pub(crate) struct Telemetry {
+    tracer: SdkTracer,
+    logger: SdkLogger,
+    traces: SdkTracerProvider,
+    logs: SdkLoggerProvider,
+}
+
+impl Telemetry {
+    /// Providers for `service` exporting to `otlp_http` (the engine's base URL). Builds the
+    /// exporters' blocking HTTP clients, so it must not run on an async worker.
+    pub fn new(service: &'static str, otlp_http: &str) -> Result<Telemetry> {
+        let base = otlp_http.trim_end_matches('/');
+        let resource = Resource::builder_empty()
+            .with_service_name(service)
+            .with_attributes([
+                KeyValue::new("service.namespace", "sightline-demo"),
+                KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+                KeyValue::new("deployment.environment.name", "demo"),
+            ])
+            .build();
+        let span_exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(format!("{base}/v1/traces"))
+            .build()
+            .map_err(|e| DemoError::Telemetry(e.to_string()))?;
+        let log_exporter = opentelemetry_otlp::LogExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(format!("{base}/v1/logs"))
+            .build()
+            .map_err(|e| DemoError::Telemetry(e.to_string()))?;
+        let traces = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_span_processor(
+                BatchSpanProcessor::builder(span_exporter)
+                    .with_batch_config(
+                        opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                            .with_scheduled_delay(EXPORT_EVERY)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let logs = SdkLoggerProvider::builder()
+            .with_resource(resource)
+            .with_log_processor(
+                BatchLogProcessor::builder(log_exporter)
+                    .with_batch_config(
+                        opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                            .with_scheduled_delay(EXPORT_EVERY)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        Ok(Telemetry {
+            tracer: traces.tracer(service),
+            logger: logs.logger(service),
+            traces,
+            logs,
+        })
+    }
+
+    /// Exports what is buffered and stops. Blocking.
+    pub fn shutdown(&self) {
+        let _ = self.traces.force_flush();
+        let _ = self.logs.force_flush();
+        let _ = self.traces.shutdown();
+        let _ = self.logs.shutdown();
+    }
+
+    /// A span of `kind` under `parent` (a root span when `parent` has none).
+    pub fn span(
+        &self,
+        parent: &Context,
+        name: impl Into<String>,
+        kind: SpanKind,
+        attributes: Vec<KeyValue>,
+    ) -> Context {
+        let span = self
+            .tracer
+            .span_builder(name.into())
+            .with_kind(kind)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, parent);
+        parent.with_span(span)
+    }
+
+    /// A log record in `cx`'s span, with the request's session and window marks.
+    pub fn log(
+        &self,
+        req: &Req,
+        severity: Severity,
+        body: impl Into<String>,
+        attributes: Vec<(&'static str, AnyValue)>,
+    ) {
+        self.log_in(
+            &req.cx,
+            &req.session,
+            req.incident(),
+            severity,
+            body,
+            attributes,
+        );
+    }
+
+    pub fn log_in(
+        &self,
+        cx: &Context,
+        session: &str,
+        incident: bool,
+        severity: Severity,
+        body: impl Into<String>,
+        attributes: Vec<(&'static str, AnyValue)>,
+    ) {
+        let mut record = self.logger.create_log_record();
+        let now = SystemTime::now();
+        record.set_timestamp(now);
+        record.set_observed_timestamp(now);
+        record.set_severity_number(severity);
+        record.set_severity_text(match severity {
+            Severity::Debug => "DEBUG",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+            _ => "INFO",
+        });
+        record.set_body(AnyValue::String(body.into().into()));
+        if !session.is_empty() {
+            record.add_attribute("session.id", session.to_owned());
+        }
+        if incident {
+            record.add_attribute("incident.mode", true);
+        }
+        for (key, value) in attributes {
+            record.add_attribute(key, value);
+        }
+        let span = cx.span();
+        let sc = span.span_context();
+        if sc.is_valid() {
+            record.set_trace_context(sc.trace_id(), sc.span_id(), Some(sc.trace_flags()));
+        }
+        self.logger.emit(record);
+    }
+}
+
+/// What a service knows about the request it is serving.
+#[derive(Clone)]
+pub(crate) struct Req {
+    /// The request's server span.
+    pub cx: Context,
+    /// The browser session (`X-Session-ID`), "" when the caller sent none.
+    pub session: String,
+    /// When the incident window covering the request ends (Unix ms; 0: none).
+    pub incident_until: i64,
+}
+
+impl Req {
+    /// Inside an incident window: log payloads and decisions.
+    pub fn incident(&self) -> bool {
+        self.incident_until > crate::now_ms()
+    }
+
+    /// `value` as a log attribute, cut to a log line's size; the engine redacts secrets in it.
+    pub fn payload(value: &serde_json::Value) -> AnyValue {
+        let mut text = value.to_string();
+        if text.len() > MAX_LOGGED_PAYLOAD {
+            let mut cut = MAX_LOGGED_PAYLOAD;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push('…');
+        }
+        AnyValue::String(text.into())
+    }
+}
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+struct HeadersMut<'a>(&'a mut HeaderMap);
+
+impl Injector for HeadersMut<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// Headers the engine would redact are still logged as sent: redaction is the engine's job, and
+/// the demo shows it doing it.
+fn header_text(headers: &HeaderMap) -> String {
+    headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("<binary>")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The server span around every request of a service (`from_fn_with_state`).
+pub(crate) async fn traced(
+    State(telemetry): State<Arc<Telemetry>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let session = text("x-session-id").unwrap_or_default().to_owned();
+    let incident_until = text("x-incident-mode-until")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let parent = TraceContextPropagator::new().extract(&Headers(headers));
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let method = request.method().as_str().to_owned();
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", method.clone()),
+        KeyValue::new("url.path", request.uri().path().to_owned()),
+        KeyValue::new("http.route", route.clone()),
+    ];
+    if !session.is_empty() {
+        attributes.push(KeyValue::new("session.id", session.clone()));
+    }
+    if let Some(agent) = text("user-agent") {
+        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    let cx = telemetry.span(
+        &parent,
+        format!("{method} {route}"),
+        SpanKind::Server,
+        attributes,
+    );
+    let req = Req {
+        cx: cx.clone(),
+        session,
+        incident_until,
+    };
+    if req.incident() {
+        telemetry.log(
+            &req,
+            Severity::Debug,
+            format!("{method} {} received", request.uri().path()),
+            vec![("http.request.headers", header_text(headers).into())],
+        );
+    }
+    request.extensions_mut().insert(req);
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status),
+    ));
+    if status >= 500 {
+        span.set_attribute(KeyValue::new("error.type", status.to_string()));
+        span.set_status(Status::error(format!("answered {status}")));
+    }
+    span.end();
+    response
+}
+
+/// A call to another service, as a client span: `(status, JSON body)`, or what went wrong.
+pub(crate) async fn call(
+    telemetry: &Telemetry,
+    req: &Req,
+    client: &reqwest::Client,
+    peer: &'static str,
+    url: &str,
+    body: &serde_json::Value,
+) -> std::result::Result<(u16, serde_json::Value), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+    let cx = telemetry.span(
+        &req.cx,
+        format!("POST {}", parsed.path()),
+        SpanKind::Client,
+        vec![
+            KeyValue::new("http.request.method", "POST"),
+            KeyValue::new("url.full", url.to_owned()),
+            KeyValue::new(
+                "server.address",
+                parsed.host_str().unwrap_or_default().to_owned(),
+            ),
+            KeyValue::new(
+                "server.port",
+                i64::from(parsed.port_or_known_default().unwrap_or(80)),
+            ),
+            KeyValue::new("peer.service", peer),
+        ],
+    );
+    let mut headers = HeaderMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut HeadersMut(&mut headers));
+    let mut send = client
+        .post(parsed)
+        .headers(headers)
+        .timeout(CALL_TIMEOUT)
+        .json(body);
+    if !req.session.is_empty() {
+        send = send.header("x-session-id", &req.session);
+    }
+    if req.incident_until > 0 {
+        send = send.header("x-incident-mode-until", req.incident_until.to_string());
+    }
+    let span = cx.span();
+    let result = match send.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+            if status >= 400 {
+                span.set_attribute(KeyValue::new("error.type", status.to_string()));
+                span.set_status(Status::error(format!("{peer} answered {status}")));
+            }
+            let body = response
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or(serde_json::Value::Null);
+            Ok((status, body))
+        }
+        Err(err) => {
+            let kind = if err.is_timeout() {
+                "timeout"
+            } else {
+                "connect"
+            };
+            span.set_attribute(KeyValue::new("error.type", kind));
+            span.set_status(Status::error(format!("{peer}: {err}")));
+            Err(format!("{peer}: {err}"))
+        }
+    };
+    span.end();
+    result
+}
