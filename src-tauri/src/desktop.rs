@@ -194,6 +194,15 @@ fn open(app: &AppHandle, desktop: &Arc<Desktop>, url: &str, hidden: bool) -> any
         .inner_size(1360.0, 860.0)
         .min_inner_size(900.0, 560.0)
         .visible(!hidden)
+        // Pages the UI opens in a new window (the demo shop) belong in the user's browser: they
+        // are web pages to use, and a browser is what the recorder is made for.
+        .on_new_window(|url, _| {
+            if matches!(url.scheme(), "http" | "https") && open_in_browser(url.as_str()) {
+                tauri::webview::NewWindowResponse::Deny
+            } else {
+                tauri::webview::NewWindowResponse::Allow
+            }
+        })
         .build()?;
     match Tray::build(app) {
         Ok(tray) => {
@@ -216,6 +225,30 @@ fn open(app: &AppHandle, desktop: &Arc<Desktop>, url: &str, hidden: bool) -> any
         .rt
         .spawn(follow_settings(app.clone(), desktop.clone()));
     Ok(())
+}
+
+/// Hands `url` to the desktop's default browser; false when there is no opener to ask.
+fn open_in_browser(url: &str) -> bool {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    match command.arg(url).spawn() {
+        Ok(mut child) => {
+            // Reaped off the UI thread: openers return at once, but a zombie is untidy.
+            std::thread::spawn(move || child.wait());
+            true
+        }
+        Err(err) => {
+            tracing::warn!(%err, url, "no browser opener; opening in a window of the app");
+            false
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

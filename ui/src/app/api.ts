@@ -410,3 +410,10 @@ export interface SqlAnswer {
   truncated: boolean;
   elapsedMs: number;
 }
+
+/** `GET/POST /api/v1/demo`: the demo storefront next to the engine. */
+export interface DemoState {
+  running: boolean;
+  url: string | null;
+  services: { name: string; addr: string }[];
+}

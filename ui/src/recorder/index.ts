@@ -265,7 +265,9 @@ function semanticName(el: Element | null): string | undefined {
       if (node.id) return `#${node.id}`;
       return node.tagName.toLowerCase();
     }
-    if (node instanceof HTMLButtonElement || node instanceof HTMLAnchorElement || node.getAttribute('role') === 'button') {
+    // A control that only looks like one (a styled div, the usual dead click) by its text too.
+    const looksClickable = node instanceof HTMLElement && getComputedStyle(node).cursor === 'pointer';
+    if (looksClickable || node instanceof HTMLButtonElement || node instanceof HTMLAnchorElement || node.getAttribute('role') === 'button') {
       const text = (node as HTMLElement).innerText?.trim();
       if (text) return text.slice(0, 80);
     }
@@ -421,9 +423,17 @@ export function start(options: RecorderOptions): Recorder {
     await drain();
   }
 
+  let started = false;
   const stopRecording = record({
     emit(event) {
       if (stopped) return;
+      // rrweb emits its load events before it records; it takes custom events from its first
+      // meta or full snapshot on.
+      if (!started && (event.type === 4 || event.type === 2)) {
+        started = true;
+        // After this event is in the buffer: rrweb's meta and snapshot come first.
+        queueMicrotask(() => early.splice(0).forEach(([tag, payload]) => record.addCustomEvent(tag, payload)));
+      }
       const e = event as RrwebEvent;
       if (isConsole(e) && !incident && !NORMAL_CONSOLE_LEVELS.has(consoleLevel(e))) return;
       if (incident) e.incidentId = incident.id;
@@ -444,8 +454,18 @@ export function start(options: RecorderOptions): Recorder {
     plugins: [getRecordConsolePlugin({ level: ['error', 'warn', 'assert', 'info', 'log', 'debug', 'trace'] })],
   });
 
+  // rrweb starts recording once the document has loaded (`load`); a page that fetches while it loads
+  // (most do) would otherwise make rrweb throw out of the page's own fetch. Those events wait
+  // here, in order, and go out with rrweb's first event.
+  const early: [string, Record<string, unknown>][] = [];
   const custom = (tag: string, payload: Record<string, unknown>) => {
-    if (!stopped) record.addCustomEvent(tag, incident ? { ...payload, incidentId: incident.id } : payload);
+    if (stopped) return;
+    const stamped = incident ? { ...payload, incidentId: incident.id } : payload;
+    if (!started) {
+      if (early.length < MAX_BATCH_EVENTS) early.push([tag, stamped]);
+      return;
+    }
+    record.addCustomEvent(tag, stamped);
   };
 
   function shouldPropagate(target: URL): boolean {

@@ -19,8 +19,9 @@ use crate::telemetry::{call, Req, Telemetry};
 
 /// The card number the issuer declines (Stripe's test card for a decline).
 pub const DECLINED_CARD: &str = "4000000000000002";
-/// The issuer takes a moment to answer.
-const AUTHORIZATION_TIME: Duration = Duration::from_millis(60);
+/// The issuer's round trip, as slow as a real one: long enough that a second click on "Place
+/// order" lands while the first checkout is still in flight (bug 3).
+const AUTHORIZATION_TIME: Duration = Duration::from_millis(400);
 
 pub(crate) struct Payment {
     pub telemetry: Arc<Telemetry>,

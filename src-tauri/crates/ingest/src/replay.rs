@@ -226,6 +226,9 @@ const MAX_DATA_BYTES: usize = 4096;
 const MAX_NETWORK_DATA_BYTES: usize = 320 * 1024;
 /// Longest incident id taken from a client; the engine's ids are far shorter.
 const MAX_INCIDENT_ID_CHARS: usize = 64;
+/// rrweb's click and the recorder's named click of it are at most this far apart (both come
+/// from the same DOM event; the slack covers a busy main thread).
+const CLICK_PAIR_MS: i64 = 50;
 /// DOM mutations are indexed at most once per this many ms: the dead-click rule asks only
 /// whether the page changed, and a busy page mutates hundreds of times a second.
 const DOM_BUCKET_MS: i64 = 100;
@@ -314,12 +317,27 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                 Some(SOURCE_MOUSE_INTERACTION)
                     if data.get("type").and_then(Value::as_u64) == Some(MOUSE_CLICK) =>
                 {
-                    out.push(SessionEventRow {
-                        node_id: data.get("id").and_then(Value::as_i64),
-                        x: num("x"),
-                        y: num("y"),
-                        ..row("click")
-                    });
+                    let node_id = data.get("id").and_then(Value::as_i64);
+                    // The recorder's named click of the same moment may come first (its listener
+                    // is older than rrweb's when rrweb waited for `load`): one click, not two.
+                    match out.iter_mut().rev().find(|r| {
+                        r.kind == "click"
+                            && r.node_id.is_none()
+                            && r.target.is_some()
+                            && (r.timestamp_ms - ts).abs() <= CLICK_PAIR_MS
+                    }) {
+                        Some(click) => {
+                            click.node_id = node_id;
+                            click.x = click.x.or(num("x"));
+                            click.y = click.y.or(num("y"));
+                        }
+                        None => out.push(SessionEventRow {
+                            node_id,
+                            x: num("x"),
+                            y: num("y"),
+                            ..row("click")
+                        }),
+                    }
                 }
                 Some(SOURCE_SCROLL) => out.push(SessionEventRow {
                     node_id: data.get("id").and_then(Value::as_i64),
@@ -379,7 +397,7 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                         match out.iter_mut().rev().find(|r| {
                             r.kind == "click"
                                 && r.target.is_none()
-                                && (r.timestamp_ms - ts).abs() <= 50
+                                && (r.timestamp_ms - ts).abs() <= CLICK_PAIR_MS
                         }) {
                             Some(click) => click.target = target,
                             None => out.push(SessionEventRow {
@@ -602,6 +620,25 @@ mod tests {
             rows[7].target.as_deref(),
             Some("http://shop/cart"),
             "SPA navigation"
+        );
+    }
+
+    #[test]
+    fn a_named_click_before_rrwebs_is_still_one_click() {
+        let events = vec![
+            json!({"type": 5, "data": {"tag": "sightline.click", "payload": {"target": "Estimate shipping", "x": 5, "y": 6}}, "timestamp": 2000}),
+            json!({"type": 3, "data": {"source": 2, "type": 2, "id": 31, "x": 5, "y": 6}, "timestamp": 2001}),
+            json!({"type": 3, "data": {"source": 2, "type": 2, "id": 32, "x": 50, "y": 60}, "timestamp": 2400}),
+        ];
+        let rows = index_events(&events);
+        let clicks: Vec<_> = rows
+            .iter()
+            .map(|r| (r.target.as_deref(), r.node_id))
+            .collect();
+        assert_eq!(
+            clicks,
+            [(Some("Estimate shipping"), Some(31)), (None, Some(32))],
+            "paired within 50 ms; a later click is its own"
         );
     }
 

@@ -3,7 +3,7 @@
 
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, query, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
+import { api, query, type DemoState, type FacetValue, type SessionList, type SessionSummary, type Status } from '../api';
 import { Failed, Loading, Snippet } from '../components/common';
 import { IncidentFilter } from '../components/IncidentChip';
 import { ImportButton } from '../components/Imports';
@@ -309,6 +309,48 @@ function FacetList({ facets, title, active, pick, anonymous, short }: { facets: 
   );
 }
 
+/**
+ * Starts the demo storefront next to the engine and opens it: a new user sees correlation work
+ * before instrumenting anything.
+ */
+function TryDemo() {
+  const [state, setState] = useState<{ busy: boolean; demo?: DemoState; error?: string }>({ busy: false });
+  const start = async () => {
+    setState({ busy: true });
+    try {
+      const demo = await api.post<DemoState>('/demo', {});
+      setState({ busy: false, demo });
+      if (demo.url) window.open(demo.url, '_blank', 'noopener');
+    } catch (e) {
+      setState({ busy: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  return (
+    <div className="demo-card">
+      <div>
+        <h3>See it work first</h3>
+        <p>
+          A small instrumented shop runs next to Sightline: its pages record sessions, its four backend services
+          send traces and logs here, and it has five bugs to find.
+        </p>
+        {state.demo?.url ? (
+          <p className="ok">
+            The demo shop is running at{' '}
+            <a href={state.demo.url} target="_blank" rel="noopener">
+              {state.demo.url}
+            </a>
+            . Shop a little, then come back: sessions appear here.
+          </p>
+        ) : null}
+        {state.error ? <p className="bad">The demo could not start: {state.error}</p> : null}
+      </div>
+      <button className="btn primary" disabled={state.busy} onClick={() => void start()}>
+        {state.busy ? 'Starting…' : 'Try the demo'}
+      </button>
+    </div>
+  );
+}
+
 function EmptySetup({ status }: { status: Status | null }) {
   const all = snippets(status);
   return (
@@ -319,6 +361,7 @@ function EmptySetup({ status }: { status: Status | null }) {
           Add the recorder to your storefront and point your backends' OpenTelemetry SDKs here. Sessions appear on
           this page as they arrive.
         </p>
+        <TryDemo />
         {all.slice(0, 2).map((s) => (
           <Snippet key={s.label} label={s.label} code={s.code} />
         ))}

@@ -1,0 +1,61 @@
+// The README's demo walkthrough screenshots, taken of the real UI once the demo's scenarios
+// are in (tests/demo.rs runs this after its checks): the Sessions list, the declined payment's
+// session with its failing request, that request's backend trace, and the timed-out order.
+//
+//   node demo-screenshots.mjs ENGINE_UI SCREENSHOT_DIR DECLINED_SESSION DECLINED_TRACE TIMEOUT_SESSION
+//
+// Prints {} when every screen showed what it should.
+import { launch } from './chromium.mjs';
+
+const [ui, dir, declined, trace, timeout] = process.argv.slice(2);
+if (!ui || !dir || !declined || !trace || !timeout) {
+  console.error('usage: node demo-screenshots.mjs ENGINE_UI DIR DECLINED_SESSION DECLINED_TRACE TIMEOUT_SESSION');
+  process.exit(2);
+}
+const base = `http://${ui}/`;
+const browser = await launch();
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const shot = async (name) => {
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: `${dir}/${name}.png` });
+  };
+
+  // The sessions the shopper left, with their signals.
+  await page.goto(`${base}#/sessions`);
+  await page.locator('a.row').nth(4).waitFor({ timeout: 15000 });
+  await shot('demo-4-sessions');
+
+  // The declined payment: the replay, the feed, the failing request and its backend.
+  await page.goto(`${base}#/sessions/${encodeURIComponent(declined)}`);
+  await page.locator('.viewport iframe').waitFor({ timeout: 15000 });
+  await page.getByRole('tab', { name: 'Network' }).click();
+  await page.locator('table.grid tbody tr', { hasText: '400' }).click();
+  await page.getByRole('button', { name: 'Backend trace →' }).click();
+  await page.locator('.wf-row', { hasText: 'authorize card' }).waitFor({ timeout: 10000 });
+  await page.locator('.logline', { hasText: 'declined by the issuer' }).waitFor();
+  await shot('demo-5-session-declined');
+
+  // Its trace: browser → storefront-api → payment-svc → fraud-svc, the error span picked.
+  await page.goto(`${base}#/traces/${trace}`);
+  await page.locator('.wf-row', { hasText: 'authorize card' }).click();
+  await page.getByText('card_declined').first().waitFor();
+  await shot('demo-6-trace-declined');
+
+  // The order that timed out: the 5 s insert, in order-svc.
+  await page.goto(`${base}#/sessions/${encodeURIComponent(timeout)}`);
+  await page.locator('.viewport iframe').waitFor({ timeout: 15000 });
+  await page.getByRole('tab', { name: 'Network' }).click();
+  await page.locator('table.grid tbody tr', { hasText: '500' }).click();
+  await page.getByRole('button', { name: 'Backend trace →' }).click();
+  await page.locator('.wf-row', { hasText: 'INSERT orders' }).click({ timeout: 10000 });
+  await page.getByText('database is locked').first().waitFor();
+  await shot('demo-7-session-timeout');
+
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+} finally {
+  await browser.close();
+}
+console.log('{}');

@@ -1,0 +1,313 @@
+//! `sightline demo` end to end, in Debian's Chromium (Playwright): a new user clicks "Try the
+//! demo" on the empty Sessions page, then shops into each of the five built-in bugs. Everything
+//! is then checked through the API: each scenario's session shows its signals, and every
+//! request the recorder saw is linked to its backend trace, which holds the browser's span (the
+//! OpenTelemetry web SDK) and storefront-api's (the OpenTelemetry Rust SDK).
+//!
+//! The run also saves the README's screenshots (`tests/screenshots/demo-*.png`) of the real UI.
+//! Needs Chromium and `tests/clients` installed (the README's test command does both).
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use sightline_tests::{node_client, Engine};
+
+fn timeline(e: &Engine, session: &str) -> Vec<Value> {
+    let (status, timeline) = e.api(&format!("/api/v1/sessions/{session}/timeline"));
+    assert_eq!(status, 200, "{timeline}");
+    timeline["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn of_kind<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    items.iter().filter(|i| i["kind"] == kind).collect()
+}
+
+fn checkouts(items: &[Value]) -> Vec<&Value> {
+    of_kind(items, "network")
+        .into_iter()
+        .filter(|i| {
+            i["target"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/api/checkout")
+        })
+        .collect()
+}
+
+fn spans(trace: &Value) -> &[Value] {
+    trace["spans"].as_array().map_or(&[], Vec::as_slice)
+}
+
+fn span<'a>(trace: &'a Value, service: &str, name: &str) -> &'a Value {
+    spans(trace)
+        .iter()
+        .find(|s| s["serviceName"] == service && s["name"] == name)
+        .unwrap_or_else(|| panic!("no {service} span {name:?} in {trace:#}"))
+}
+
+fn nanos(span: &Value, field: &str) -> i64 {
+    span[field]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn duration_ms(span: &Value) -> f64 {
+    (nanos(span, "endTimeUnixNano") - nanos(span, "startTimeUnixNano")) as f64 / 1e6
+}
+
+/// Why a recorded request is not (yet) linked to a trace holding the browser's span (the web
+/// SDK's) and storefront-api's server span; `None` once it is.
+fn unlinked(e: &Engine, request: &Value) -> Option<String> {
+    let target = request["target"].as_str().unwrap_or("?");
+    let Some(id) = request["traceId"].as_str() else {
+        return Some(format!("{target}: no trace id recorded"));
+    };
+    if request["trace"].is_null() {
+        return Some(format!("{target}: trace {id} not linked in the timeline"));
+    }
+    let (_, trace) = e.api(&format!("/api/v1/traces/{id}"));
+    let has = |service: &str, kind: i64| {
+        spans(&trace)
+            .iter()
+            .any(|s| s["serviceName"] == service && s["kind"] == kind)
+    };
+    if !has("storefront-web", 3) {
+        return Some(format!(
+            "{target}: trace {id} has no storefront-web client span"
+        ));
+    }
+    if !has("storefront-api", 2) {
+        return Some(format!(
+            "{target}: trace {id} has no storefront-api server span"
+        ));
+    }
+    None
+}
+
+/// A scenario's session once at least `want_requests` requests are recorded and every one is
+/// linked (see [`unlinked`]).
+fn settled(e: &Engine, session: &str, want_requests: usize) -> Vec<Value> {
+    let mut why = Vec::new();
+    for _ in 0..300 {
+        let items = timeline(e, session);
+        let network = of_kind(&items, "network");
+        why = network.iter().filter_map(|r| unlinked(e, r)).collect();
+        if network.len() >= want_requests && why.is_empty() {
+            return items;
+        }
+        if network.len() < want_requests {
+            why.push(format!(
+                "{} requests of {want_requests} recorded: {:?}",
+                network.len(),
+                network.iter().map(|r| &r["target"]).collect::<Vec<_>>()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("session {session}'s requests did not link within 30 s: {why:#?}");
+}
+
+fn checkout_trace(e: &Engine, request: &Value) -> Value {
+    e.trace(request["traceId"].as_str().expect("a linked request"))
+}
+
+#[test]
+fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
+    let e = Engine::with_config(|c| {
+        c.demo.addr = "127.0.0.1:0".parse().expect("an address");
+        // Orders time out only when the scenario asks (as the bug guide's button does).
+        c.demo.slow_order_chance = 0.0;
+    })
+    .expect("engine starts");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let run = node_client([
+        "demo-scenarios.mjs",
+        &e.ui.to_string(),
+        shots.to_str().expect("a UTF-8 path"),
+    ]);
+    let scenario = |name: &str| -> (&Value, String) {
+        let s = &run["scenarios"][name];
+        (s, s["session"].as_str().expect("a session").to_owned())
+    };
+    // The button started the demo through the API, on a free port (the test asked for 0).
+    let (_, demo) = e.api("/api/v1/demo");
+    assert_eq!(demo["running"], true, "{demo}");
+    assert_eq!(
+        demo["url"].as_str().map(|u| u.trim_end_matches('/')),
+        run["storefront"].as_str()
+    );
+    let services: Vec<&str> = demo["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        ["storefront-api", "payment-svc", "fraud-svc", "order-svc"]
+    );
+
+    // 1. Payment declined: the 400, the error span in payment-svc with its code, the toast.
+    let (declined, session) = scenario("declined");
+    assert!(
+        declined["toast"]
+            .as_str()
+            .unwrap()
+            .contains("Payment declined"),
+        "{declined}"
+    );
+    let items = settled(&e, &session, 3);
+    let checkout = checkouts(&items);
+    assert_eq!(checkout.len(), 1, "{items:#?}");
+    assert_eq!(checkout[0]["data"]["status"], 400, "{:#}", checkout[0]);
+    let trace = checkout_trace(&e, checkout[0]);
+    let authorize = span(&trace, "payment-svc", "authorize card");
+    assert_eq!(
+        authorize["status"]["code"], 2,
+        "an error span: {authorize:#}"
+    );
+    assert_eq!(authorize["attributes"]["error.type"], "card_declined");
+    let api = span(&trace, "storefront-api", "POST /api/checkout");
+    assert_eq!(api["attributes"]["http.response.status_code"], 400);
+    assert_eq!(api["attributes"]["error.type"], "card_declined");
+    assert_eq!(api["sessionId"], session.as_str());
+    // The trace crossed every hop with its context: fraud-svc scored it.
+    span(&trace, "fraud-svc", "POST /score");
+    let logs = trace["logs"].as_array().unwrap();
+    assert!(
+        logs.iter().any(|l| l["serviceName"] == "payment-svc"
+            && l["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("declined by the issuer")
+            && l["spanId"] == authorize["spanId"]),
+        "payment-svc's log, in the authorize span: {logs:#?}"
+    );
+    // The promo code the shopper applied first is its own linked request.
+    assert!(of_kind(&items, "network").iter().any(|r| r["target"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/promo")
+        && r["data"]["status"] == 200));
+
+    // 2. Order timeout: order-svc's insert waits 5 s on the lock, the API answers 500.
+    let (timeout, session) = scenario("timeout");
+    assert!(
+        timeout["toast"]
+            .as_str()
+            .unwrap()
+            .contains("Something went wrong"),
+        "{timeout}"
+    );
+    let items = settled(&e, &session, 2);
+    let checkout = checkouts(&items);
+    assert_eq!(checkout.len(), 1, "{items:#?}");
+    assert_eq!(checkout[0]["data"]["status"], 500);
+    let trace = checkout_trace(&e, checkout[0]);
+    let insert = span(&trace, "order-svc", "INSERT orders");
+    let waited = duration_ms(insert);
+    assert!(
+        waited >= 4_900.0,
+        "the insert waited {waited} ms: {insert:#}"
+    );
+    assert_eq!(insert["status"]["code"], 2);
+    assert!(
+        insert["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("locked"),
+        "{insert:#}"
+    );
+    assert_eq!(insert["attributes"]["db.system.name"], "sqlite");
+    let api = span(&trace, "storefront-api", "POST /api/checkout");
+    assert_eq!(api["attributes"]["http.response.status_code"], 500);
+    assert_eq!(api["status"]["code"], 2);
+    // The cause is on record too: the inventory sync that held the lock, a trace of its own.
+    let (_, sync) = e.api("/api/v1/traces?service=order-svc&name=inventory%20sync");
+    assert!(
+        sync["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["rootName"] == "inventory sync"),
+        "{sync:#}"
+    );
+
+    // 3. Double click: two checkouts from one session, two orders about 150 ms apart.
+    let (double, session) = scenario("doubleClick");
+    assert_eq!(double["checkouts"], 2, "{double}");
+    let items = settled(&e, &session, 3);
+    let checkout = checkouts(&items);
+    assert_eq!(checkout.len(), 2, "{items:#?}");
+    let orders: Vec<Value> = checkout
+        .iter()
+        .map(|request| {
+            assert_eq!(request["data"]["status"], 201, "{request:#}");
+            let trace = checkout_trace(&e, request);
+            let insert = span(&trace, "order-svc", "INSERT orders").clone();
+            assert_eq!(insert["sessionId"], session.as_str());
+            insert
+        })
+        .collect();
+    assert_ne!(
+        orders[0]["attributes"]["order.id"], orders[1]["attributes"]["order.id"],
+        "two orders stored"
+    );
+    let gap_ms = (nanos(&orders[1], "startTimeUnixNano") - nanos(&orders[0], "startTimeUnixNano"))
+        .abs() as f64
+        / 1e6;
+    eprintln!("double click: the two order inserts started {gap_ms:.0} ms apart");
+    assert!(
+        (50.0..1_000.0).contains(&gap_ms),
+        "{gap_ms} ms: {orders:#?}"
+    );
+
+    // 4. Silent validation: the message showed, then went; no request was sent.
+    let (validation, session) = scenario("validation");
+    assert_eq!(validation["message"], "Invalid ZIP code");
+    assert_eq!(validation["checkouts"], 0);
+    let items = settled(&e, &session, 1);
+    assert!(checkouts(&items).is_empty(), "{items:#?}");
+    assert!(
+        of_kind(&items, "click")
+            .iter()
+            .any(|c| c["target"].as_str().unwrap_or("").contains("Place order")),
+        "the click on Place order was recorded: {items:#?}"
+    );
+
+    // 5. Dead control: a dead click on "Estimate shipping".
+    let (_, session) = scenario("deadClick");
+    let items = settled(&e, &session, 1);
+    let dead: Vec<_> = of_kind(&items, "frustration")
+        .into_iter()
+        .filter(|f| f["signal"] == "dead_click")
+        .collect();
+    assert_eq!(dead.len(), 1, "{items:#?}");
+    assert!(
+        dead[0]["target"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Estimate shipping"),
+        "{:#}",
+        dead[0]
+    );
+    assert!(checkouts(&items).is_empty());
+
+    // The README's screenshots of the UI, now that the data is in.
+    let declined_session = run["scenarios"]["declined"]["session"].as_str().unwrap();
+    let declined_trace = checkouts(&timeline(&e, declined_session))[0]["traceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let timeout_session = run["scenarios"]["timeout"]["session"].as_str().unwrap();
+    node_client([
+        "demo-screenshots.mjs",
+        &e.ui.to_string(),
+        shots.to_str().unwrap(),
+        declined_session,
+        &declined_trace,
+        timeout_session,
+    ]);
+}
