@@ -311,3 +311,228 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         timeout_session,
     ]);
 }
+
+fn post_json(url: &str, headers: &[(&str, String)], body: &Value) -> (u16, Value) {
+    let client = reqwest::blocking::Client::new();
+    let mut request = client.post(url).json(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().expect("the request is answered");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn checkout_body() -> Value {
+    serde_json::json!({
+        "email": "grace@fernhill.test",
+        "items": [{"id": "mug", "quantity": 1}],
+        "card": {"number": "4242 4242 4242 4242", "expiry": "12/29", "cvc": "123"},
+    })
+}
+
+/// Inside an incident window (the recorder's `X-Incident-Mode-Until`, passed from service to
+/// service) the demo's backends log their payloads and headers, tagged with the window and
+/// redacted by the engine; outside one they do not.
+#[test]
+fn the_demo_services_log_payloads_only_inside_an_incident_window() {
+    let e = Engine::with_config(|c| {
+        c.demo.addr = "127.0.0.1:0".parse().expect("an address");
+        c.demo.slow_order_chance = 0.0;
+    })
+    .expect("engine starts");
+    let (_, demo) = post_json(&e.api_url("/api/v1/demo"), &[], &Value::Null);
+    let shop = demo["url"]
+        .as_str()
+        .expect("the demo runs")
+        .trim_end_matches('/')
+        .to_owned();
+
+    let (status, _) = post_json(
+        &format!("{shop}/api/checkout"),
+        &[("x-session-id", "quiet-session".into())],
+        &checkout_body(),
+    );
+    assert_eq!(status, 201);
+    let logs = |session: &str| -> Vec<Value> {
+        let (_, page) = e.api(&format!("/api/v1/logs?session={session}&limit=200"));
+        page["logs"].as_array().cloned().unwrap_or_default()
+    };
+    // In the engine before the window opens: a window tags what arrives while it is open.
+    for _ in 0..300 {
+        if logs("quiet-session")
+            .iter()
+            .any(|l| l["body"].as_str().unwrap_or("").contains("placed"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, window) = post_json(
+        &e.api_url("/api/v1/incidents"),
+        &[],
+        &serde_json::json!({"seconds": 60, "label": "demo", "startedBy": "api"}),
+    );
+    assert_eq!(status, 201, "{window}");
+    let until = window["untilMs"].as_i64().expect("the window's end");
+    let (status, _) = post_json(
+        &format!("{shop}/api/checkout"),
+        &[
+            ("x-session-id", "loud-session".into()),
+            ("x-incident-mode-until", until.to_string()),
+            ("authorization", "Bearer demo-secret-token".into()),
+        ],
+        &checkout_body(),
+    );
+    assert_eq!(status, 201);
+
+    let debug_of = |logs: &[Value], service: &str, body: &str| -> Option<Value> {
+        logs.iter()
+            .find(|l| {
+                l["serviceName"] == service
+                    && l["severityText"] == "DEBUG"
+                    && l["body"].as_str().unwrap_or("").contains(body)
+            })
+            .cloned()
+    };
+    let mut loud = Vec::new();
+    for _ in 0..300 {
+        loud = logs("loud-session");
+        if debug_of(&loud, "order-svc", "order request").is_some()
+            && loud
+                .iter()
+                .any(|l| l["body"].as_str().unwrap_or("").contains("placed"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let checkout = debug_of(&loud, "storefront-api", "checkout request")
+        .unwrap_or_else(|| panic!("storefront-api's payload log: {loud:#?}"));
+    assert_eq!(checkout["incidentId"], window["id"]);
+    assert_eq!(checkout["attributes"]["incident.mode"], true);
+    let payload = checkout["attributes"]["payload"]
+        .as_str()
+        .expect("the payload");
+    assert!(payload.contains("grace@fernhill.test"), "{payload}");
+    assert!(!payload.contains("4242"), "the card is redacted: {payload}");
+    let charge =
+        debug_of(&loud, "payment-svc", "charge request").expect("payment-svc's payload log");
+    assert!(!charge["attributes"]["payload"]
+        .as_str()
+        .unwrap()
+        .contains("4242"));
+    let received = debug_of(&loud, "storefront-api", "received").expect("the request's headers");
+    let headers = &received["attributes"];
+    assert_eq!(
+        headers["http.request.header.x-session-id"], "loud-session",
+        "{received:#}"
+    );
+    assert_eq!(
+        headers["http.request.header.authorization"], "[REDACTED]",
+        "{received:#}"
+    );
+    for service in ["payment-svc", "fraud-svc", "order-svc"] {
+        assert!(
+            debug_of(&loud, service, "received").is_some(),
+            "{service} got the window from its caller"
+        );
+    }
+
+    let quiet = logs("quiet-session");
+    assert!(
+        quiet
+            .iter()
+            .any(|l| l["body"].as_str().unwrap_or("").contains("placed")),
+        "{quiet:#?}"
+    );
+    assert!(
+        quiet
+            .iter()
+            .all(|l| l["severityText"] != "DEBUG" && l["incidentId"].is_null()),
+        "no verbose logs outside the window: {quiet:#?}"
+    );
+}
+
+/// `sightline demo` prints where the shop is, serves it with the engine's recorder, and says
+/// clearly when its port is taken.
+#[test]
+fn sightline_demo_serves_the_shop_and_refuses_a_taken_port() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = sightline_tests::Process::demo(
+        dir.path(),
+        &["--port", "127.0.0.1:0", "--slow-order-chance", "0"],
+    )
+    .expect("starts");
+    let shop = p.storefront.clone().expect("the storefront line");
+    let page = reqwest::blocking::get(&shop)
+        .and_then(|r| r.text())
+        .expect("the shop's page");
+    assert!(
+        page.contains(&format!("src=\"http://{}/sightline.js\"", p.http)),
+        "the page loads this engine's recorder: {page}"
+    );
+    let script = reqwest::blocking::get(format!("{shop}static/storefront.js")).expect("the script");
+    assert_eq!(script.status(), 200);
+    let products: Value = reqwest::blocking::get(format!("{shop}api/products"))
+        .and_then(|r| r.json())
+        .expect("the products");
+    assert_eq!(products["products"].as_array().map(Vec::len), Some(6));
+    let (_, demo) = sightline_tests::api_get(p.ui, "/api/v1/demo");
+    assert_eq!(demo["url"], shop.as_str());
+
+    // Each service is its own OpenTelemetry resource.
+    let (status, _) = post_json(&format!("{shop}api/checkout"), &[], &checkout_body());
+    assert_eq!(status, 201);
+    let mut names = Vec::new();
+    for _ in 0..300 {
+        let (_, services) = sightline_tests::api_get(p.ui, "/api/v1/services");
+        names = services["services"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|s| s["serviceName"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if names.len() >= 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        ["fraud-svc", "order-svc", "payment-svc", "storefront-api"]
+    );
+
+    let port = shop
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    let other = tempfile::tempdir().expect("temp dir");
+    let taken = std::process::Command::new(sightline_tests::sightline_bin())
+        .args([
+            "demo",
+            "--otlp-grpc",
+            "0",
+            "--otlp-http",
+            "0",
+            "--ui",
+            "0",
+            "--port",
+            &port,
+        ])
+        .arg("--data-dir")
+        .arg(other.path())
+        .output()
+        .expect("runs");
+    assert!(!taken.status.success());
+    let said = String::from_utf8_lossy(&taken.stderr);
+    assert!(
+        said.contains("port is in use") && said.contains("--port"),
+        "{said}"
+    );
+}

@@ -284,6 +284,8 @@ pub struct Process {
     pub grpc: SocketAddr,
     pub http: SocketAddr,
     pub ui: SocketAddr,
+    /// The demo storefront's URL (`sightline demo` only).
+    pub storefront: Option<String>,
     pub stderr: PathBuf,
 }
 
@@ -294,9 +296,19 @@ impl Process {
     /// Starts `sightline serve` on port 0 everywhere, with `data_dir`, and waits for its
     /// address lines.
     pub fn serve(data_dir: &Path, extra: &[&str]) -> Result<Process> {
+        Self::run("serve", data_dir, extra)
+    }
+
+    /// `sightline demo` (the engine and the demo storefront) on port 0 everywhere but the
+    /// storefront, which `extra` gives with `--port`.
+    pub fn demo(data_dir: &Path, extra: &[&str]) -> Result<Process> {
+        Self::run("demo", data_dir, extra)
+    }
+
+    fn run(command: &str, data_dir: &Path, extra: &[&str]) -> Result<Process> {
         let stderr = data_dir.join(format!("stderr-{}.log", std::process::id()));
         let mut child = Command::new(sightline_bin())
-            .arg("serve")
+            .arg(command)
             .arg("--data-dir")
             .arg(data_dir)
             .args([
@@ -322,8 +334,12 @@ impl Process {
             }
         });
         let deadline = Instant::now() + STARTUP_LIMIT;
-        let (mut grpc, mut http, mut ui) = (None, None, None);
-        while grpc.is_none() || http.is_none() || ui.is_none() {
+        let (mut grpc, mut http, mut ui, mut storefront) = (None, None, None, None);
+        while grpc.is_none()
+            || http.is_none()
+            || ui.is_none()
+            || (command == "demo" && storefront.is_none())
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(line) => line,
@@ -340,6 +356,8 @@ impl Process {
                 http = parse(v);
             } else if let Some(v) = line.strip_prefix("ui=") {
                 ui = parse(v);
+            } else if let Some(v) = line.strip_prefix("storefront=") {
+                storefront = Some(v.to_owned());
             }
         }
         Ok(Process {
@@ -347,6 +365,7 @@ impl Process {
             grpc: grpc.unwrap_or_else(loopback),
             http: http.unwrap_or_else(loopback),
             ui: ui.unwrap_or_else(loopback),
+            storefront,
             stderr,
         })
     }

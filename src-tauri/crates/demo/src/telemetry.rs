@@ -16,7 +16,7 @@ use http::HeaderMap;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, Key, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -132,6 +132,10 @@ impl Telemetry {
         body: impl Into<String>,
         attributes: Vec<(&'static str, AnyValue)>,
     ) {
+        let attributes = attributes
+            .into_iter()
+            .map(|(k, v)| (Key::from_static_str(k), v))
+            .collect();
         self.log_in(
             &req.cx,
             &req.session,
@@ -149,7 +153,7 @@ impl Telemetry {
         incident: bool,
         severity: Severity,
         body: impl Into<String>,
-        attributes: Vec<(&'static str, AnyValue)>,
+        attributes: Vec<(Key, AnyValue)>,
     ) {
         let mut record = self.logger.create_log_record();
         let now = SystemTime::now();
@@ -237,14 +241,18 @@ impl Injector for HeadersMut<'_> {
     }
 }
 
-/// Headers the engine would redact are still logged as sent: redaction is the engine's job, and
-/// the demo shows it doing it.
-fn header_text(headers: &HeaderMap) -> String {
+/// The request's headers as `http.request.header.<name>` attributes (the semantic convention).
+/// Credentials are logged as sent: redaction is the engine's job, and the demo shows it doing it.
+fn header_attributes(headers: &HeaderMap) -> Vec<(Key, AnyValue)> {
     headers
         .iter()
-        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("<binary>")))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(|(k, v)| {
+            (
+                Key::from(format!("http.request.header.{k}")),
+                AnyValue::from(v.to_str().unwrap_or("<binary>").to_owned()),
+            )
+        })
+        .collect()
 }
 
 /// The server span around every request of a service (`from_fn_with_state`).
@@ -289,11 +297,13 @@ pub(crate) async fn traced(
         incident_until,
     };
     if req.incident() {
-        telemetry.log(
-            &req,
+        telemetry.log_in(
+            &req.cx,
+            &req.session,
+            true,
             Severity::Debug,
             format!("{method} {} received", request.uri().path()),
-            vec![("http.request.headers", header_text(headers).into())],
+            header_attributes(headers),
         );
     }
     request.extensions_mut().insert(req);
