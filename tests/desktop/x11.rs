@@ -1,6 +1,6 @@
 //! What the desktop tests do to the app's windows on Xvfb, as a user (or a window manager)
-//! would: find a window by title, ask it to close (WM_DELETE_WINDOW), press a key in it, move
-//! and resize it, and read where it is.
+//! would: find a window by title, ask it to close (WM_DELETE_WINDOW), press a key or click in
+//! it, move and resize it, and read where it is.
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
@@ -116,6 +116,21 @@ impl Screen {
             self.conn
                 .xtest_fake_input(kind, code, CURRENT_TIME, self.root, 0, 0, 0)
                 .expect("fake input");
+        }
+        self.conn.flush().expect("flush");
+    }
+
+    /// Moves the pointer to (`x`, `y`) on the screen and clicks the first button there
+    /// (through XTEST, as a mouse would).
+    pub fn click(&self, x: i16, y: i16) {
+        // MotionNotify (absolute), then ButtonPress and ButtonRelease of button 1.
+        self.conn
+            .xtest_fake_input(6, 0, CURRENT_TIME, self.root, x, y, 0)
+            .expect("fake motion");
+        for kind in [4u8, 5u8] {
+            self.conn
+                .xtest_fake_input(kind, 1, CURRENT_TIME, self.root, 0, 0, 0)
+                .expect("fake click");
         }
         self.conn.flush().expect("flush");
     }

@@ -315,16 +315,28 @@ function FacetList({ facets, title, active, pick, anonymous, short }: { facets: 
  */
 function TryDemo() {
   const [state, setState] = useState<{ busy: boolean; demo?: DemoState; error?: string }>({ busy: false });
+  useEffect(() => {
+    const ctl = new AbortController();
+    api
+      .get<DemoState>('/demo', ctl.signal)
+      .then((demo) => setState((s) => (s.demo ? s : { ...s, demo })))
+      .catch(() => {});
+    return () => ctl.abort();
+  }, []);
   const start = async () => {
     setState({ busy: true });
     try {
       const demo = await api.post<DemoState>('/demo', {});
       setState({ busy: false, demo });
-      if (demo.url) window.open(demo.url, '_blank', 'noopener');
+      // Browsers allow this within a moment of the click; where they do not (or the desktop
+      // hands it to the system browser), the button has become a plain link to the shop.
+      const opened = demo.url ? window.open(demo.url, '_blank') : null;
+      if (opened) opened.opener = null;
     } catch (e) {
       setState({ busy: false, error: e instanceof Error ? e.message : String(e) });
     }
   };
+  const url = state.demo?.running ? state.demo.url : null;
   return (
     <div className="demo-card">
       <div>
@@ -333,20 +345,22 @@ function TryDemo() {
           A small instrumented shop runs next to Sightline: its pages record sessions, its four backend services
           send traces and logs here, and it has five bugs to find.
         </p>
-        {state.demo?.url ? (
+        {url ? (
           <p className="ok">
-            The demo shop is running at{' '}
-            <a href={state.demo.url} target="_blank" rel="noopener">
-              {state.demo.url}
-            </a>
-            . Shop a little, then come back: sessions appear here.
+            The demo shop is running at <code>{url}</code>. Shop a little, then come back: sessions appear here.
           </p>
         ) : null}
         {state.error ? <p className="bad">The demo could not start: {state.error}</p> : null}
       </div>
-      <button className="btn primary" disabled={state.busy} onClick={() => void start()}>
-        {state.busy ? 'Starting…' : 'Try the demo'}
-      </button>
+      {url ? (
+        <a className="btn primary" href={url} target="_blank" rel="noopener">
+          Open the shop
+        </a>
+      ) : (
+        <button className="btn primary" disabled={state.busy} onClick={() => void start()}>
+          {state.busy ? 'Starting…' : 'Try the demo'}
+        </button>
+      )}
     </div>
   );
 }
