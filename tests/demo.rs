@@ -484,6 +484,26 @@ fn sightline_demo_serves_the_shop_and_refuses_a_taken_port() {
     // Each service is its own OpenTelemetry resource.
     let (status, _) = post_json(&format!("{shop}api/checkout"), &[], &checkout_body());
     assert_eq!(status, 201);
+    // Bad input gets the shop's JSON error, not a 5xx.
+    for (body, code) in [
+        (
+            serde_json::json!({"items": [{"id": "mug", "quantity": 1}], "card": {"number": "123"}}),
+            "invalid_card",
+        ),
+        (
+            serde_json::json!({"items": [{"id": "yacht", "quantity": 1}]}),
+            "unknown_product",
+        ),
+        (serde_json::json!({"items": []}), "bad_cart"),
+        (serde_json::json!("not a checkout"), "bad_request"),
+    ] {
+        let (status, answer) = post_json(&format!("{shop}api/checkout"), &[], &body);
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
+    }
     let mut names = Vec::new();
     for _ in 0..300 {
         let (_, services) = sightline_tests::api_get(p.ui, "/api/v1/services");

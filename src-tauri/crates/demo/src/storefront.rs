@@ -338,6 +338,14 @@ async fn checkout(
                 "Your card was declined. Try another card.",
             );
         }
+        // The card the shopper typed is not one (too short, missing): theirs to fix.
+        Ok((400, body)) => {
+            let code = body["error"]["code"].as_str().unwrap_or("invalid_card");
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or("Check the card number.");
+            return crate::fail(StatusCode::BAD_REQUEST, code, message);
+        }
         Ok((status, body)) => {
             t.log(
                 &req,
