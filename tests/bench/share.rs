@@ -15,6 +15,7 @@ use serde_json::Value;
 use sightline_server::ServerConfig;
 use sightline_store::retention::RetentionConfig;
 use sightline_tests::seed;
+use workload::{percentile, summary};
 
 #[allow(dead_code)]
 mod workload;
@@ -59,24 +60,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn summary(mut ms: Vec<f64>) -> String {
-    ms.sort_by(f64::total_cmp);
-    format!(
-        "n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
-        ms.len(),
-        percentile(&ms, 0.5),
-        percentile(&ms, 0.99),
-        ms.last().copied().unwrap_or(0.0)
-    )
 }
 
 fn engine(rt: &tokio::runtime::Runtime, dir: &Path) -> sightline_server::Handle {

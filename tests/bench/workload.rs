@@ -1,4 +1,5 @@
-//! The benchmarks' workload: OTLP trace requests shaped like a busy storefront backend's.
+//! The benchmarks' workload: OTLP trace requests shaped like a busy storefront backend's; and
+//! how the benchmarks report latencies.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
@@ -229,4 +230,24 @@ impl Template {
         }
         body
     }
+}
+
+/// The `p` quantile (0–1) of `sorted` (nearest rank); 0 when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// `n, p50, p99, max` of latencies in milliseconds, for a benchmark's output line.
+pub fn summary(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    format!(
+        "n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        ms.len(),
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.99),
+        ms.last().copied().unwrap_or(0.0)
+    )
 }
