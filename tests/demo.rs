@@ -113,6 +113,7 @@ fn checkout_trace(e: &Engine, request: &Value) -> Value {
 }
 
 #[test]
+#[ignore = "needs Chromium and tests/clients (npm ci, npm run build); the README's test command runs it"]
 fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
     let e = Engine::with_config(|c| {
         c.demo.addr = "127.0.0.1:0".parse().expect("an address");
@@ -184,6 +185,23 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
                 .contains("declined by the issuer")
             && l["spanId"] == authorize["spanId"]),
         "payment-svc's log, in the authorize span: {logs:#?}"
+    );
+    // The Sessions list marks the session as one whose backend failed.
+    let (_, list) = e.api("/api/v1/sessions?limit=20");
+    let row = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == session.as_str())
+        .expect("the session is listed")
+        .clone();
+    assert_eq!(row["failingTraceCount"], 1, "{row:#}");
+    // Where the shopper landed, though the single-page shop had moved on when the recorder
+    // sent its first batch.
+    assert_eq!(
+        row["startUrl"].as_str(),
+        Some(format!("{}/", run["storefront"].as_str().unwrap()).as_str()),
+        "{row:#}"
     );
     // The promo code the shopper applied first is its own linked request.
     assert!(of_kind(&items, "network").iter().any(|r| r["target"]
@@ -294,6 +312,16 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         dead[0]
     );
     assert!(checkouts(&items).is_empty());
+    let (_, list) = e.api("/api/v1/sessions?limit=20");
+    assert!(
+        list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sessionId"] == session.as_str())
+            .is_some_and(|s| s["failingTraceCount"] == 0),
+        "nothing failed in the backend: {list:#}"
+    );
 
     // The README's screenshots of the UI, now that the data is in.
     let declined_session = run["scenarios"]["declined"]["session"].as_str().unwrap();

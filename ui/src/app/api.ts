@@ -158,6 +158,8 @@ export interface SessionSummary {
   frustrationScore: number;
   pageCount: number;
   traceCount: number;
+  /** Of those, traces with an error span (a declined payment, a 500). */
+  failingTraceCount?: number;
   /** Came in a bundle. */
   imported?: boolean;
   /** Kept until unpinned. */

@@ -335,10 +335,13 @@ export function start(options: RecorderOptions): Recorder {
     }
   }
 
+  // Where the buffered batch began: a single-page app has moved on by the time a batch is
+  // sent, and the first batch's URL is the session's start page.
+  let batchUrl = location.href;
   const meta = () => ({
     userId: options.userId,
     userEmail: options.userEmail,
-    url: location.href,
+    url: batchUrl,
     userAgent: navigator.userAgent,
     viewport: { width: window.innerWidth, height: window.innerHeight },
     ...(options.attributes ?? {}),
@@ -437,6 +440,7 @@ export function start(options: RecorderOptions): Recorder {
       const e = event as RrwebEvent;
       if (isConsole(e) && !incident && !NORMAL_CONSOLE_LEVELS.has(consoleLevel(e))) return;
       if (incident) e.incidentId = incident.id;
+      if (buffer.length === 0) batchUrl = location.href;
       buffer.push(e);
       bufferChars += JSON.stringify(e.data ?? null).length;
       touch(e.timestamp);

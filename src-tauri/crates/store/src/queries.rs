@@ -971,7 +971,9 @@ pub fn list_sessions(
                 (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
                   WHERE m.session_id = s.session_id AND t.span_count > 0),
                 EXISTS (SELECT 1 FROM session_imports i WHERE i.session_id = s.session_id),
-                EXISTS (SELECT 1 FROM pinned_sessions p WHERE p.session_id = s.session_id)
+                EXISTS (SELECT 1 FROM pinned_sessions p WHERE p.session_id = s.session_id),
+                (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = s.session_id AND t.error_count > 0)
            FROM sessions s
           WHERE {}
           ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
@@ -1002,6 +1004,7 @@ pub fn list_sessions(
                     "traceCount": r.get::<_, i64>(10)?,
                     "imported": r.get::<_, bool>(11)?,
                     "pinned": r.get::<_, bool>(12)?,
+                    "failingTraceCount": r.get::<_, i64>(13)?,
                 }),
             ))
         })?

@@ -276,6 +276,11 @@ function Rows({
               <div className="badges">
                 {s.errorCount > 0 && <span className="badge error">{plural(s.errorCount, 'error')}</span>}
                 {s.frustrationScore > 0 && <span className="badge warn" title="Frustration score: rage, dead and error clicks, thrashing">frustration {s.frustrationScore.toFixed(1)}</span>}
+                {(s.failingTraceCount ?? 0) > 0 && (
+                  <span className="badge error" title="Backend traces of this session with an error span">
+                    {plural(s.failingTraceCount ?? 0, 'failing trace')}
+                  </span>
+                )}
                 {s.traceCount > 0 && <span className="badge info">{plural(s.traceCount, 'trace')}</span>}
                 {s.pinned && <span className="badge plain" title="Kept until unpinned">pinned</span>}
                 {s.imported && <span className="badge plain" title="Came in a .sightline bundle">imported</span>}
