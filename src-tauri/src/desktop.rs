@@ -194,8 +194,20 @@ fn open(app: &AppHandle, desktop: &Arc<Desktop>, url: &str, hidden: bool) -> any
         .inner_size(1360.0, 860.0)
         .min_inner_size(900.0, 560.0)
         .visible(!hidden)
-        // Pages the UI opens in a new window (the demo shop) belong in the user's browser: they
-        // are web pages to use, and a browser is what the recorder is made for.
+        // Other pages (the demo shop, a link out) belong in the user's browser: they are web
+        // pages to use, and a browser is what the recorder is made for. The window itself only
+        // ever shows the engine's UI, wherever the engine listens now.
+        .on_navigation({
+            let desktop = desktop.clone();
+            move |url| {
+                let ui = desktop.monitor.borrow().as_ref().map(|m| m.ui);
+                let ours = ui.is_some_and(|ui| {
+                    url.host_str() == Some(ui.ip().to_string().as_str())
+                        && url.port_or_known_default() == Some(ui.port())
+                });
+                ours || !matches!(url.scheme(), "http" | "https") || !open_in_browser(url.as_str())
+            }
+        })
         .on_new_window(|url, _| {
             if matches!(url.scheme(), "http" | "https") && open_in_browser(url.as_str()) {
                 tauri::webview::NewWindowResponse::Deny

@@ -333,10 +333,14 @@ function TryDemo() {
     try {
       const demo = await api.post<DemoState>('/demo', {});
       setState({ busy: false, demo });
-      // Browsers allow this within a moment of the click; where they do not (or the desktop
-      // hands it to the system browser), the button has become a plain link to the shop.
-      const opened = demo.url ? window.open(demo.url, '_blank') : null;
-      if (opened) opened.opener = null;
+      // Browsers let a page open a window within a moment of the click. Where it may not (the
+      // desktop app's WebKit once the start was awaited), going there instead is what the
+      // desktop hands to the system browser; the button has become a link to the shop either way.
+      if (demo.url) {
+        const opened = window.open(demo.url, '_blank');
+        if (opened) opened.opener = null;
+        else location.assign(demo.url);
+      }
     } catch (e) {
       setState({ busy: false, error: e instanceof Error ? e.message : String(e) });
     }
