@@ -57,8 +57,8 @@ pub enum DemoError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the demo's telemetry could not start: {0}")]
-    Telemetry(String),
+    #[error("the demo could not start: {0}")]
+    Startup(String),
     #[error("the demo's order database: {0}")]
     Database(#[source] rusqlite::Error),
     #[error("the demo's data folder {path}: {source}")]
@@ -207,9 +207,9 @@ impl Demo {
                 .collect::<Result<Vec<_>>>()
         })
         .await
-        .map_err(|e| DemoError::Telemetry(e.to_string()))??;
+        .map_err(|e| DemoError::Startup(e.to_string()))??;
         let [shop_t, payment_t, fraud_t, orders_t] = <[_; 4]>::try_from(telemetry.clone())
-            .map_err(|_| DemoError::Telemetry("four services expected".into()))?;
+            .map_err(|_| DemoError::Startup("four services expected".into()))?;
 
         let faults = Arc::new(Faults {
             slow_next_order: AtomicBool::new(false),
@@ -217,7 +217,7 @@ impl Demo {
         });
         let client = reqwest::Client::builder()
             .build()
-            .map_err(|e| DemoError::Telemetry(format!("HTTP client: {e}")))?;
+            .map_err(|e| DemoError::Startup(format!("its HTTP client: {e}")))?;
         let products: Vec<&str> = PRODUCTS.iter().map(|p| p.id).collect();
         let db_path = dir.join("orders.db");
         let orders = {
@@ -226,7 +226,7 @@ impl Demo {
                 orders::Orders::open(orders_t, db_path, faults, &products)
             })
             .await
-            .map_err(|e| DemoError::Telemetry(e.to_string()))??
+            .map_err(|e| DemoError::Startup(e.to_string()))??
         };
         let url = |addr: SocketAddr| format!("http://{addr}");
         let shop = Arc::new(storefront::Storefront {
@@ -299,5 +299,28 @@ impl Demo {
         if let Some(dir) = self.temp_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faults(chance: f64) -> Faults {
+        Faults {
+            slow_next_order: AtomicBool::new(false),
+            slow_order_chance: chance,
+        }
+    }
+
+    #[test]
+    fn a_slow_order_asked_for_is_the_next_one_only() {
+        let f = faults(0.0);
+        assert!(!f.take_slow_order());
+        f.set_slow_next_order(true);
+        assert_eq!(f.view()["slowNextOrder"], true);
+        assert!(f.take_slow_order());
+        assert!(!f.take_slow_order(), "asked once, slow once");
+        assert!((0..100).all(|_| faults(1.0).take_slow_order()));
     }
 }

@@ -8,6 +8,7 @@
 //! a checkout idempotent, so a double click stores two.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,8 @@ pub(crate) struct Orders {
     path: PathBuf,
     conn: Mutex<Connection>,
     faults: Arc<Faults>,
+    /// One inventory sync at a time, as a cron job with a lock file runs.
+    syncing: AtomicBool,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -76,12 +79,17 @@ impl Orders {
             path,
             conn: Mutex::new(conn),
             faults,
+            syncing: AtomicBool::new(false),
         })
     }
 
     /// The inventory sync: takes the write lock, says so once it has it, holds it for
     /// [`INVENTORY_SYNC_HOLD`]. Runs on its own thread, as a cron job would.
-    fn start_inventory_sync(self: &Arc<Self>) -> std::sync::mpsc::Receiver<()> {
+    /// `None` when one is running already (its lock is what the order meets then).
+    fn start_inventory_sync(self: &Arc<Self>) -> Option<std::sync::mpsc::Receiver<()>> {
+        if self.syncing.swap(true, Ordering::SeqCst) {
+            return None;
+        }
         let (ready, locked) = std::sync::mpsc::channel();
         let orders = self.clone();
         std::thread::spawn(move || {
@@ -126,8 +134,9 @@ impl Orders {
                 ),
                 vec![],
             );
+            orders.syncing.store(false, Ordering::SeqCst);
         });
-        locked
+        Some(locked)
     }
 }
 
@@ -171,10 +180,12 @@ async fn create(
         );
     };
     if o.faults.take_slow_order() {
-        let locked = o.start_inventory_sync();
-        // Wait (off the async threads) until the sync holds the lock, so the insert meets it.
-        let _ =
-            tokio::task::spawn_blocking(move || locked.recv_timeout(Duration::from_secs(2))).await;
+        if let Some(locked) = o.start_inventory_sync() {
+            // Wait (off the async threads) until the sync holds the lock, so the insert meets it.
+            let _ =
+                tokio::task::spawn_blocking(move || locked.recv_timeout(Duration::from_secs(2)))
+                    .await;
+        }
     }
     let cx = t.span(
         &req.cx,

@@ -60,13 +60,13 @@ impl Telemetry {
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(format!("{base}/v1/traces"))
             .build()
-            .map_err(|e| DemoError::Telemetry(e.to_string()))?;
+            .map_err(|e| DemoError::Startup(format!("an OTLP exporter: {e}")))?;
         let log_exporter = opentelemetry_otlp::LogExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(format!("{base}/v1/logs"))
             .build()
-            .map_err(|e| DemoError::Telemetry(e.to_string()))?;
+            .map_err(|e| DemoError::Startup(format!("an OTLP exporter: {e}")))?;
         let traces = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_span_processor(
@@ -394,4 +394,29 @@ pub(crate) async fn call(
     };
     span.end();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_payloads_are_cut_on_a_character_boundary() {
+        let long = serde_json::json!({ "note": "é".repeat(MAX_LOGGED_PAYLOAD) });
+        let AnyValue::String(text) = Req::payload(&long) else {
+            panic!("a string attribute");
+        };
+        let text = text.as_str();
+        assert!(
+            text.len() <= MAX_LOGGED_PAYLOAD + '…'.len_utf8(),
+            "{}",
+            text.len()
+        );
+        assert!(text.ends_with('…'));
+        let short = serde_json::json!({ "email": "a@b.co" });
+        assert_eq!(
+            Req::payload(&short),
+            AnyValue::String(short.to_string().into())
+        );
+    }
 }
