@@ -312,6 +312,13 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         dead[0]
     );
     assert!(checkouts(&items).is_empty());
+    // A link with a badge is named as it reads.
+    assert!(
+        of_kind(&items, "click")
+            .iter()
+            .any(|c| c["target"] == "Cart 1"),
+        "{items:#?}"
+    );
     let (_, list) = e.api("/api/v1/sessions?limit=20");
     assert!(
         list["sessions"]

@@ -268,7 +268,8 @@ function semanticName(el: Element | null): string | undefined {
     // A control that only looks like one (a styled div, the usual dead click) by its text too.
     const looksClickable = node instanceof HTMLElement && getComputedStyle(node).cursor === 'pointer';
     if (looksClickable || node instanceof HTMLButtonElement || node instanceof HTMLAnchorElement || node.getAttribute('role') === 'button') {
-      const text = (node as HTMLElement).innerText?.trim();
+      // As read aloud: "Cart 2", not a badge on a line of its own.
+      const text = (node as HTMLElement).innerText?.replace(/\s+/g, ' ').trim();
       if (text) return text.slice(0, 80);
     }
     if (node.id) return `#${node.id}`;

@@ -319,20 +319,25 @@ function FacetList({ facets, title, active, pick, anonymous, short }: { facets: 
  * before instrumenting anything.
  */
 function TryDemo() {
-  const [state, setState] = useState<{ busy: boolean; demo?: DemoState; error?: string }>({ busy: false });
+  // Until the engine has said whether the demo already runs, the button waits: it would become a
+  // link to the shop under the pointer and swallow the click.
+  const [state, setState] = useState<{ loaded: boolean; starting: boolean; demo?: DemoState; error?: string }>({
+    loaded: false,
+    starting: false,
+  });
   useEffect(() => {
     const ctl = new AbortController();
     api
       .get<DemoState>('/demo', ctl.signal)
-      .then((demo) => setState((s) => (s.demo ? s : { ...s, demo })))
-      .catch(() => {});
+      .then((demo) => setState((s) => ({ ...s, loaded: true, demo: s.demo ?? demo })))
+      .catch(() => setState((s) => ({ ...s, loaded: true })));
     return () => ctl.abort();
   }, []);
   const start = async () => {
-    setState({ busy: true });
+    setState({ loaded: true, starting: true });
     try {
       const demo = await api.post<DemoState>('/demo', {});
-      setState({ busy: false, demo });
+      setState({ loaded: true, starting: false, demo });
       // Browsers let a page open a window within a moment of the click. Where it may not (the
       // desktop app's WebKit once the start was awaited), going there instead is what the
       // desktop hands to the system browser; the button has become a link to the shop either way.
@@ -342,7 +347,7 @@ function TryDemo() {
         else location.assign(demo.url);
       }
     } catch (e) {
-      setState({ busy: false, error: e instanceof Error ? e.message : String(e) });
+      setState({ loaded: true, starting: false, error: e instanceof Error ? e.message : String(e) });
     }
   };
   const url = state.demo?.running ? state.demo.url : null;
@@ -366,8 +371,8 @@ function TryDemo() {
           Open the shop
         </a>
       ) : (
-        <button className="btn primary" disabled={state.busy} onClick={() => void start()}>
-          {state.busy ? 'Starting…' : 'Try the demo'}
+        <button className="btn primary" disabled={!state.loaded || state.starting} onClick={() => void start()}>
+          {state.starting ? 'Starting…' : 'Try the demo'}
         </button>
       )}
     </div>
