@@ -34,7 +34,8 @@ try {
   await page.getByRole('tab', { name: 'Network' }).click();
   await page.locator('table.grid tbody tr', { hasText: '400' }).click();
   await page.getByRole('button', { name: 'Backend trace →' }).click();
-  await page.locator('.wf-row', { hasText: 'authorize card' }).waitFor({ timeout: 10000 });
+  await page.locator('.wf-row', { hasText: 'authorize card' }).click({ timeout: 10000 });
+  await page.getByText('card_declined').first().waitFor();
   await page.locator('.logline', { hasText: 'declined by the issuer' }).waitFor();
   await shot('demo-5-session-declined');
 
