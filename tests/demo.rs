@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sightline_tests::{node_client, Engine};
+use sightline_tests::{eventually, node_client, Engine};
 
 fn timeline(e: &Engine, session: &str) -> Vec<Value> {
     let (status, timeline) = e.api(&format!("/api/v1/sessions/{session}/timeline"));
@@ -394,15 +394,11 @@ fn the_demo_services_log_payloads_only_inside_an_incident_window() {
         page["logs"].as_array().cloned().unwrap_or_default()
     };
     // In the engine before the window opens: a window tags what arrives while it is open.
-    for _ in 0..300 {
-        if logs("quiet-session")
+    eventually("the quiet checkout's logs to arrive", || {
+        logs("quiet-session")
             .iter()
             .any(|l| l["body"].as_str().unwrap_or("").contains("placed"))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    });
     let (status, window) = post_json(
         &e.api_url("/api/v1/incidents"),
         &[],

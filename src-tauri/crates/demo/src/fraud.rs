@@ -29,12 +29,7 @@ struct Score {
 }
 
 pub(crate) fn router(telemetry: Arc<Telemetry>) -> Router {
-    Router::new()
-        .route("/score", post(score))
-        .layer(axum::middleware::from_fn_with_state(
-            telemetry.clone(),
-            crate::telemetry::traced,
-        ))
+    crate::telemetry::traced_by(Router::new().route("/score", post(score)), &telemetry)
         .layer(Extension(telemetry))
 }
 

@@ -141,13 +141,11 @@ impl Orders {
 }
 
 pub(crate) fn router(orders: Arc<Orders>) -> Router {
-    Router::new()
-        .route("/orders", post(create))
-        .layer(axum::middleware::from_fn_with_state(
-            orders.telemetry.clone(),
-            crate::telemetry::traced,
-        ))
-        .layer(Extension(orders))
+    crate::telemetry::traced_by(
+        Router::new().route("/orders", post(create)),
+        &orders.telemetry,
+    )
+    .layer(Extension(orders))
 }
 
 async fn create(

@@ -46,13 +46,11 @@ struct Card {
 }
 
 pub(crate) fn router(payment: Arc<Payment>) -> Router {
-    Router::new()
-        .route("/charges", post(charge))
-        .layer(axum::middleware::from_fn_with_state(
-            payment.telemetry.clone(),
-            crate::telemetry::traced,
-        ))
-        .layer(Extension(payment))
+    crate::telemetry::traced_by(
+        Router::new().route("/charges", post(charge)),
+        &payment.telemetry,
+    )
+    .layer(Extension(payment))
 }
 
 async fn charge(

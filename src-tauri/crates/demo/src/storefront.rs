@@ -106,15 +106,14 @@ pub(crate) struct Storefront {
 }
 
 pub(crate) fn router(shop: Arc<Storefront>) -> Router {
-    let api = Router::new()
-        .route("/api/products", get(products))
-        .route("/api/promo", post(promo))
-        .route("/api/checkout", post(checkout))
-        .route("/demo/faults", get(faults).post(set_faults))
-        .layer(axum::middleware::from_fn_with_state(
-            shop.telemetry.clone(),
-            crate::telemetry::traced,
-        ));
+    let api = crate::telemetry::traced_by(
+        Router::new()
+            .route("/api/products", get(products))
+            .route("/api/promo", post(promo))
+            .route("/api/checkout", post(checkout))
+            .route("/demo/faults", get(faults).post(set_faults)),
+        &shop.telemetry,
+    );
     Router::new()
         .route("/static/storefront.js", get(script))
         .route("/static/storefront.css", get(stylesheet))

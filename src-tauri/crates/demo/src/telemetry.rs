@@ -255,7 +255,15 @@ fn header_attributes(headers: &HeaderMap) -> Vec<(Key, AnyValue)> {
         .collect()
 }
 
-/// The server span around every request of a service (`from_fn_with_state`).
+/// `routes` with a server span around each request, as `telemetry`'s service.
+pub(crate) fn traced_by(routes: axum::Router, telemetry: &Arc<Telemetry>) -> axum::Router {
+    routes.layer(axum::middleware::from_fn_with_state(
+        telemetry.clone(),
+        traced,
+    ))
+}
+
+/// The server span around every request of a service (see [`traced_by`]).
 pub(crate) async fn traced(
     State(telemetry): State<Arc<Telemetry>>,
     mut request: Request,
