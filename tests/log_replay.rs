@@ -174,27 +174,49 @@ fn an_event_missing_a_piece_is_reported_not_dropped_silently() {
 }
 
 #[test]
-fn semantic_replay_events_land_in_the_session() {
+fn semantic_events_are_logs_and_the_sessions_story() {
     let e = Engine::start();
     let t = 1_763_000_000_000u64;
-    let common = |seq: i64| {
+    let common = |seq: i64, page: &str| {
         vec![
             s("session.id", "sem-1"),
             i("session.sequence", seq),
             s("user.id", "u-9"),
             s("user.email", "ada@example.com"),
-            s("page.url", "http://shop/checkout"),
+            s("page.url", page),
         ]
     };
-    let mut click = common(1);
+    let checkout = "http://shop/checkout";
+    let mut click = common(1, checkout);
     click.extend([
         s("target.semantic_name", "Place order"),
         s("target.element", "button#place"),
     ]);
-    let mut rage = common(2);
+    let mut rage = common(2, checkout);
     rage.extend([
+        s("target.semantic_name", "Place order"),
         s("frustration.type", "rage_click"),
         i("frustration.score", 3),
+        i("frustration.click_count", 4),
+        i("frustration.duration_ms", 700),
+    ]);
+    // A link that routes on the client 3 ms later: a page, and no dead click.
+    let mut link = common(3, checkout);
+    link.extend([
+        s("target.semantic_name", "Orders"),
+        s("target.element", "a"),
+    ]);
+    let mut nav = common(4, "http://shop/orders");
+    nav.extend([s("event.category", "navigation")]);
+    let mut apply = common(5, "http://shop/orders");
+    apply.extend([
+        s("target.semantic_name", "Apply coupon"),
+        s("target.element", "button"),
+    ]);
+    let mut error = common(6, "http://shop/orders");
+    error.extend([
+        s("error.type", "TypeError"),
+        s("error.message", "coupon is undefined"),
     ]);
     let req = request(
         vec![s("service.name", "shop-web")],
@@ -202,6 +224,10 @@ fn semantic_replay_events_land_in_the_session() {
         vec![
             record("user.click", t, click),
             record("user.frustration.rage_click", t + 900, rage),
+            record("user.click", t + 5_000, link),
+            record("user.navigation", t + 5_003, nav),
+            record("user.click", t + 9_000, apply),
+            record("user.error", t + 9_040, error),
         ],
     );
     assert_eq!(send(&e, &req).partial_success, None);
@@ -211,15 +237,66 @@ fn semantic_replay_events_land_in_the_session() {
         .unwrap();
     assert_eq!(session["userId"], "u-9");
     assert_eq!(session["userEmail"], "ada@example.com");
-    assert_eq!(session["startUrl"], "http://shop/checkout");
-    let indexed = e.read(|c| queries::session_events(c, "sem-1").unwrap());
-    let click = indexed
+    assert_eq!(session["startUrl"], checkout);
+    assert_eq!(session["errorCount"], 1, "user.error is a page error");
+    let pages: Vec<&str> = session["pages"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|ev| ev["kind"] == "click")
-        .expect("click indexed");
-    assert_eq!(click["target"], "Place order");
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, [checkout, "http://shop/orders"]);
+    let indexed = e.read(|c| queries::session_events(c, "sem-1").unwrap());
+    let clicks: Vec<&Value> = indexed.iter().filter(|ev| ev["kind"] == "click").collect();
+    assert_eq!(clicks[0]["target"], "Place order");
+    assert!(
+        !indexed.iter().any(|ev| ev["kind"] == "custom"),
+        "every record of the scheme means something: {indexed:#?}"
+    );
     assert!(indexed
         .iter()
-        .any(|ev| ev["kind"] == "custom" && ev["target"] == "user.frustration.rage_click"));
-    assert_eq!(e.stats()["logs"], 0);
+        .any(|ev| ev["kind"] == "error" && ev["target"] == "coupon is undefined"));
+
+    // The reported rage click is the session's signal, marked as reported, with its score;
+    // the engine adds no copy and, with no DOM stream, no dead clicks.
+    let signals = e.read(|c| queries::frustration_signals(c, "sem-1").unwrap());
+    let kinds: Vec<(&str, &str)> = signals
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("rage_click", "client"), ("error_click", "engine")],
+        "{signals:#?}"
+    );
+    assert_eq!(signals[0]["score"], 3.0);
+    assert_eq!(signals[0]["target"], "Place order");
+    assert!(signals[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("4 clicks within 700 ms"));
+    assert_eq!(signals[1]["target"], "Apply coupon");
+
+    // And they are logs: the Logs page, search and the `logs` view see them, by session.
+    assert_eq!(e.stats()["logs"], 6);
+    let in_view: i64 = e.read(|c| {
+        c.query_row(
+            "SELECT count(*) FROM logs WHERE session_id = 'sem-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    });
+    assert_eq!(in_view, 6);
+    let (status, found) = e.api("/api/v1/logs?q=error");
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found.to_string().contains("coupon is undefined"),
+        "{found:#}"
+    );
+
+    // A retried request changes nothing in the session.
+    assert_eq!(send(&e, &req).partial_success, None);
+    let again = e.read(|c| queries::frustration_signals(c, "sem-1").unwrap());
+    assert_eq!(again.len(), 2);
 }

@@ -574,3 +574,40 @@ fn otlp_json_as_specified_and_as_other_writers_send_it() {
         "WARN, and an empty trace id is no trace id"
     );
 }
+
+/// Bytes that are not an OTLP message: field 1 (`resource_spans`, a message) sent as a varint.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotOtlp {
+    #[prost(uint64, tag = "1")]
+    resource_spans: u64,
+}
+
+/// OTLP: data that cannot be decoded is INVALID_ARGUMENT (final; not retried), never INTERNAL.
+#[test]
+fn undecodable_grpc_is_invalid_argument() {
+    let e = Engine::start();
+    let addr = format!("http://{}", e.grpc);
+    e.runtime().block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(addr)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let codec = tonic_prost::ProstCodec::<NotOtlp, ExportTraceServiceResponse>::default();
+        let err = grpc
+            .unary(
+                tonic::Request::new(NotOtlp { resource_spans: 7 }),
+                http::uri::PathAndQuery::from_static(
+                    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                ),
+                codec,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+        assert!(err.message().contains("decode"), "{err:?}");
+    });
+    assert_eq!(e.stats()["spans"], 0);
+}

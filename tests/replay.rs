@@ -365,3 +365,64 @@ fn seeking_starts_at_the_nearest_full_snapshot() {
         "the meta event and the first snapshot"
     );
 }
+
+/// A recording made by rrweb's own `record()` names nothing: the engine reads the names from
+/// the snapshot it stores, and knows a click into a field from a click on a dead control,
+/// whichever batch the snapshot came in.
+#[test]
+fn plain_rrweb_clicks_are_named_from_the_dom_and_fields_are_never_dead() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let el = |id: u64, tag: &str, attrs: Value, children: Vec<Value>| json!({"type": 2, "id": id, "tagName": tag, "attributes": attrs, "childNodes": children});
+    let text = |id: u64, s: &str| json!({"type": 3, "id": id, "textContent": s});
+    let page = json!({"type": 2, "timestamp": t + 1, "data": {"initialOffset": {"left": 0, "top": 0},
+    "node": {"type": 0, "id": 1, "childNodes": [el(2, "html", json!({}), vec![
+        el(3, "body", json!({}), vec![
+            el(10, "label", json!({"for": "email"}), vec![text(11, "Email")]),
+            el(12, "input", json!({"id": "email", "type": "email"}), vec![]),
+            el(20, "div", json!({"class": "fake-button"}), vec![text(21, "Estimate shipping")]),
+            el(30, "a", json!({"href": "/cart"}), vec![text(31, "Cart "), el(32, "span", json!({}), vec![text(33, "2")])]),
+        ])])]}}});
+    let click_on = |at: u64, id: u64| json!({"type": 3, "timestamp": at, "data": {"source": 2, "type": 2, "id": id, "x": 5 * id, "y": 9}});
+    let b0 = json!({"sessionId": "plain", "batch": 0, "events": [
+        {"type": 4, "timestamp": t, "data": {"href": "http://shop/checkout", "width": 1280, "height": 800}},
+        page]});
+    assert_eq!(send(&e, "application/json", false, &b0).status(), 200);
+    // The clicks come in the next batch, as a glue script that sends every few seconds does.
+    let b1 = json!({"sessionId": "plain", "batch": 1, "events": [
+        click_on(t + 1_000, 12),
+        {"type": 3, "timestamp": t + 1_001, "data": {"source": 2, "type": 5, "id": 12}},
+        click_on(t + 2_000, 10),
+        click_on(t + 6_000, 20),
+        click_on(t + 12_000, 32),
+        click_on(t + 18_000, 12),
+    ]});
+    assert_eq!(send(&e, "application/json", false, &b1).status(), 200);
+
+    let clicks: Vec<Value> = e
+        .read(|c| queries::session_events(c, "plain").unwrap())
+        .into_iter()
+        .filter(|ev| ev["kind"] == "click")
+        .collect();
+    let names: Vec<&str> = clicks
+        .iter()
+        .map(|c| c["target"].as_str().unwrap_or("<unnamed>"))
+        .collect();
+    assert_eq!(
+        names,
+        ["Email", "Email", "Estimate shipping", "Cart 2", "Email"]
+    );
+    // Only the styled div and the link (no navigation followed it) are dead; no click into
+    // the field or its label is, focused or not.
+    let dead: Vec<String> = signals(&e, "plain")
+        .iter()
+        .map(|s| format!("{} {}", s["kind"], s["target"]))
+        .collect();
+    assert_eq!(
+        dead,
+        [
+            "\"dead_click\" \"Estimate shipping\"",
+            "\"dead_click\" \"Cart 2\""
+        ]
+    );
+}

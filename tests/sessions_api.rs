@@ -113,8 +113,9 @@ fn the_list_is_newest_first_filtered_and_paged() {
     for (query, expected) in [
         ("user=carol@example.com", vec!["broken"]),
         ("user=ada", vec!["angry"]),
-        ("hasError=true", vec!["broken"]),
-        ("hasError=false", vec!["angry", "calm"]),
+        // A page error, or a failed request (the 502): errors as users mean them.
+        ("hasError=true", vec!["angry", "broken"]),
+        ("hasError=false", vec!["calm"]),
         ("minFrustration=1", vec!["angry"]),
         ("hasBackendTraces=true", vec!["angry"]),
         ("url=checkout", vec!["angry"]),
@@ -132,7 +133,23 @@ fn the_list_is_newest_first_filtered_and_paged() {
     // Facets count over every matching session, on the first page only.
     let facets = &first["facets"];
     assert_eq!(facets["total"], 3, "{facets}");
-    assert_eq!(facets["errors"], json!([{"value": "boom", "count": 1}]));
+    assert_eq!(
+        facets["errors"],
+        json!([
+            {"value": "boom", "count": 1, "type": "page"},
+            {"value": "502 POST /api/pay", "count": 1, "type": "request"},
+        ])
+    );
+    assert_eq!(facets["clientErrors"], json!([]));
+    assert_eq!(
+        (
+            &angry["failedRequestCount"],
+            &angry["errorCount"],
+            &angry["hasErrors"]
+        ),
+        (&json!(1), &json!(0), &json!(true)),
+        "the row says which: {angry:#}"
+    );
     let users: Vec<&str> = facets["users"]
         .as_array()
         .unwrap()
@@ -151,9 +168,12 @@ fn the_list_is_newest_first_filtered_and_paged() {
     let (_, narrowed) = e.api("/api/v1/sessions?hasError=false&url=shop");
     assert_eq!(
         narrowed["facets"],
-        json!({"total": 2, "errors": [], "users": [{"value": "ada", "count": 1}, {"value": "bob", "count": 1}],
-               "pages": [{"value": "http://shop/", "count": 1}, {"value": "http://shop/checkout", "count": 1}]})
+        json!({"total": 1, "errors": [], "clientErrors": [], "users": [{"value": "bob", "count": 1}],
+               "pages": [{"value": "http://shop/", "count": 1}]})
     );
+    let (_, narrowed) = e.api("/api/v1/sessions?hasError=true&url=shop");
+    assert_eq!(narrowed["facets"]["total"], 2);
+    assert_eq!(narrowed["facets"]["errors"].as_array().unwrap().len(), 2);
     let (_, without) = e.api("/api/v1/sessions?facets=false");
     assert_eq!(without.get("facets"), None);
 }

@@ -5,6 +5,7 @@
 //! encoding, service names and session ids. Owns no sockets: the server crate calls it.
 
 pub mod content;
+pub mod dom;
 mod error;
 pub mod files;
 pub mod log_replay;

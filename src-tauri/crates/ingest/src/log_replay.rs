@@ -10,9 +10,11 @@
 //!   `user.email`, `target.semantic_name`, `target.element`, `page.url`, `frustration.type`,
 //!   `frustration.score`. Each becomes an rrweb custom event (tag = body, payload = attributes).
 //!
-//! Records consumed here are not stored as log lines. One OTLP request yields at most one
-//! batch per session and scheme; its batch number comes from the records themselves, so a
-//! retried request is stored once.
+//! HyperDX's pieces are consumed here (they are fragments of JSON, not log lines). Semantic
+//! events stay log lines as well (the Logs page, log search and the `logs` SQL view show them,
+//! with `session.id` and `page.url` queryable) and also feed the session. One OTLP request
+//! yields at most one batch per session and scheme; its batch number comes from the records
+//! themselves, so a retried request is stored once.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +86,17 @@ impl Carried {
     }
 }
 
+/// What became of a log record offered to the [`Collector`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// Not replay: store it as a log line.
+    Log,
+    /// A semantic event: it feeds the session and is stored as a log line too.
+    AlsoLog,
+    /// A piece of a replay event: not a log line.
+    Taken,
+}
+
 /// Collects replay-carrying log records across one request.
 #[derive(Default)]
 pub struct Collector {
@@ -93,8 +106,8 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Takes the record if it carries replay; `false` leaves it to be stored as a log line.
-    pub fn offer(&mut self, record: &LogRecord, resource: &[KeyValue]) -> bool {
+    /// Takes what the record carries of replay, and says whether it is still a log line.
+    pub fn offer(&mut self, record: &LogRecord, resource: &[KeyValue]) -> Offered {
         let attrs = &record.attributes;
         if let Some(event) = int(attrs, "rr-web.event") {
             let Some(session) = session_for(attrs, resource) else {
@@ -102,7 +115,7 @@ impl Collector {
                     1,
                     "a replay log record (rr-web.event) has no session id (rum.sessionId)".into(),
                 );
-                return true;
+                return Offered::Taken;
             };
             self.hyperdx.entry(session).or_default().push(Piece {
                 offset: int(attrs, "rr-web.offset").unwrap_or(event),
@@ -111,16 +124,16 @@ impl Collector {
                 total: int(attrs, "rr-web.total-chunks").unwrap_or(1),
                 body: body_text(record).unwrap_or_default().to_owned(),
             });
-            return true;
+            return Offered::Taken;
         }
         let Some(tag) =
             body_text(record).filter(|b| b.starts_with("user.") || b.starts_with("page."))
         else {
-            return false;
+            return Offered::Log;
         };
         let Some(session) = text(attrs, "session.id").or_else(|| session_for(attrs, resource))
         else {
-            return false;
+            return Offered::Log;
         };
         let time_ns = if record.time_unix_nano > 0 {
             record.time_unix_nano
@@ -143,7 +156,7 @@ impl Collector {
             sequence: int(attrs, "session.sequence").unwrap_or(ms),
             event: json!({"type": 5, "timestamp": ms, "data": {"tag": tag, "payload": payload}}),
         });
-        true
+        Offered::AlsoLog
     }
 
     /// Assembles what was collected into session batches.

@@ -167,8 +167,8 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
     out
 }
 
-/// Log records, except those that carry session replay (see [`crate::log_replay`]), which
-/// become replay batches. `received_ms` stamps those batches.
+/// Log records, and the session replay some of them carry (see [`crate::log_replay`]), which
+/// becomes replay batches. `received_ms` stamps those batches.
 pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
     let mut out = Normalized::default();
     let mut replay = crate::log_replay::Collector::default();
@@ -182,7 +182,7 @@ pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
         for sl in &rl.scope_logs {
             let scope = push_scope(&mut out.batch, sl.scope.as_ref(), &sl.schema_url);
             for log in &sl.log_records {
-                if replay.offer(log, resource_attrs) {
+                if replay.offer(log, resource_attrs) == crate::log_replay::Offered::Taken {
                     continue;
                 }
                 let Ok(trace_id) = optional_id::<16>(&log.trace_id) else {

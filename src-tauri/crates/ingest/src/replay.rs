@@ -201,6 +201,20 @@ pub fn build_chunk(
 
     let json = serde_json::to_vec(&events).map_err(|e| bad(e.to_string()))?;
     let data = zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(|e| bad(e.to_string()))?;
+    let index = index_events(&events);
+    // Single-page navigations and the pages semantic events name are pages of the session
+    // too, not only the page each document loaded at.
+    for e in index.iter().filter(|e| e.kind == "page_view") {
+        if let Some(url) = &e.target {
+            if !pages.iter().any(|(p, _)| p == url) {
+                pages.push((url.clone(), e.timestamp_ms));
+            }
+        }
+    }
+    let mut mirror = crate::dom::Mirror::default();
+    for event in &events {
+        mirror.event(event);
+    }
     Ok(Some(ReplayChunkRow {
         session_id,
         batch,
@@ -213,7 +227,8 @@ pub fn build_chunk(
         pages,
         meta,
         received_ms,
-        index: index_events(&events),
+        index,
+        nodes: mirror.finish(),
     }))
 }
 
@@ -229,9 +244,12 @@ const MAX_INCIDENT_ID_CHARS: usize = 64;
 /// rrweb's click and the recorder's named click of it are at most this far apart (both come
 /// from the same DOM event; the slack covers a busy main thread).
 const CLICK_PAIR_MS: i64 = 50;
-/// DOM mutations are indexed at most once per this many ms: the dead-click rule asks only
-/// whether the page changed, and a busy page mutates hundreds of times a second.
+/// DOM mutations (and text selection changes) are indexed at most once per this many ms: the
+/// dead-click rule asks only whether the page changed, and a busy page mutates hundreds of
+/// times a second.
 const DOM_BUCKET_MS: i64 = 100;
+/// Longest frustration type a client may report; the engine's own names are far shorter.
+const MAX_SIGNAL_NAME_CHARS: usize = 40;
 
 // rrweb's incremental sources and mouse interactions (rrweb `IncrementalSource`,
 // `MouseInteractions`).
@@ -239,7 +257,9 @@ const SOURCE_MUTATION: u64 = 0;
 const SOURCE_MOUSE_INTERACTION: u64 = 2;
 const SOURCE_SCROLL: u64 = 3;
 const SOURCE_INPUT: u64 = 5;
+const SOURCE_SELECTION: u64 = 14;
 const MOUSE_CLICK: u64 = 2;
+const MOUSE_FOCUS: u64 = 5;
 const INCREMENTAL: u64 = 3;
 const CUSTOM: u64 = 5;
 const PLUGIN: u64 = 6;
@@ -278,6 +298,9 @@ fn hex_id(v: Option<&Value>, len: usize) -> Option<String> {
 pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
     let mut out: Vec<SessionEventRow> = Vec::new();
     let mut last_dom_bucket = i64::MIN;
+    let mut last_selection_bucket = i64::MIN;
+    // Semantic events name their page on each event; a change of it is a page view.
+    let mut semantic_page: Option<String> = None;
     for e in events {
         let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0) as i64;
         let data = e.get("data").unwrap_or(&Value::Null);
@@ -339,6 +362,23 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                         }),
                     }
                 }
+                // A click that focuses a control answered it (rrweb records focus as a mouse
+                // interaction).
+                Some(SOURCE_MOUSE_INTERACTION)
+                    if data.get("type").and_then(Value::as_u64) == Some(MOUSE_FOCUS) =>
+                {
+                    out.push(SessionEventRow {
+                        node_id: data.get("id").and_then(Value::as_i64),
+                        ..row("focus")
+                    })
+                }
+                Some(SOURCE_SELECTION) => {
+                    let bucket = ts.div_euclid(DOM_BUCKET_MS);
+                    if bucket != last_selection_bucket {
+                        last_selection_bucket = bucket;
+                        out.push(row("selection"));
+                    }
+                }
                 Some(SOURCE_SCROLL) => out.push(SessionEventRow {
                     node_id: data.get("id").and_then(Value::as_i64),
                     x: num("x"),
@@ -356,12 +396,54 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                 let payload = data.get("payload").unwrap_or(&Value::Null);
                 let field = |k: &str| payload.get(k).and_then(Value::as_str).map(clip);
                 let attr = |k: &str| payload.get(k).and_then(Value::as_str).map(clip);
-                match tag.trim_start_matches("sightline.") {
-                    // The OpenTelemetry session-replay agents' semantic events (log_replay.rs).
+                let name = tag.trim_start_matches("sightline.");
+                // The OpenTelemetry session-replay agents' semantic events (log_replay.rs) say
+                // which page they happened on.
+                if name.starts_with("user.") {
+                    if let Some(url) = attr("page.url") {
+                        if semantic_page.as_deref() != Some(url.as_str())
+                            && name != "user.navigation"
+                        {
+                            semantic_page = Some(url.clone());
+                            out.push(SessionEventRow {
+                                target: Some(url),
+                                ..row("page_view")
+                            });
+                        }
+                    }
+                }
+                match name {
                     "user.click" => out.push(SessionEventRow {
                         target: attr("target.semantic_name").or_else(|| attr("target.element")),
+                        control: attr("target.element").map(|e| crate::dom::control_of_element(&e)),
                         data: detail(payload),
                         ..row("click")
+                    }),
+                    "user.navigation" => {
+                        let url = attr("page.url")
+                            .or_else(|| attr("url.full"))
+                            .or_else(|| attr("navigation.to"));
+                        semantic_page = url.clone();
+                        out.push(SessionEventRow {
+                            target: url,
+                            data: detail(payload),
+                            ..row("page_view")
+                        })
+                    }
+                    "user.error" => out.push(SessionEventRow {
+                        target: attr("error.message").or_else(|| attr("error.type")),
+                        data: detail(payload),
+                        ..row("error")
+                    }),
+                    // A signal the client found itself: the rules take it as the session's
+                    // (frustration.rs), marked as reported.
+                    t if t.starts_with("user.frustration.") => out.push(SessionEventRow {
+                        target: attr("target.semantic_name").or_else(|| attr("target.element")),
+                        level: attr("frustration.type")
+                            .or_else(|| Some(t["user.frustration.".len()..].to_owned()))
+                            .map(|k| k.chars().take(MAX_SIGNAL_NAME_CHARS).collect()),
+                        data: detail(payload),
+                        ..row("frustration")
                     }),
                     // The recorder's SPA navigations (history API) are page views.
                     "navigation" => out.push(SessionEventRow {

@@ -318,6 +318,8 @@ async fn status(State(s): State<ApiState>) -> Response {
             "database": database,
             "stats": stats,
             "ingest": ingest_json(&s.control),
+            // Whether `/api/v1/settings` exists (the desktop app), so the UI need not probe.
+            "settings": s.settings.is_some(),
         }))
         .into_response(),
         Err(e) => e.to_api(),

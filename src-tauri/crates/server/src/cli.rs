@@ -152,7 +152,10 @@ struct FrustrationArgs {
     /// …within this many pixels of the first
     #[arg(long, default_value_t = FrustrationConfig::default().rage_radius_px)]
     rage_radius_px: f64,
-    /// Dead click: no DOM change, navigation or request within this many ms
+    /// A burst of at most this many clicks that selects text is a double or triple click, not rage
+    #[arg(long, default_value_t = FrustrationConfig::default().selection_clicks)]
+    selection_clicks: usize,
+    /// Dead click: no DOM change, navigation, request, focus, typing, selection or scroll within this many ms
     #[arg(long, default_value_t = FrustrationConfig::default().dead_click_ms)]
     dead_click_ms: i64,
     /// Error click: an uncaught error within this many ms of the click
@@ -172,6 +175,7 @@ impl From<FrustrationArgs> for FrustrationConfig {
             rage_clicks: a.rage_clicks.max(1),
             rage_window_ms: a.rage_window_ms.max(0),
             rage_radius_px: a.rage_radius_px.max(0.0),
+            selection_clicks: a.selection_clicks,
             dead_click_ms: a.dead_click_ms.max(0),
             error_click_ms: a.error_click_ms.max(0),
             thrash_reversals: a.thrash_reversals.max(1),

@@ -170,7 +170,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
         .max_frame_size(GRPC_MAX_FRAME)
         .layer(tower::util::MapResponseLayer::new(
-            otlp_grpc::remap_too_large::<tonic::body::Body>,
+            otlp_grpc::remap_status::<tonic::body::Body>,
         ))
         .layer(otlp_grpc::AdmitLayer::new(pipeline.clone()))
         .add_service(traces)

@@ -5,7 +5,9 @@
 //!
 //! tonic decodes and inflates (gzip, deflate) within the same limit as HTTP; its inflation stops
 //! at the limit (RESOURCE_EXHAUSTED). It reports an over-long *uncompressed* message as
-//! OUT_OF_RANGE, which [`remap_too_large`] turns into RESOURCE_EXHAUSTED as OTLP specifies.
+//! OUT_OF_RANGE and an undecodable one as INTERNAL, which [`remap_status`] turns into
+//! RESOURCE_EXHAUSTED and INVALID_ARGUMENT as OTLP specifies (INTERNAL would tell a client its
+//! bad data is our fault, and some retry it).
 
 use std::sync::Arc;
 
@@ -110,12 +112,27 @@ pub fn services(
     )
 }
 
-/// OUT_OF_RANGE (11) → RESOURCE_EXHAUSTED (8). Our handlers never answer OUT_OF_RANGE, so on
-/// these services it only ever means tonic's "message length too large".
-pub fn remap_too_large<B>(mut resp: http::Response<B>) -> http::Response<B> {
-    if resp.headers().get("grpc-status").map(|v| v.as_bytes()) == Some(b"11") {
+/// tonic's own answer to a message it could not decode: INTERNAL with this message
+/// (percent-encoded in `grpc-message`).
+const DECODE_FAILURE: &[u8] = b"failed%20to%20decode";
+
+/// OUT_OF_RANGE (11) → RESOURCE_EXHAUSTED (8): our handlers never answer OUT_OF_RANGE, so on
+/// these services it only ever means tonic's "message length too large". INTERNAL (13) with
+/// tonic's decode failure → INVALID_ARGUMENT (3): the data was bad, not the server.
+pub fn remap_status<B>(mut resp: http::Response<B>) -> http::Response<B> {
+    let status = resp.headers().get("grpc-status").map(|v| v.as_bytes());
+    let decode_failure = resp
+        .headers()
+        .get("grpc-message")
+        .is_some_and(|m| m.as_bytes().starts_with(DECODE_FAILURE));
+    let remapped = match status {
+        Some(b"11") => Some("8"),
+        Some(b"13") if decode_failure => Some("3"),
+        _ => None,
+    };
+    if let Some(code) = remapped {
         resp.headers_mut()
-            .insert("grpc-status", http::HeaderValue::from_static("8"));
+            .insert("grpc-status", http::HeaderValue::from_static(code));
     }
     resp
 }

@@ -368,7 +368,7 @@ fn write_bundle(
         let mut read = conn.prepare(
             "SELECT session_id, timestamp_ms, kind, target, level, trace_id, span_id, data, incident_id
                FROM session_events
-              WHERE session_id IN (SELECT value FROM json_each(?1)) AND kind NOT IN ('dom', 'scroll')
+              WHERE session_id IN (SELECT value FROM json_each(?1)) AND kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
               ORDER BY session_id, timestamp_ms, id",
         )?;
         let mut insert =

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_session_event_incidents.sql"),
     include_str!("../migrations/0016_imports.sql"),
     include_str!("../migrations/0017_retention.sql"),
+    include_str!("../migrations/0018_trustworthy_signals.sql"),
 ];
 
 /// The schema version this build writes.

@@ -3,6 +3,18 @@
 //!
 //! Definitions differ between vendors, so every threshold is configurable
 //! ([`FrustrationConfig`]) and every signal carries why it fired and the events behind it.
+//!
+//! A signal needs evidence and respects intent:
+//! - a click is answered by anything the page did after it: a DOM change, a navigation (a
+//!   page load or a route change), a request, focus, typing, a text selection or a scroll;
+//! - a click into a field (input, textarea, select, contenteditable, a label of one), on a
+//!   link whose answer is outside the page (a download, a new tab), or on the page itself
+//!   (a paragraph, a container: nothing that reads as a control) is never dead;
+//! - the dead-click rule needs DOM evidence, so it runs only on sessions recorded as a DOM
+//!   stream: a session told only as semantic events has no way to show that nothing changed;
+//! - a double or triple click that selects text is a selection, not a rage click;
+//! - where the client reports a signal itself, that is the session's signal (marked as
+//!   reported, with the client's score) and the engine does not add a second copy of it.
 
 use serde_json::json;
 
@@ -15,7 +27,11 @@ pub struct FrustrationConfig {
     pub rage_window_ms: i64,
     /// …all within this distance (px) of the first.
     pub rage_radius_px: f64,
-    /// Dead click: no DOM change, navigation or request within this many ms after a click.
+    /// A burst of at most this many clicks that selects text is a double or triple click
+    /// (selecting a word or a paragraph), not rage.
+    pub selection_clicks: usize,
+    /// Dead click: nothing answers a click within this many ms. PostHog's 2.5 s: a slow but
+    /// working button (1.5 s) is not dead.
     pub dead_click_ms: i64,
     /// Error click: an uncaught error within this many ms after a click.
     pub error_click_ms: i64,
@@ -31,7 +47,8 @@ impl Default for FrustrationConfig {
             rage_clicks: 3,
             rage_window_ms: 1_000,
             rage_radius_px: 30.0,
-            dead_click_ms: 1_000,
+            selection_clicks: 3,
+            dead_click_ms: 2_500,
             error_click_ms: 1_000,
             thrash_reversals: 4,
             thrash_window_ms: 2_000,
@@ -44,6 +61,10 @@ impl Default for FrustrationConfig {
 /// placed this long before their report: it bounds how far back a late report can change a
 /// signal, and no click waits a minute for its answer.
 pub const MAX_REQUEST_MS: i64 = 60_000;
+
+/// A reported signal stands for the engine's own of the same kind on the same target within
+/// this many ms of it (clients time their signals from the first or the last click).
+const REPORTED_MATCH_MS: i64 = 3_000;
 
 /// When a request reported at `reported_ms` after `duration_ms` began, for the rules.
 pub fn request_start(reported_ms: i64, duration_ms: Option<f64>) -> i64 {
@@ -58,11 +79,23 @@ impl FrustrationConfig {
             .max(self.dead_click_ms)
             .max(self.error_click_ms)
             .max(self.thrash_window_ms)
+            .max(REPORTED_MATCH_MS)
     }
 }
 
+/// Event kinds that show the page (or the user) answered a click.
+pub const ANSWERS: &[&str] = &[
+    "dom",
+    "page_view",
+    "network",
+    "input",
+    "focus",
+    "selection",
+    "scroll",
+];
+
 /// The parts of an indexed session event the rules look at.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Event {
     pub timestamp_ms: i64,
     pub kind: String,
@@ -70,17 +103,39 @@ pub struct Event {
     pub node_id: Option<i64>,
     pub x: Option<f64>,
     pub y: Option<f64>,
+    /// Clicks: the kind of control hit (`editable`, `external`, `link`, `button`, `static`,
+    /// `content`), when known.
+    pub control: Option<String>,
+    /// Kind `frustration`: the signal the client reported.
+    pub reported: Option<Reported>,
 }
+
+/// A signal a client found itself (the OpenTelemetry session-replay scheme's
+/// `user.frustration.*` events).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reported {
+    /// `rage_click`, `dead_click`, `thrashing`, or the client's own name.
+    pub kind: String,
+    pub score: Option<f64>,
+    pub click_count: Option<i64>,
+    pub duration_ms: Option<f64>,
+}
+
+/// Who found a signal.
+pub const ENGINE: &str = "engine";
+pub const CLIENT: &str = "client";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
     pub timestamp_ms: i64,
-    pub kind: &'static str,
+    pub kind: String,
     pub score: f64,
     pub target: Option<String>,
     pub reason: String,
     /// Timestamps of the events that made it fire.
     pub evidence: serde_json::Value,
+    /// [`ENGINE`] or [`CLIENT`].
+    pub source: &'static str,
 }
 
 fn describe(target: &Option<String>) -> String {
@@ -90,12 +145,17 @@ fn describe(target: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// All signals in `events` (sorted by time).
-pub fn signals(events: &[Event], cfg: &FrustrationConfig) -> Vec<Signal> {
+fn is(control: &Option<String>, kinds: &[&str]) -> bool {
+    control.as_deref().is_some_and(|c| kinds.contains(&c))
+}
+
+/// All signals in `events` (sorted by time). `has_dom`: the session was recorded as a DOM
+/// stream (it has a full snapshot), so the absence of a change is evidence.
+pub fn signals(events: &[Event], cfg: &FrustrationConfig, has_dom: bool) -> Vec<Signal> {
     let clicks: Vec<&Event> = events.iter().filter(|e| e.kind == "click").collect();
     let mut out = Vec::new();
-    rage_clicks(&clicks, cfg, &mut out);
-    for click in &clicks {
+    let in_bursts = rage_clicks(&clicks, events, cfg, &mut out);
+    for (i, click) in clicks.iter().enumerate() {
         let after = |kinds: &[&str], window: i64| {
             events.iter().find(|e| {
                 // The same millisecond counts: a click's handler often starts its request
@@ -108,7 +168,7 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig) -> Vec<Signal> {
         if let Some(error) = after(&["error"], cfg.error_click_ms) {
             out.push(Signal {
                 timestamp_ms: click.timestamp_ms,
-                kind: "error_click",
+                kind: "error_click".into(),
                 score: 1.0,
                 target: click.target.clone(),
                 reason: format!(
@@ -117,62 +177,120 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig) -> Vec<Signal> {
                     error.timestamp_ms - click.timestamp_ms
                 ),
                 evidence: json!([click.timestamp_ms, error.timestamp_ms]),
+                source: ENGINE,
             });
-        } else if after(&["dom", "page_view", "network"], cfg.dead_click_ms).is_none() {
+            continue;
+        }
+        // A click in a rage burst is told by the burst; a field or an outside link is
+        // answered by focus or by the browser; without a DOM stream nothing shows the page
+        // stayed as it was.
+        if in_bursts.contains(&i)
+            || !has_dom
+            || is(&click.control, &["editable", "external", "content"])
+        {
+            continue;
+        }
+        if after(ANSWERS, cfg.dead_click_ms).is_none() {
             out.push(Signal {
                 timestamp_ms: click.timestamp_ms,
-                kind: "dead_click",
+                kind: "dead_click".into(),
                 score: 0.5,
                 target: click.target.clone(),
                 reason: format!(
-                    "nothing changed on the page, no navigation and no request within {} ms of \
-                     the click{}",
+                    "nothing changed on the page, no navigation, request, focus or typing \
+                     within {} ms of the click{}",
                     cfg.dead_click_ms,
                     describe(&click.target)
                 ),
                 evidence: json!([click.timestamp_ms]),
+                source: ENGINE,
             });
         }
     }
-    thrashing(events, cfg, &mut out);
+    if has_dom {
+        thrashing(events, cfg, &mut out);
+    }
+    reported(events, &mut out);
     out.sort_by_key(|s| s.timestamp_ms);
     out
 }
 
-fn rage_clicks(clicks: &[&Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>) {
+/// Rage clicks; returns the indexes (in `clicks`) of the clicks that belong to a burst (of
+/// rage, or of a double or triple click that selected text): none of them is dead on its own.
+fn rage_clicks(
+    clicks: &[&Event],
+    events: &[Event],
+    cfg: &FrustrationConfig,
+    out: &mut Vec<Signal>,
+) -> std::collections::HashSet<usize> {
     let near = |a: &Event, b: &Event| match (a.x, a.y, b.x, b.y) {
         (Some(ax), Some(ay), Some(bx), Some(by)) => {
             ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt() <= cfg.rage_radius_px
         }
         // Without positions, clicks on the same element count as together.
-        _ => a.node_id.is_some() && a.node_id == b.node_id,
+        _ => match (a.node_id, b.node_id) {
+            (Some(an), Some(bn)) => an == bn,
+            _ => a.target.is_some() && a.target == b.target,
+        },
     };
+    let mut members = std::collections::HashSet::new();
     let mut i = 0;
     while i < clicks.len() {
         let first = clicks[i];
-        let burst: Vec<&Event> = clicks[i..]
-            .iter()
-            .take_while(|c| c.timestamp_ms - first.timestamp_ms <= cfg.rage_window_ms)
-            .filter(|c| near(first, c))
-            .copied()
+        let burst: Vec<usize> = (i..clicks.len())
+            .take_while(|&j| clicks[j].timestamp_ms - first.timestamp_ms <= cfg.rage_window_ms)
+            .filter(|&j| near(first, clicks[j]))
             .collect();
-        if burst.len() >= cfg.rage_clicks.max(1) {
-            let last = burst[burst.len() - 1];
+        let last = clicks[*burst.last().unwrap_or(&i)];
+        // Clicking about in a field places the caret or selects its text.
+        let in_field = is(&first.control, &["editable"]);
+        // A double or triple click on text selects a word or a paragraph.
+        let selects = burst.len() <= cfg.selection_clicks
+            && !is(&first.control, &["button", "link"])
+            && events.iter().any(|e| {
+                e.kind == "selection"
+                    && e.timestamp_ms >= first.timestamp_ms
+                    && e.timestamp_ms <= last.timestamp_ms + 500
+            });
+        if burst.len() >= cfg.rage_clicks.max(1) && !in_field && !selects {
+            let answered = events.iter().any(|e| {
+                ANSWERS.contains(&e.kind.as_str())
+                    && e.kind != "selection"
+                    && e.timestamp_ms >= first.timestamp_ms
+                    && e.timestamp_ms <= last.timestamp_ms + cfg.rage_window_ms
+            });
             out.push(Signal {
                 timestamp_ms: first.timestamp_ms,
-                kind: "rage_click",
-                score: 1.0 + (burst.len() - cfg.rage_clicks) as f64 * 0.25,
+                kind: "rage_click".into(),
+                score: 1.0 + (burst.len() - cfg.rage_clicks.max(1)) as f64 * 0.25,
                 target: first.target.clone(),
                 reason: format!(
-                    "{} clicks within {} ms and {} px{}",
+                    "{} clicks within {} ms and {} px{}{}",
                     burst.len(),
                     last.timestamp_ms - first.timestamp_ms,
                     cfg.rage_radius_px,
-                    describe(&first.target)
+                    describe(&first.target),
+                    if answered {
+                        ""
+                    } else {
+                        ", and nothing changed"
+                    }
                 ),
-                evidence: json!(burst.iter().map(|c| c.timestamp_ms).collect::<Vec<_>>()),
+                evidence: json!(burst
+                    .iter()
+                    .map(|&j| clicks[j].timestamp_ms)
+                    .collect::<Vec<_>>()),
+                source: ENGINE,
             });
+            members.extend(burst.iter().copied());
             // Clicks in a burst are not the start of another.
+            let end = last.timestamp_ms;
+            while i < clicks.len() && clicks[i].timestamp_ms <= end {
+                i += 1;
+            }
+        } else if selects {
+            // The clicks of a selection are answered by it, each of them.
+            members.extend(burst.iter().copied());
             let end = last.timestamp_ms;
             while i < clicks.len() && clicks[i].timestamp_ms <= end {
                 i += 1;
@@ -181,6 +299,7 @@ fn rage_clicks(clicks: &[&Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>
             i += 1;
         }
     }
+    members
 }
 
 fn thrashing(events: &[Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>) {
@@ -217,7 +336,7 @@ fn thrashing(events: &[Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>) {
             if within.len() >= cfg.thrash_reversals.max(1) {
                 out.push(Signal {
                     timestamp_ms: start,
-                    kind: "thrashing",
+                    kind: "thrashing".into(),
                     score: 0.5,
                     target: None,
                     reason: format!(
@@ -226,12 +345,61 @@ fn thrashing(events: &[Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>) {
                         within[within.len() - 1] - start
                     ),
                     evidence: json!(within),
+                    source: ENGINE,
                 });
                 i += within.len();
             } else {
                 i += 1;
             }
         }
+    }
+}
+
+/// The client's own signals. Each replaces the engine's signal of the same kind on the same
+/// target near it, so a session never shows one frustration twice.
+fn reported(events: &[Event], out: &mut Vec<Signal>) {
+    for e in events.iter().filter(|e| e.kind == "frustration") {
+        let Some(r) = &e.reported else { continue };
+        let kind = match r.kind.as_str() {
+            "rage" | "rage_click" => "rage_click".to_owned(),
+            "dead" | "dead_click" => "dead_click".to_owned(),
+            "thrash" | "thrashing" => "thrashing".to_owned(),
+            other => other.to_owned(),
+        };
+        out.retain(|s| {
+            !(s.source == ENGINE
+                && s.kind == kind
+                && (s.timestamp_ms - e.timestamp_ms).abs() <= REPORTED_MATCH_MS
+                && (s.target.is_none() || e.target.is_none() || s.target == e.target))
+        });
+        let mut how = Vec::new();
+        if let Some(n) = r.click_count {
+            how.push(format!("{n} clicks"));
+        }
+        if let Some(d) = r.duration_ms.filter(|d| d.is_finite()) {
+            how.push(format!("within {} ms", d.round() as i64));
+        }
+        let score = r.score.filter(|s| s.is_finite() && *s >= 0.0);
+        out.push(Signal {
+            timestamp_ms: e.timestamp_ms,
+            kind,
+            score: score.unwrap_or(1.0).min(100.0),
+            target: e.target.clone(),
+            reason: format!(
+                "reported by the recorder{}{}{}",
+                if how.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", how.join(" "))
+                },
+                describe(&e.target),
+                score
+                    .map(|s| format!(" (its score {s})"))
+                    .unwrap_or_default()
+            ),
+            evidence: json!([e.timestamp_ms]),
+            source: CLIENT,
+        });
     }
 }
 
@@ -247,12 +415,13 @@ mod tests {
             node_id: Some(7),
             x: Some(x),
             y: Some(y),
+            ..Event::default()
         }
     }
 
-    fn kinds(events: &[Event]) -> Vec<&'static str> {
-        signals(events, &FrustrationConfig::default())
-            .iter()
+    fn kinds(events: &[Event]) -> Vec<String> {
+        signals(events, &FrustrationConfig::default(), true)
+            .into_iter()
             .map(|s| s.kind)
             .collect()
     }
@@ -277,7 +446,7 @@ mod tests {
             ev("click", 1000, 100.0, 129.0),
         ]);
         assert_eq!(kinds(&three_in_1s), ["rage_click"]);
-        let s = &signals(&three_in_1s, &FrustrationConfig::default())[0];
+        let s = &signals(&three_in_1s, &FrustrationConfig::default(), true)[0];
         assert!(s.reason.contains("3 clicks within 1000 ms"), "{}", s.reason);
         assert_eq!(s.evidence, json!([0, 500, 1000]));
 
@@ -296,7 +465,7 @@ mod tests {
         let two = alive(vec![ev("click", 0, 1.0, 1.0), ev("click", 10, 1.0, 1.0)]);
         assert!(kinds(&two).is_empty());
         let five = alive((0..5).map(|i| ev("click", i * 100, 5.0, 5.0)).collect());
-        let s = signals(&five, &FrustrationConfig::default());
+        let s = signals(&five, &FrustrationConfig::default(), true);
         assert_eq!(s.len(), 1, "one burst, one signal");
         assert_eq!(s[0].score, 1.5);
     }
@@ -304,14 +473,14 @@ mod tests {
     #[test]
     fn dead_click_at_its_threshold() {
         assert_eq!(kinds(&[ev("click", 0, 1.0, 1.0)]), ["dead_click"]);
-        for kind in ["dom", "page_view", "network"] {
-            let answered = [ev("click", 0, 1.0, 1.0), ev(kind, 1000, 0.0, 0.0)];
+        for kind in ANSWERS {
+            let answered = [ev("click", 0, 1.0, 1.0), ev(kind, 2500, 0.0, 0.0)];
             assert!(
                 kinds(&answered).is_empty(),
-                "{kind} at 1000 ms answers the click"
+                "{kind} at 2500 ms answers the click"
             );
         }
-        let late = [ev("click", 0, 1.0, 1.0), ev("dom", 1001, 0.0, 0.0)];
+        let late = [ev("click", 0, 1.0, 1.0), ev("dom", 2501, 0.0, 0.0)];
         assert_eq!(kinds(&late), ["dead_click"]);
     }
 
@@ -348,6 +517,95 @@ mod tests {
         assert!(kinds(&slow).is_empty());
     }
 
+    fn on(control: &str, e: Event) -> Event {
+        Event {
+            control: Some(control.into()),
+            ..e
+        }
+    }
+
+    #[test]
+    fn clicks_that_show_intent_are_never_dead() {
+        for control in ["editable", "external", "content"] {
+            let click = [on(control, ev("click", 0, 1.0, 1.0))];
+            assert!(kinds(&click).is_empty(), "a click on {control}");
+        }
+        for control in ["button", "link", "static"] {
+            let click = [on(control, ev("click", 0, 1.0, 1.0))];
+            assert_eq!(kinds(&click), ["dead_click"], "a click on {control}");
+        }
+        // Repeated clicks in a field place the caret; they are not rage.
+        let field: Vec<Event> = (0..4)
+            .map(|i| on("editable", ev("click", i * 100, 5.0, 5.0)))
+            .collect();
+        assert!(kinds(&field).is_empty());
+    }
+
+    #[test]
+    fn without_a_dom_stream_nothing_is_dead() {
+        let cfg = FrustrationConfig::default();
+        let click = [ev("click", 0, 1.0, 1.0)];
+        assert!(signals(&click, &cfg, false).is_empty());
+        // Errors and rage need no DOM evidence.
+        let e = [ev("click", 0, 1.0, 1.0), ev("error", 10, 0.0, 0.0)];
+        assert_eq!(signals(&e, &cfg, false)[0].kind, "error_click");
+    }
+
+    #[test]
+    fn a_triple_click_that_selects_text_is_not_rage() {
+        let mut triple: Vec<Event> = (0..3)
+            .map(|i| on("static", ev("click", i * 150, 5.0, 5.0)))
+            .collect();
+        triple.push(ev("selection", 160, 0.0, 0.0));
+        assert!(kinds(&triple).is_empty(), "{:?}", kinds(&triple));
+        // Five clicks are rage, though a double click selected a word on the way.
+        let mut five: Vec<Event> = (0..5)
+            .map(|i| on("static", ev("click", i * 150, 5.0, 5.0)))
+            .collect();
+        five.push(ev("selection", 160, 0.0, 0.0));
+        let s = signals(&five, &FrustrationConfig::default(), true);
+        assert_eq!(s.len(), 1, "one rage click, no dead clicks: {s:?}");
+        assert_eq!(s[0].kind, "rage_click");
+        assert!(s[0].reason.contains("nothing changed"), "{}", s[0].reason);
+    }
+
+    #[test]
+    fn reported_signals_are_the_sessions_and_not_doubled() {
+        let cfg = FrustrationConfig::default();
+        let mut events: Vec<Event> = (0..4)
+            .map(|i| Event {
+                timestamp_ms: i * 100,
+                kind: "click".into(),
+                target: Some("Load more".into()),
+                ..Event::default()
+            })
+            .collect();
+        events.push(Event {
+            timestamp_ms: 300,
+            kind: "frustration".into(),
+            target: Some("Load more".into()),
+            reported: Some(Reported {
+                kind: "rage_click".into(),
+                score: Some(0.8),
+                click_count: Some(4),
+                duration_ms: Some(300.0),
+            }),
+            ..Event::default()
+        });
+        let s = signals(&events, &cfg, false);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            (s[0].kind.as_str(), s[0].source, s[0].score),
+            ("rage_click", CLIENT, 0.8)
+        );
+        assert!(
+            s[0].reason
+                .contains("reported by the recorder: 4 clicks within 300 ms"),
+            "{}",
+            s[0].reason
+        );
+    }
+
     #[test]
     fn thresholds_are_configurable() {
         let cfg = FrustrationConfig {
@@ -355,6 +613,6 @@ mod tests {
             ..FrustrationConfig::default()
         };
         let two = alive(vec![ev("click", 0, 1.0, 1.0), ev("click", 10, 1.0, 1.0)]);
-        assert_eq!(signals(&two, &cfg)[0].kind, "rage_click");
+        assert_eq!(signals(&two, &cfg, true)[0].kind, "rage_click");
     }
 }

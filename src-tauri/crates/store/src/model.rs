@@ -237,6 +237,20 @@ pub struct SessionEventRow {
     pub data: String,
     /// The incident window the event was captured in.
     pub incident_id: Option<String>,
+    /// Clicks and inputs: the kind of control hit (`editable`, `external`, `link`, `button`,
+    /// `static`), when the event itself says; otherwise the session's node mirror tells.
+    pub control: Option<&'static str>,
+}
+
+/// What an rrweb node id meant from `since_ms` on: its tag, the kind of control it belongs to
+/// and the name a person would give it. Built from full snapshots and mutations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRow {
+    pub node_id: i64,
+    pub since_ms: i64,
+    pub tag: String,
+    pub control: &'static str,
+    pub name: Option<String>,
 }
 
 /// One recorder batch of rrweb events, validated and compressed.
@@ -259,6 +273,8 @@ pub struct ReplayChunkRow {
     pub received_ms: i64,
     /// The batch's meaningful events, in time order.
     pub index: Vec<SessionEventRow>,
+    /// Elements the batch's snapshots and mutations made known (see [`NodeRow`]).
+    pub nodes: Vec<NodeRow>,
 }
 
 /// One request's worth of rows; the writer commits several batches in one transaction.

@@ -43,7 +43,10 @@ pub struct Stats {
     pub metrics: i64,
     pub metric_points: i64,
     pub resources: i64,
+    /// Every session id seen, recorded or only named on backend spans and logs.
     pub sessions: i64,
+    /// Sessions with a recording (what the Sessions list shows).
+    pub recorded_sessions: i64,
     /// The main file plus its write-ahead log.
     pub database_bytes: u64,
 }
@@ -68,6 +71,7 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
         metric_points: counter("metric_points")?,
         resources: count("SELECT count(*) FROM resources")?,
         sessions: count("SELECT count(*) FROM known_sessions")?,
+        recorded_sessions: count("SELECT count(*) FROM sessions")?,
         database_bytes: file_len(path) + file_len(Path::new(&wal)),
     })
 }
@@ -662,7 +666,10 @@ pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>>
         .prepare_cached(
             "SELECT session_id, first_seen_ms, last_seen_ms, user_id, user_email, start_url,
                     user_agent, viewport, attributes, event_count, batch_count, raw_bytes,
-                    stored_bytes, error_count, frustration_score
+                    stored_bytes, error_count, frustration_score, failed_request_count,
+                    client_error_count,
+                    (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                      WHERE m.session_id = sessions.session_id AND t.error_count > 0)
                FROM sessions WHERE session_id = ?1",
         )?
         .query_row([session_id], |r| {
@@ -682,6 +689,9 @@ pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>>
                 "storedBytes": r.get::<_, i64>(12)?,
                 "errorCount": r.get::<_, i64>(13)?,
                 "frustrationScore": r.get::<_, f64>(14)?,
+                "failedRequestCount": r.get::<_, i64>(15)?,
+                "clientErrorCount": r.get::<_, i64>(16)?,
+                "failingTraceCount": r.get::<_, i64>(17)?,
             }))
         })
         .optional()?;
@@ -764,7 +774,7 @@ pub fn replay_checkpoints(conn: &Connection, session_id: &str) -> Result<Vec<(i6
 /// A session's frustration signals, in time order.
 pub fn frustration_signals(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
     conn.prepare_cached(
-        "SELECT timestamp_ms, kind, score, target, reason, evidence FROM frustration_signals
+        "SELECT timestamp_ms, kind, score, target, reason, evidence, source FROM frustration_signals
           WHERE session_id = ?1 ORDER BY timestamp_ms, id",
     )?
     .query_map([session_id], |r| {
@@ -775,6 +785,7 @@ pub fn frustration_signals(conn: &Connection, session_id: &str) -> Result<Vec<Js
             "target": r.get::<_, Option<String>>(3)?,
             "reason": r.get::<_, String>(4)?,
             "evidence": parse_json(&r.get::<_, String>(5)?),
+            "source": r.get::<_, String>(6)?,
         }))
     })?
     .collect::<rusqlite::Result<_>>()
@@ -785,7 +796,7 @@ pub fn frustration_signals(conn: &Connection, session_id: &str) -> Result<Vec<Js
 pub fn session_events(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
     conn.prepare_cached(
         "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data FROM session_events
-          WHERE session_id = ?1 AND kind NOT IN ('dom', 'scroll')
+          WHERE session_id = ?1 AND kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
           ORDER BY timestamp_ms, id",
     )?
     .query_map([session_id], |r| {
@@ -905,9 +916,14 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
             "+s.session_id IN (SELECT p.session_id FROM session_pages p WHERE p.url LIKE {a})"
         ));
     }
+    // Errors as users mean them: a page error, a failed request (5xx or no answer), or a
+    // backend trace that failed. A 4xx alone is a client error, not an error of the session.
+    let has_error = "(s.error_count > 0 OR s.failed_request_count > 0
+          OR EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                      WHERE m.session_id = s.session_id AND t.error_count > 0))";
     match filter.has_error {
-        Some(true) => c.push("s.error_count > 0"),
-        Some(false) => c.push("s.error_count = 0"),
+        Some(true) => c.push(has_error),
+        Some(false) => c.push(format!("NOT {has_error}")),
         None => {}
     }
     if let Some(min) = filter.min_frustration {
@@ -932,8 +948,10 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
     }
     if let Some(text) = &filter.text {
         let a = c.arg(format!("%{text}%"));
+        // Any page the session visited, not only the first.
         c.push(format!(
-            "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a})"
+            "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a}
+              OR s.session_id IN (SELECT p.session_id FROM session_pages p WHERE p.url LIKE {a}))"
         ));
     }
     // A session is in an incident when the browser recorded something in the window, or a
@@ -973,7 +991,8 @@ pub fn list_sessions(
                 EXISTS (SELECT 1 FROM session_imports i WHERE i.session_id = s.session_id),
                 EXISTS (SELECT 1 FROM pinned_sessions p WHERE p.session_id = s.session_id),
                 (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
-                  WHERE m.session_id = s.session_id AND t.error_count > 0)
+                  WHERE m.session_id = s.session_id AND t.error_count > 0),
+                s.failed_request_count, s.client_error_count
            FROM sessions s
           WHERE {}
           ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
@@ -1005,6 +1024,11 @@ pub fn list_sessions(
                     "imported": r.get::<_, bool>(11)?,
                     "pinned": r.get::<_, bool>(12)?,
                     "failingTraceCount": r.get::<_, i64>(13)?,
+                    "failedRequestCount": r.get::<_, i64>(14)?,
+                    "clientErrorCount": r.get::<_, i64>(15)?,
+                    "hasErrors": r.get::<_, i64>(7)? > 0
+                        || r.get::<_, i64>(13)? > 0
+                        || r.get::<_, i64>(14)? > 0,
                 }),
             ))
         })?
@@ -1075,12 +1099,96 @@ pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Json>
         "SELECT page, count(DISTINCT session_id) FROM session_pages WHERE {scope}
           GROUP BY page ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
     ))?;
-    let errors = counts(format!(
+    let mut errors = counts(format!(
         "SELECT target, count(DISTINCT session_id) FROM session_events
           WHERE kind = 'error' AND {scope}
           GROUP BY target ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
     ))?;
-    Ok(json!({ "total": total, "users": users, "pages": pages, "errors": errors }))
+    // Failed requests (5xx, no answer) are errors; 4xx answers are client errors, apart.
+    let mut requests = conn.prepare_cached(&format!(
+        "SELECT level, json_extract(data, '$.method'), target, session_id FROM session_events
+          WHERE kind = 'network' AND (CAST(level AS INTEGER) >= 400 OR level = '0') AND {scope}"
+    ))?;
+    type Request = (Option<String>, Option<String>, Option<String>, String);
+    let request = |r: &Row<'_>| -> rusqlite::Result<Request> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    };
+    let rows: Vec<Request> = if scope == "1 = 1" {
+        requests
+            .query_map([], request)?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        requests
+            .query_map([&ids], request)?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut failed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut refused = failed.clone();
+    for (status, method, url, session) in rows {
+        let status = status.unwrap_or_default();
+        let code: i64 = status.parse().unwrap_or(0);
+        let path = url.as_deref().map(url_path).unwrap_or_default();
+        let label = match code {
+            0 => format!("no answer: {} {path}", method.unwrap_or_default()),
+            _ => format!("{status} {} {path}", method.unwrap_or_default()),
+        };
+        let into = if (400..500).contains(&code) {
+            &mut refused
+        } else {
+            &mut failed
+        };
+        into.entry(label).or_default().insert(session);
+    }
+    let ranked = |m: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>| {
+        let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, s)| (k, s.len())).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.into_iter()
+            .map(|(value, count)| json!({ "value": value, "count": count, "type": "request" }))
+            .collect::<Vec<_>>()
+    };
+    for e in &mut errors {
+        e["type"] = json!("page");
+    }
+    errors.extend(ranked(failed));
+    let failing_traces: i64 = {
+        let sql = format!(
+            "SELECT count(*) FROM sessions WHERE {scope} AND EXISTS (
+                 SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = sessions.session_id AND t.error_count > 0)"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        if scope == "1 = 1" {
+            stmt.query_row([], |r| r.get(0))?
+        } else {
+            stmt.query_row([&ids], |r| r.get(0))?
+        }
+    };
+    if failing_traces > 0 {
+        errors.push(
+            json!({ "value": "a failing backend trace", "count": failing_traces, "type": "trace" }),
+        );
+    }
+    errors.sort_by(|a, b| b["count"].as_i64().cmp(&a["count"].as_i64()));
+    errors.truncate(FACET_TOP);
+    let mut client_errors = ranked(refused);
+    client_errors.truncate(FACET_TOP);
+    Ok(json!({
+        "total": total, "users": users, "pages": pages, "errors": errors,
+        "clientErrors": client_errors,
+    }))
+}
+
+/// A URL's path and query, as a facet shows a request: `/api/checkout`, not the origin.
+fn url_path(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let path = match rest {
+        Some(r) => r.find('/').map(|i| &r[i..]).unwrap_or("/"),
+        None => url,
+    };
+    path.split(['?', '#']).next().unwrap_or(path).to_owned()
 }
 
 /// Items one timeline answer carries at most; a session longer than that says `truncated`.
@@ -1188,7 +1296,7 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
                    AND t.trace_id = unhex(e.trace_id)),
                 e.id, e.incident_id
            FROM session_events e
-          WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll')
+          WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
           ORDER BY e.timestamp_ms, e.id",
     )?;
     struct Row {
@@ -1219,6 +1327,8 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // Typing is one row per field: rrweb records every keystroke.
+    let mut typing: Option<usize> = None;
     for Row {
         ms,
         kind,
@@ -1232,6 +1342,20 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         incident_id,
     } in rows
     {
+        if kind == "input" {
+            if let Some(at) = typing {
+                let item = &mut items[at].1;
+                if item["target"].as_str() == target.as_deref() {
+                    item["data"]["inputs"] =
+                        json!(item["data"]["inputs"].as_i64().unwrap_or(1) + 1);
+                    item["data"]["untilMs"] = json!(ms);
+                    continue;
+                }
+            }
+            typing = Some(items.len());
+        } else {
+            typing = None;
+        }
         let trace = match trace_row {
             Some(row) => {
                 linked_traces.insert(row);
@@ -1242,6 +1366,9 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         // Captured headers and bodies stay out of the timeline (up to 64 KiB each per
         // request); the timeline says they exist and `session_event` serves them.
         let mut data = parse_json(&data);
+        if kind == "input" {
+            data = json!({ "inputs": 1, "untilMs": ms });
+        }
         let captured = match data.as_object_mut() {
             Some(d) => {
                 let before = d.len();
@@ -1268,6 +1395,7 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
                 "kind": "frustration", "timeMs": ms, "signal": signal["kind"],
                 "target": signal["target"], "score": signal["score"],
                 "reason": signal["reason"], "evidence": signal["evidence"],
+                "source": signal["source"],
             }),
         ));
     }

@@ -475,27 +475,36 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
-/// An error span: id, parent id, name, service, status message, events (JSON).
-type ErrorSpan = (
+/// A span of the trace: id, parent id, status code, name, service, status message, events
+/// (JSON).
+type TraceSpan = (
     Vec<u8>,
     Option<Vec<u8>>,
+    i64,
     String,
     Option<String>,
     String,
     String,
 );
 
+/// Parents followed at most when measuring a span's depth: deeper than any real trace, and a
+/// bound on a forged trace whose parents form a loop.
+const MAX_SPAN_DEPTH: usize = 1_000;
+
 /// The span that failed in a trace: the error span deepest in the tree (the cause, not the
-/// callers that passed the error up), its message from its status or its exception event.
+/// callers that passed the error up, nor a client span that saw the failed answer), its
+/// message from its status or its exception event.
 fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan>> {
     let Ok(trace_id) = hex::decode(trace_hex) else {
         return Ok(None);
     };
-    let spans: Vec<ErrorSpan> = conn
+    let spans: Vec<TraceSpan> = conn
         .prepare_cached(
-            "SELECT s.span_id, s.parent_span_id, s.name, s.service_name, s.status_message, s.events
+            "SELECT s.span_id, s.parent_span_id, s.status_code, s.name, s.service_name,
+                    s.status_message, s.events
                FROM spans s JOIN traces t ON t.id = s.trace
-              WHERE t.trace_id = ?1 AND s.status_code = 2",
+              WHERE t.trace_id = ?1
+              ORDER BY s.start_time_unix_nano, s.span_id",
         )?
         .query_map([trace_id], |r| {
             Ok((
@@ -505,16 +514,37 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // An error span none of whose error children failed: where the failure started.
-    let leaf = spans.iter().find(|(id, ..)| {
-        !spans
-            .iter()
-            .any(|(_, parent, ..)| parent.as_deref() == Some(id.as_slice()))
-    });
-    Ok(leaf.map(|(id, _, name, service, message, events)| {
+    let parents: std::collections::HashMap<&[u8], Option<&[u8]>> = spans
+        .iter()
+        .map(|(id, parent, ..)| (id.as_slice(), parent.as_deref()))
+        .collect();
+    let depth = |id: &[u8]| {
+        let mut d = 0;
+        let mut at = parents.get(id).copied().flatten();
+        while let Some(p) = at {
+            d += 1;
+            if d >= MAX_SPAN_DEPTH {
+                break;
+            }
+            at = parents.get(p).copied().flatten();
+        }
+        d
+    };
+    // The deepest error span; among equals, the first to start.
+    let leaf = spans
+        .iter()
+        .filter(|s| s.2 == 2)
+        .map(|s| (depth(&s.0), s))
+        .fold(None::<(usize, &TraceSpan)>, |best, (d, s)| match best {
+            Some((bd, _)) if bd >= d => best,
+            _ => Some((d, s)),
+        })
+        .map(|(_, s)| s);
+    Ok(leaf.map(|(id, _, _, name, service, message, events)| {
         let exception = parse_json(events).as_array().and_then(|evs| {
             evs.iter()
                 .find(|e| e.get("name").and_then(Value::as_str) == Some("exception"))

@@ -197,6 +197,7 @@ pub(crate) fn delete(tx: &Transaction<'_>, d: &Deletion) -> rusqlite::Result<(i6
     for table in [
         "session_events",
         "frustration_signals",
+        "session_nodes",
         "replay_chunks",
         "replay_checkpoints",
         "session_pages",

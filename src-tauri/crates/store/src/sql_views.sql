@@ -86,7 +86,7 @@ SELECT e.session_id,
          ORDER BY p.timestamp_ms DESC LIMIT 1) AS page_url,
        e.incident_id
   FROM main.session_events e
- WHERE e.kind NOT IN ('dom', 'scroll')
+ WHERE e.kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
 UNION ALL
 SELECT f.session_id,
        f.timestamp_ms * 1000000,
@@ -95,7 +95,8 @@ SELECT f.session_id,
        NULL,
        NULL,
        NULL,
-       json_object('score', f.score, 'reason', f.reason, 'evidence', json(f.evidence)),
+       json_object('score', f.score, 'reason', f.reason, 'evidence', json(f.evidence),
+                   'source', f.source),
        (SELECT p.target FROM main.session_events p
          WHERE p.session_id = f.session_id AND p.kind = 'page_view'
            AND p.timestamp_ms <= f.timestamp_ms

@@ -972,8 +972,8 @@ fn write_replay_chunk(
     }
     let mut event = tx.prepare_cached(
         "INSERT INTO session_events (session_id, timestamp_ms, batch, kind, target, node_id, x, y,
-                                     level, trace_id, span_id, data, incident_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                     level, trace_id, span_id, data, incident_id, control)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     for e in &c.index {
         event.execute(params![
@@ -989,9 +989,47 @@ fn write_replay_chunk(
             e.trace_id,
             e.span_id,
             e.data,
-            e.incident_id
+            e.incident_id,
+            e.control
         ])?;
     }
+    let mut node = tx.prepare_cached(
+        "INSERT INTO session_nodes (session_id, node_id, since_ms, tag, control, name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET tag = excluded.tag, control = excluded.control,
+                                   name = excluded.name",
+    )?;
+    for n in &c.nodes {
+        node.execute(params![
+            c.session_id,
+            n.node_id,
+            n.since_ms,
+            n.tag,
+            n.control,
+            n.name
+        ])?;
+    }
+    // Clicks and inputs take their name and control from the node they hit, as the page was
+    // then; whichever of the two arrived first, the second batch completes them.
+    tx.prepare_cached(
+        "UPDATE session_events AS e SET
+             target = coalesce(e.target, n.name),
+             control = n.control
+           FROM (SELECT e2.id AS id,
+                        (SELECT name FROM session_nodes n
+                          WHERE n.session_id = e2.session_id AND n.node_id = e2.node_id
+                            AND n.since_ms <= e2.timestamp_ms
+                          ORDER BY n.since_ms DESC LIMIT 1) AS name,
+                        (SELECT control FROM session_nodes n
+                          WHERE n.session_id = e2.session_id AND n.node_id = e2.node_id
+                            AND n.since_ms <= e2.timestamp_ms
+                          ORDER BY n.since_ms DESC LIMIT 1) AS control
+                   FROM session_events e2
+                  WHERE e2.session_id = ?1 AND e2.control IS NULL AND e2.node_id IS NOT NULL
+                    AND e2.kind IN ('click', 'input')) AS n
+          WHERE e.id = n.id AND n.control IS NOT NULL",
+    )?
+    .execute([&c.session_id])?;
     // A request recorded in an incident window puts its backend trace in the window too: the
     // spans and logs of that trace already stored are tagged here, those still to come when
     // they arrive (the incident registry's tagging looks the trace up).
@@ -1111,13 +1149,16 @@ fn recompute_frustration(
             // A request is activity when it starts (see frustration::request_start) and when
             // its answer arrives; reports up to MAX_REQUEST_MS past the window can start
             // inside it.
-            "SELECT timestamp_ms AS at, kind, target, node_id, x, y, id FROM session_events
+            "SELECT timestamp_ms AS at, kind, target, node_id, x, y, id, control, level,
+                    CASE WHEN kind = 'frustration' THEN data END
+               FROM session_events
               WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3
-                AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll')
+                AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll', 'input',
+                             'focus', 'selection', 'frustration')
              UNION ALL
              SELECT timestamp_ms - min(max(coalesce(
                         CAST(json_extract(data, '$.durationMs') AS INTEGER), 0), 0), ?4),
-                    kind, target, node_id, x, y, id FROM session_events
+                    kind, target, node_id, x, y, id, NULL, NULL, NULL FROM session_events
               WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3 AND kind = 'network'
               ORDER BY 1, 7",
         )?
@@ -1130,6 +1171,8 @@ fn recompute_frustration(
                 frustration::MAX_REQUEST_MS
             ],
             |r| {
+                let level: Option<String> = r.get(8)?;
+                let data: Option<String> = r.get(9)?;
                 Ok(frustration::Event {
                     timestamp_ms: r.get(0)?,
                     kind: r.get(1)?,
@@ -1137,16 +1180,27 @@ fn recompute_frustration(
                     node_id: r.get(3)?,
                     x: r.get(4)?,
                     y: r.get(5)?,
+                    control: r.get(7)?,
+                    reported: data.map(|d| reported_signal(level, &d)),
                 })
             },
         )?
         .collect::<rusqlite::Result<_>>()?;
+    // The dead-click rule needs a DOM stream (a full snapshot, or the mutations of one whose
+    // snapshot is not here): a session told only in semantic events cannot show that nothing
+    // changed.
+    let has_dom: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM replay_checkpoints WHERE session_id = ?1)
+                 OR EXISTS (SELECT 1 FROM session_events WHERE session_id = ?1 AND kind = 'dom')",
+        )?
+        .query_row([session_id], |r| r.get(0))?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO frustration_signals (session_id, timestamp_ms, kind, score, target, reason,
-                                          evidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                          evidence, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for s in frustration::signals(&events, cfg) {
+    for s in frustration::signals(&events, cfg, has_dom) {
         if (from..=to).contains(&s.timestamp_ms) {
             insert.execute(params![
                 session_id,
@@ -1155,7 +1209,8 @@ fn recompute_frustration(
                 s.score,
                 s.target,
                 s.reason,
-                s.evidence.to_string()
+                s.evidence.to_string(),
+                s.source
             ])?;
         }
     }
@@ -1165,11 +1220,34 @@ fn recompute_frustration(
                                    WHERE session_id = ?1),
              error_count = (SELECT count(*) FROM session_events
                              WHERE session_id = ?1
-                               AND (kind = 'error' OR (kind = 'console' AND level = 'error')))
+                               AND (kind = 'error' OR (kind = 'console' AND level = 'error'))),
+             failed_request_count = (SELECT count(*) FROM session_events
+                                      WHERE session_id = ?1 AND kind = 'network'
+                                        AND (CAST(level AS INTEGER) >= 500 OR level = '0')),
+             client_error_count = (SELECT count(*) FROM session_events
+                                    WHERE session_id = ?1 AND kind = 'network'
+                                      AND CAST(level AS INTEGER) BETWEEN 400 AND 499)
          WHERE session_id = ?1",
     )?
     .execute([session_id])?;
     Ok(())
+}
+
+/// A client-reported signal from its indexed event (`level`: its type; `data`: the record's
+/// attributes as JSON).
+fn reported_signal(level: Option<String>, data: &str) -> frustration::Reported {
+    let d: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+    let num = |k: &str| match d.get(k) {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    frustration::Reported {
+        kind: level.unwrap_or_default(),
+        score: num("frustration.score"),
+        click_count: num("frustration.click_count").map(|n| n as i64),
+        duration_ms: num("frustration.duration_ms"),
+    }
 }
 
 /// A row pointing outside its batch is a bug in the normalizer, never client input; it fails

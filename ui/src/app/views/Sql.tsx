@@ -4,16 +4,14 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, type SqlAnswer } from '../api';
 import { count } from '../format';
+import examples from '../sql-examples.json';
 
 const VIEWS = ['sessions', 'session_events', 'session_traces', 'spans', 'logs', 'metrics'];
 
-export const EXAMPLES: [string, string][] = [
-  ['Frustrated users in the last hour', "SELECT user_id, sum(frustration_score) AS score, count(*) AS sessions\n  FROM sessions\n WHERE last_seen_unix_nano > (unixepoch() - 3600) * 1e9\n GROUP BY user_id HAVING score > 0\n ORDER BY score DESC;"],
-  ['Rage clicks by page', "SELECT page_url, count(*) AS rage_clicks\n  FROM session_events\n WHERE kind = 'rage_click'\n GROUP BY page_url ORDER BY rage_clicks DESC;"],
-  ['Slowest endpoints (p95-ish)', "SELECT service_name, name, count(*) AS calls,\n       max(duration_ns) / 1e6 AS max_ms, avg(duration_ns) / 1e6 AS avg_ms\n  FROM spans WHERE kind = 2\n GROUP BY 1, 2 ORDER BY avg_ms DESC LIMIT 20;"],
-  ['Error logs with their sessions', "SELECT time_unix_nano, service_name, body, trace_id, session_id\n  FROM logs WHERE severity_number >= 17\n ORDER BY time_unix_nano DESC LIMIT 100;"],
-  ['All events of one user, by time', "SELECT e.time_unix_nano, e.kind, e.target, e.page_url\n  FROM session_events e JOIN sessions s USING (session_id)\n WHERE s.user_id = (SELECT user_id FROM sessions WHERE user_id IS NOT NULL LIMIT 1)\n ORDER BY e.time_unix_nano;"],
-];
+/** Ready-to-run examples; `tests/sql.rs` runs each against recorded data, so none goes stale.
+ * The last three are the OpenTelemetry session-replay scheme's own questions, asked of its
+ * events as the OTLP logs they are. */
+export const EXAMPLES: [string, string][] = examples.map((e) => [e.label, e.sql]);
 
 function csv(a: SqlAnswer): string {
   const cell = (v: unknown) => {
