@@ -17,6 +17,7 @@ import { SqlView } from './views/Sql';
 import { SettingsView } from './views/Settings';
 import { IncidentsView, IncidentView } from './views/Incidents';
 import { DropImport } from './components/Imports';
+import { Loading } from './components/common';
 import { activeAt, describeScope, extendIncident, remaining, stopIncident, useIncidents, useNow } from './incidents';
 
 const SECTIONS: [string, string][] = [
@@ -29,16 +30,17 @@ const SECTIONS: [string, string][] = [
   ['status', 'Status'],
 ];
 
-/** Whether this engine has the desktop app's settings (it does not under `sightline serve`). */
-function useHasSettings(): boolean {
-  const [has, setHas] = useState(false);
-  useEffect(() => {
-    api
-      .get('/settings')
-      .then(() => setHas(true))
-      .catch(() => setHas(false));
-  }, []);
-  return has;
+
+/** An address no view answers: said, not silently shown as another page. */
+function NotFound({ parts }: { parts: string[] }) {
+  return (
+    <div className="state" role="alert">
+      <h2>Nothing at #/{parts.join('/')}</h2>
+      <div>
+        This address is not a page of Sightline. Go to <a href={href(['sessions'])}>Sessions</a>, <a href={href(['traces'])}>Traces</a> or <a href={href(['logs'])}>Logs</a>.
+      </div>
+    </div>
+  );
 }
 
 /** The app icon (icons/icon.svg, the source of every icon size). */
@@ -104,7 +106,9 @@ export function App() {
   const [help, setHelp] = useState(false);
   const [ingest, setPaused] = useIngest(engine);
   const paused = engine !== 'down' && ingest?.paused === true;
-  const hasSettings = useHasSettings();
+  // Whether this engine has the desktop app's settings (not under `sightline serve`): the
+  // status says, so no page asks for settings that are not there.
+  const hasSettings = engine !== null && engine !== 'down' && engine.settings === true;
   const sections: [string, string][] = hasSettings ? [...SECTIONS, ['settings', 'Settings']] : SECTIONS;
   useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
 
@@ -117,10 +121,21 @@ export function App() {
   else if (section === 'logs') view = <LogsView params={route.params} />;
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
-  else if (section === 'settings') view = <SettingsView />;
+  else if (section === 'settings')
+    view = hasSettings ? (
+      <SettingsView />
+    ) : engine === null ? (
+      <Loading what="the engine's status" />
+    ) : (
+      <div className="state">
+        <h2>No settings here</h2>
+        <div>Settings belong to the desktop app; `sightline serve` takes its settings as flags (`sightline serve --help`).</div>
+      </div>
+    );
   else if (section === 'incidents' && id) view = <IncidentView id={id} />;
   else if (section === 'incidents') view = <IncidentsView />;
-  else view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
+  else if (section === 'sessions') view = <SessionsView params={route.params} status={engine === 'down' ? null : engine} />;
+  else view = <NotFound parts={route.parts} />;
 
   return (
     <div className="app">

@@ -72,7 +72,10 @@ export interface Stats {
   metrics: number;
   metricPoints: number;
   resources: number;
+  /** Every session id seen, recorded or only named by backend telemetry. */
   sessions: number;
+  /** Sessions with a recording: what the Sessions list shows. */
+  recordedSessions?: number;
   databaseBytes: number;
 }
 
@@ -85,6 +88,8 @@ export interface Status {
   database: string;
   stats: Stats;
   ingest: Ingest;
+  /** The desktop app's settings exist (not under `sightline serve`). */
+  settings?: boolean;
 }
 
 /** The desktop app's settings (absent under `sightline serve`). */
@@ -160,6 +165,12 @@ export interface SessionSummary {
   traceCount: number;
   /** Of those, traces with an error span (a declined payment, a 500). */
   failingTraceCount?: number;
+  /** Requests answered 5xx or not at all. */
+  failedRequestCount?: number;
+  /** Requests answered 4xx: client errors, not errors of the session. */
+  clientErrorCount?: number;
+  /** A page error, a failed request or a failing trace: what the Errors filter matches. */
+  hasErrors?: boolean;
   /** Came in a bundle. */
   imported?: boolean;
   /** Kept until unpinned. */
@@ -169,6 +180,8 @@ export interface SessionSummary {
 export interface FacetValue {
   value: string | null;
   count: number;
+  /** Error facets: a page error, a failed request, or sessions with a failing trace. */
+  type?: 'page' | 'request' | 'trace';
 }
 
 export interface SessionFacets {
@@ -176,6 +189,7 @@ export interface SessionFacets {
   users: FacetValue[];
   pages: FacetValue[];
   errors: FacetValue[];
+  clientErrors?: FacetValue[];
 }
 
 export interface SessionList {
@@ -191,6 +205,7 @@ export interface FrustrationSignal {
   target: string | null;
   reason: string;
   evidence: number[];
+  source?: 'engine' | 'client';
 }
 
 export interface SessionDetail {
@@ -205,6 +220,9 @@ export interface SessionDetail {
   eventCount: number;
   errorCount: number;
   frustrationScore: number;
+  failedRequestCount?: number;
+  clientErrorCount?: number;
+  failingTraceCount?: number;
   pages: { url: string; firstSeenMs: number }[];
   frustrationSignals: FrustrationSignal[];
   /** Set when the session came in a bundle: which, and from where. */
@@ -320,6 +338,8 @@ export type TimelineItem =
       score: number;
       reason: string;
       evidence: number[];
+      /** `client`: the recorder reported it itself; `engine`: Sightline found it. */
+      source?: 'engine' | 'client';
     }
   | { kind: 'trace'; timeMs: number; offsetMs: number; trace: TraceSummary }
   | { kind: 'log'; timeMs: number; offsetMs: number; log: LogRecord };

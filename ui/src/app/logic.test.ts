@@ -2,7 +2,7 @@ import { activeAt, describeScope, remaining, startRequest } from './incidents';
 import { settingsOf } from './views/Settings';
 import { describe, expect, it } from 'vitest';
 import type { Span } from './api';
-import { flatten, prettyJson } from './components/Waterfall';
+import { deepestErrorSpan, flatten, prettyJson } from './components/Waterfall';
 import { href, parse, parseOffset } from './router';
 import { snippets } from './setup';
 
@@ -61,6 +61,19 @@ describe('waterfall', () => {
   it('marks the critical path: the child that ends last, all the way down', () => {
     const { rows } = flatten(spans, new Set());
     expect(rows.filter((r) => r.critical).map((r) => r.span.spanId)).toEqual(['root', 'c2', 'g']);
+  });
+  it('picks the error span deepest in the tree, not the callers that passed it up', () => {
+    const failing = [
+      span('api', 'browser', 0, 100, true),
+      span('client', 'api', 10, 90, true),
+      span('server', 'client', 20, 80),
+      span('authorize', 'server', 30, 60, true),
+      span('other', 'api', 5, 9, true),
+    ];
+    expect(deepestErrorSpan(failing)?.spanId).toBe('authorize');
+    expect(deepestErrorSpan(spans.filter((s) => s.spanId !== 'g'))).toBeNull();
+    // A forged trace whose parents loop still answers.
+    expect(deepestErrorSpan([span('x', 'y', 0, 1, true), span('y', 'x', 0, 1, true)])?.spanId).toBe('x');
   });
   it('hides a collapsed span’s descendants', () => {
     const { rows } = flatten(spans, new Set(['c2']));

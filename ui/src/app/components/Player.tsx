@@ -95,7 +95,11 @@ export function Player({ events, startMs, durationMs, marks, idle, bands = [], i
       // Playback ran to the end of what is loaded, not of the session: load on and go on.
       if (windowRef.current.end < durationRef.current - 50) windowRef.current.outside(windowRef.current.end, true);
     });
-    const start = Math.max(0, initialOffsetMs - lead);
+    // Opened at its start, a replay shows its first page, not the blank frame before the first
+    // full snapshot is applied (rrweb draws nothing for a pause before it).
+    const firstFull = events.find((e) => e.type === 2)?.timestamp;
+    const painted = firstFull !== undefined ? Math.max(0, firstFull - firstEvent) : 0;
+    const start = Math.max(painted, initialOffsetMs - lead);
     if (autoPlay) {
       r.play(start);
       setPlaying(true);

@@ -22,6 +22,35 @@ export function serviceColors(spans: Span[]): Map<string, string> {
   return new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length] ?? '#888']));
 }
 
+/** Parents followed at most when measuring depth: a forged trace may loop. */
+const MAX_DEPTH = 1000;
+
+/**
+ * The span that failed: the error span deepest in the tree (the cause — `authorize card` —
+ * not the callers that passed the error up, nor a client span that saw the failed answer);
+ * among equals, the first to start. `null` when no span failed.
+ */
+export function deepestErrorSpan(spans: Span[]): Span | null {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const depth = (s: Span) => {
+    let d = 0;
+    for (let p = byId.get(s.parentSpanId); p && d < MAX_DEPTH; p = byId.get(p.parentSpanId)) d++;
+    return d;
+  };
+  let best: Span | null = null;
+  let bestDepth = -1;
+  const start = (s: Span) => nsToMs(s.startTimeUnixNano) ?? 0;
+  for (const s of spans) {
+    if (s.status.code !== 2) continue;
+    const d = depth(s);
+    if (d > bestDepth || (d === bestDepth && best && start(s) < start(best))) {
+      best = s;
+      bestDepth = d;
+    }
+  }
+  return best;
+}
+
 /** Depth-first rows in start order; spans whose parent is missing are roots. */
 export function flatten(spans: Span[], collapsed: Set<string>): { rows: Row[]; startMs: number; endMs: number } {
   const byId = new Map(spans.map((s) => [s.spanId, s]));

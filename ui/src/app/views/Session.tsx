@@ -7,8 +7,8 @@ import { Failed, Loading } from '../components/common';
 import { IncidentChip } from '../components/IncidentChip';
 import { Player, type Band, type Mark, type PlayerHandle } from '../components/Player';
 import { RequestDetails } from '../components/RequestDetails';
-import { LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
-import { clock, dateTimeWithZone, duration, nsToMs, shortUrl } from '../format';
+import { deepestErrorSpan, LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
+import { clock, dateTimeWithZone, duration, nsToMs, plural, shortUrl } from '../format';
 import { useLoad } from '../hooks';
 import { describeScope, useIncidents } from '../incidents';
 import { href, navigate, parseOffset } from '../router';
@@ -48,8 +48,11 @@ export function SessionView({ id, params }: { id: string; params: URLSearchParam
     return { detail, timeline, replay };
   });
   if (data.error && !data.data) return <Failed error={data.error} retry={data.reload} />;
-  if (!data.data) return <Loading what="the session" />;
-  return <SessionScreen id={id} params={params} {...data.data} />;
+  // What is loaded may still be the previous session's (the address bar, Back, a pasted link):
+  // never show it under this one's address.
+  if (!data.data || data.data.detail.sessionId !== id) return <Loading what="the session" />;
+  // Keyed on the session: no state (player, tab, picked request) outlives a change of session.
+  return <SessionScreen key={id} id={id} params={params} {...data.data} />;
 }
 
 function itemTitle(item: TimelineItem): { icon: string; tone: string; title: string; sub: string; why?: string } {
@@ -58,8 +61,11 @@ function itemTitle(item: TimelineItem): { icon: string; tone: string; title: str
       return { icon: 'P', tone: 'plain', title: `Visited ${shortUrl(item.target)}`, sub: item.target ?? '' };
     case 'click':
       return { icon: 'C', tone: 'plain', title: item.target ? `Clicked “${item.target}”` : 'Clicked', sub: '' };
-    case 'input':
-      return { icon: 'I', tone: 'plain', title: 'Typed in a field', sub: '' };
+    case 'input': {
+      // One row per field: the engine merges a run of keystrokes.
+      const n = Number((item.data as { inputs?: number } | null)?.inputs ?? 1);
+      return { icon: 'I', tone: 'plain', title: item.target ? `Typed in “${item.target}”` : 'Typed in a field', sub: n > 1 ? `${n} changes` : '' };
+    }
     case 'network': {
       const d = (item.data ?? {}) as { method?: string; status?: number; durationMs?: number; url?: string };
       const bad = Number(item.level) >= 400 || item.level === '0';
@@ -82,7 +88,7 @@ function itemTitle(item: TimelineItem): { icon: string; tone: string; title: str
         icon: '⚡',
         tone: 'warn',
         title: `${item.signal.replace('_', ' ')}${item.target ? ` on “${item.target}”` : ''}`,
-        sub: `score ${item.score}`,
+        sub: item.source === 'client' ? `reported by the recorder · score ${item.score}` : `score ${item.score}`,
         why: item.reason,
       };
     case 'trace':
@@ -218,7 +224,9 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             </span>
           )}
         </div>
-        {errors > 0 && <span className="badge error">{errors === 1 ? '1 error' : `${errors} errors`}</span>}
+        {errors > 0 && <span className="badge error" title="Uncaught errors and console errors on the page">{plural(errors, 'page error')}</span>}
+        {(detail.failedRequestCount ?? 0) > 0 && <span className="badge error" title="Requests answered 5xx or not at all">{plural(detail.failedRequestCount ?? 0, 'failed request')}</span>}
+        {(detail.failingTraceCount ?? 0) > 0 && <span className="badge error" title="Backend traces of this session with an error span">{plural(detail.failingTraceCount ?? 0, 'failing trace')}</span>}
         {detail.frustrationScore > 0 && <span className="badge warn">frustration {detail.frustrationScore.toFixed(1)}</span>}
         <div style={{ flex: 1 }} />
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
@@ -301,6 +309,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
                 sessionId={id}
                 items={items}
                 selected={request}
+                select={(it) => it.traceId && setRequest(it.traceId)}
                 seek={(it) => player.current?.seek(Math.max(0, it.offsetMs - 300), false)}
                 showBackend={openItem}
                 short={short}
@@ -384,6 +393,7 @@ function NetworkTab({
   sessionId,
   items,
   selected,
+  select,
   seek,
   showBackend,
   short,
@@ -391,11 +401,18 @@ function NetworkTab({
   sessionId: string;
   items: TimelineItem[];
   selected: string | null;
+  /** The Backend tab follows the request picked here. */
+  select: (it: BrowserItem) => void;
   seek: (it: TimelineItem) => void;
   showBackend: (it: TimelineItem) => void;
   short: boolean;
 }) {
-  const requests = items.filter((i): i is BrowserItem => i.kind === 'network');
+  // In the order they started: the recorder reports a request when its answer comes.
+  const requests = items
+    .filter((i): i is BrowserItem => i.kind === 'network')
+    .map((r) => ({ r, startMs: requestStart(r) }))
+    .sort((a, b) => a.startMs - b.startMs)
+    .map(({ r }) => r);
   // The request picked here; else the one whose trace is selected (from the feed).
   const [picked, setPicked] = useState<number | null>(null);
   if (!requests.length) return <div className="empty-hint">No requests were recorded in this session.</div>;
@@ -408,6 +425,7 @@ function NetworkTab({
           current={current}
           pick={(r, i) => {
             setPicked(i);
+            select(r);
             seek(r);
           }}
           short={short}
@@ -416,6 +434,12 @@ function NetworkTab({
       {current && <RequestDetails key={`${current.eventId}`} sessionId={sessionId} item={current} showBackend={() => showBackend(current)} />}
     </div>
   );
+}
+
+/** When a request started, as an offset into the session (its report time less its duration). */
+function requestStart(r: BrowserItem): number {
+  const d = Number((r.data as { durationMs?: number } | null)?.durationMs);
+  return Number.isFinite(d) && d > 0 ? Math.max(0, r.offsetMs - d) : r.offsetMs;
 }
 
 function RequestTable({
@@ -447,7 +471,7 @@ function RequestTable({
           const bad = Number(r.level) >= 400 || r.level === '0';
           return (
             <tr key={i} className={r === current ? 'sel' : ''} onClick={() => pick(r, i)} data-request={r.traceId ?? ''}>
-              <td className="mono faint">{clock(r.offsetMs, short)}</td>
+              <td className="mono faint" title="When the request started">{clock(requestStart(r), short)}</td>
               <td>{d.method ?? 'GET'}</td>
               <td className="ellipsis" style={{ maxWidth: 360 }} title={r.target ?? ''}>
                 {shortUrl(r.target)}
@@ -509,7 +533,7 @@ function TraceInline({ traceId }: { traceId: string }) {
   if (trace.error && !trace.data) return <Failed error={trace.error} retry={trace.reload} />;
   if (!trace.data) return <Loading what="the trace" />;
   const t = trace.data;
-  const sel = t.spans.find((s) => s.spanId === span) ?? t.spans.find((s) => s.status.code === 2) ?? null;
+  const sel = t.spans.find((s) => s.spanId === span) ?? deepestErrorSpan(t.spans) ?? null;
   const base = Math.min(...t.spans.map((s) => nsToMs(s.startTimeUnixNano) ?? Infinity));
   return (
     <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 340px', height: '100%' }}>

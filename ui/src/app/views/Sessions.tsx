@@ -90,7 +90,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
       <div className="toolbar">
         <h1>Sessions</h1>
         <SearchBox inputRef={searchRef} value={filters.q ?? ''} onChange={(v) => setFilter('q', v)} />
-        <Toggle label="Errors" on={filters.hasError === 'true'} set={(on) => setFilter('hasError', on ? 'true' : null)} />
+        <Toggle label="Errors" title="A page error, a failed request (5xx, no answer) or a failing backend trace" on={filters.hasError === 'true'} set={(on) => setFilter('hasError', on ? 'true' : null)} />
         <Toggle label="Frustrated" on={!!filters.minFrustration} set={(on) => setFilter('minFrustration', on ? '1' : null)} />
         <Toggle label="Backend traces" on={filters.hasBackendTraces === 'true'} set={(on) => setFilter('hasBackendTraces', on ? 'true' : null)} />
         <IncidentFilter value={filters.incident} set={(v) => setFilter('incident', v)} />
@@ -136,6 +136,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
               <FacetList facets={facets.users} title="Users" active={filters.user} pick={(v) => setFilter('user', v)} anonymous="not identified" />
               <FacetList facets={facets.pages} title="Pages" active={filters.url} pick={(v) => setFilter('url', v)} anonymous="" short />
               <FacetList facets={facets.errors} title="Errors (sessions)" active={undefined} anonymous="" />
+              {(facets.clientErrors?.length ?? 0) > 0 && <FacetList facets={facets.clientErrors ?? []} title="Client errors, 4xx (sessions)" active={undefined} anonymous="" />}
             </aside>
           )}
         </div>
@@ -160,9 +161,9 @@ function SearchBox({ value, onChange, inputRef }: { value: string; onChange: (v:
   );
 }
 
-function Toggle({ label, on, set }: { label: string; on: boolean; set: (on: boolean) => void }) {
+function Toggle({ label, title, on, set }: { label: string; title?: string; on: boolean; set: (on: boolean) => void }) {
   return (
-    <button className={`chip ${on ? 'on' : ''}`} aria-pressed={on} onClick={() => set(!on)}>
+    <button className={`chip ${on ? 'on' : ''}`} aria-pressed={on} title={title} onClick={() => set(!on)}>
       {label}
     </button>
   );
@@ -274,7 +275,21 @@ function Rows({
                 {shortUrl(s.startUrl)}
               </div>
               <div className="badges">
-                {s.errorCount > 0 && <span className="badge error">{plural(s.errorCount, 'error')}</span>}
+                {s.errorCount > 0 && (
+                  <span className="badge error" title="Uncaught errors and console errors on the page">
+                    {plural(s.errorCount, 'page error')}
+                  </span>
+                )}
+                {(s.failedRequestCount ?? 0) > 0 && (
+                  <span className="badge error" title="Requests answered 5xx or not at all">
+                    {plural(s.failedRequestCount ?? 0, 'failed request')}
+                  </span>
+                )}
+                {(s.clientErrorCount ?? 0) > 0 && (
+                  <span className="badge plain" title="Requests answered 4xx (a client error, not counted as an error of the session)">
+                    {plural(s.clientErrorCount ?? 0, '4xx answer')}
+                  </span>
+                )}
                 {s.frustrationScore > 0 && <span className="badge warn" title="Frustration score: rage, dead and error clicks, thrashing">frustration {s.frustrationScore.toFixed(1)}</span>}
                 {(s.failingTraceCount ?? 0) > 0 && (
                   <span className="badge error" title="Backend traces of this session with an error span">

@@ -16,8 +16,11 @@ export function StatusView({
 }) {
   if (!status) return <Loading what="the engine's status" />;
   const s = status.stats;
+  // The Sessions list shows recorded sessions; ids named only on backend spans or logs are
+  // counted apart, so the two pages agree.
+  const recorded = s.recordedSessions ?? s.sessions;
   const cards: [string, string][] = [
-    ['Sessions', count(s.sessions)],
+    ['Sessions', count(recorded)],
     ['Traces', count(s.traces)],
     ['Spans', count(s.spans)],
     ['Logs', count(s.logs)],
@@ -39,6 +42,11 @@ export function StatusView({
             </div>
           ))}
         </div>
+        {s.sessions > recorded && (
+          <p className="muted small">
+            Also {count(s.sessions - recorded)} session {s.sessions - recorded === 1 ? 'id' : 'ids'} named only by backend spans or logs, with no recording: not in the Sessions list (their traces are in Traces).
+          </p>
+        )}
         <h2>Listening</h2>
         <dl className="props">
           <dt>OTLP/HTTP</dt>

@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { api, type TraceView as Trace } from '../api';
 import { Failed, Loading } from '../components/common';
-import { LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
+import { deepestErrorSpan, LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
 import { dateTimeWithZone, duration, nsToMs } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
@@ -23,7 +23,8 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
   if (!trace.data) return <Loading what="the trace" />;
   const t = trace.data;
   const spanParam = params.get('span');
-  const sel = t.spans.find((s) => s.spanId === spanParam) ?? t.spans.find((s) => !s.parentSpanId) ?? t.spans[0] ?? null;
+  // Opened on the span that failed, if one did: that is what the user came for.
+  const sel = t.spans.find((s) => s.spanId === spanParam) ?? deepestErrorSpan(t.spans) ?? t.spans.find((s) => !s.parentSpanId) ?? t.spans[0] ?? null;
   const starts = t.spans.map((s) => nsToMs(s.startTimeUnixNano) ?? Infinity);
   const ends = t.spans.map((s) => nsToMs(s.endTimeUnixNano) ?? -Infinity);
   const start = Math.min(...starts);

@@ -1,0 +1,114 @@
+// What the UI shows is the session's own, and right (tests/ui_truth.rs seeds the engine):
+// the first frame before Play; another session by the address bar, Back and a pasted link;
+// typing as one row per field; requests at their start; the Backend tab following the
+// Network tab; the deepest error span picked; not-found and settings pages in `serve` mode
+// with no request answered 4xx; Status agreeing with the list. Screenshots at 1280×800 and
+// 1920×1080.
+//
+//   node ui-truth.mjs UI_URL SCREENSHOT_DIR DECLINED_TRACE_ID
+//   prints {"failedApiRequests": [...], "typingRows": N, "statusSessions": "N"}
+import { mkdirSync } from 'node:fs';
+import { launch } from './chromium.mjs';
+
+const [base, dir, declined] = process.argv.slice(2);
+if (!base || !dir || !declined) {
+  console.error('usage: node ui-truth.mjs UI_URL SCREENSHOT_DIR DECLINED_TRACE_ID');
+  process.exit(2);
+}
+mkdirSync(dir, { recursive: true });
+const check = (ok, what) => {
+  if (!ok) throw new Error(what);
+};
+const result = { failedApiRequests: [] };
+const browser = await launch();
+try {
+  for (const [w, h] of [
+    [1280, 800],
+    [1920, 1080],
+  ]) {
+    const page = await browser.newPage({ viewport: { width: w, height: h } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('response', (r) => {
+      if (r.url().includes('/api/') && r.status() >= 400) result.failedApiRequests.push(`${r.status()} ${r.url()}`);
+    });
+    const shot = async (name) => {
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: `${dir}/truth-${name}-${w}x${h}.png` });
+    };
+    const frame = () => page.frameLocator('.viewport iframe');
+    const title = () => page.locator('.header-bar .title').innerText();
+
+    // Opened from the list: the first page is painted before Play.
+    await page.goto(`${base}#/sessions`);
+    await page.locator('a.row', { hasText: 'alice@example.com' }).click();
+    await frame().getByText('Alpha checkout').waitFor({ timeout: 15000 });
+    check((await page.getByRole('button', { name: 'Play' }).count()) === 1, 'the player waits for Play');
+    check((await title()) === 'alice@example.com', `alice's session: ${await title()}`);
+
+    // Typing is one row per field, named as the label reads.
+    const typing = page.locator('.feed .item', { hasText: 'Typed in' });
+    result.typingRows = await typing.count();
+    check((await typing.first().innerText()).includes('Typed in “Email”'), `typing row: ${await typing.first().innerText()}`);
+    await shot('session');
+
+    // Requests at their start: the two checkouts began 90 ms apart.
+    await page.getByRole('tab', { name: 'Network' }).click();
+    const rows = page.locator('.network table.grid tbody tr');
+    await rows.first().waitFor();
+    const at = await rows.locator('td:first-child').allInnerTexts();
+    check(at.length === 2 && at[0] === '0:01.0' && at[1] === '0:01.0', `requests at their start: ${at}`);
+    const first = await rows.first().innerText();
+    check(first.includes('400'), `the declined checkout started first: ${first}`);
+
+    // Picking it in the Network tab is what the Backend tab then shows, on the failing span.
+    await rows.first().click();
+    await page.getByRole('tab', { name: 'Backend' }).click();
+    await page.locator('.wf-row', { hasText: 'authorize card' }).waitFor({ timeout: 10000 });
+    const picked = await page.locator('.tab-body h2').first().innerText();
+    check(picked === 'authorize card', `the deepest error span is picked: ${picked}`);
+    await shot('backend');
+
+    // Another session by the address bar: nothing of Alice's stays.
+    await page.goto(`${base}#/sessions/truth-b`);
+    await page.locator('.header-bar .title', { hasText: 'bob@example.com' }).waitFor();
+    await frame().getByText('Beta help').waitFor({ timeout: 15000 });
+    check((await frame().getByText('Alpha checkout').count()) === 0, "Alice's page is not drawn under Bob's");
+    const kv = await page.locator('.header-bar .kv').innerText();
+    check(/duration\s+3 s/.test(kv), `Bob's duration: ${kv}`);
+    check((await page.getByRole('tab', { name: 'Backend', selected: true }).count()) === 0, 'the tab picked in Alice’s session is not kept');
+    await shot('other-session');
+
+    // Back: Alice's again, painted.
+    await page.goBack();
+    await page.locator('.header-bar .title', { hasText: 'alice@example.com' }).waitFor();
+    await frame().getByText('Alpha checkout').waitFor({ timeout: 15000 });
+
+    // A pasted link to the trace opens on the span that failed.
+    await page.goto(`${base}#/traces/${declined}`);
+    await page.locator('.wf-row').first().waitFor();
+    const span = await page.locator('h2').filter({ hasText: 'authorize card' }).count();
+    check(span === 1, 'the trace view opens on authorize card');
+    await shot('trace');
+
+    // An unknown address says so; settings say where they live under `serve`.
+    await page.goto(`${base}#/nowhere`);
+    await page.getByText('Nothing at #/nowhere').waitFor();
+    await page.goto(`${base}#/settings`);
+    await page.getByText('No settings here').waitFor();
+    await shot('settings-serve');
+
+    // Status counts the sessions the list shows, and says what it does not.
+    await page.goto(`${base}#/status`);
+    const card = page.locator('.card', { hasText: 'Sessions' }).locator('.v');
+    await card.waitFor();
+    result.statusSessions = await card.innerText();
+    await page.getByText('named only by backend spans or logs').waitFor();
+
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    await page.close();
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+}
