@@ -150,6 +150,51 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         ["storefront-api", "payment-svc", "fraud-svc", "order-svc"]
     );
 
+    // 0. A normal purchase with a long form filled field by field: no signal of any kind, no
+    // error, and the list shows it calm.
+    let (normal, session) = scenario("normal");
+    assert_eq!(normal["checkouts"], 1, "{normal}");
+    let items = settled(&e, &session, 2);
+    assert!(
+        of_kind(&items, "frustration").is_empty(),
+        "a normal purchase has no frustration signal: {:#?}",
+        of_kind(&items, "frustration")
+    );
+    let typed: Vec<&str> = of_kind(&items, "input")
+        .iter()
+        .filter_map(|i| i["target"].as_str())
+        .collect();
+    assert!(
+        typed.len() >= 8 && typed.len() <= 12,
+        "typing is one row per field: {typed:?}"
+    );
+    let (_, list) = e.api("/api/v1/sessions?limit=20");
+    let row = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == session.as_str())
+        .expect("the session is listed")
+        .clone();
+    assert_eq!(
+        (
+            &row["frustrationScore"],
+            &row["hasErrors"],
+            &row["failingTraceCount"]
+        ),
+        (
+            &serde_json::json!(0.0),
+            &serde_json::json!(false),
+            &serde_json::json!(0)
+        ),
+        "{row:#}"
+    );
+    let (_, frustrated) = e.api("/api/v1/sessions?minFrustration=0.1&limit=20");
+    assert!(
+        !frustrated.to_string().contains(&session),
+        "the Frustrated filter leaves it out"
+    );
+
     // 1. Payment declined: the 400, the error span in payment-svc with its code, the toast.
     let (declined, session) = scenario("declined");
     assert!(
@@ -163,6 +208,15 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
     let checkout = checkouts(&items);
     assert_eq!(checkout.len(), 1, "{items:#?}");
     assert_eq!(checkout[0]["data"]["status"], 400, "{:#}", checkout[0]);
+    // Each field filled is one row, named by its label (the form was filled, not clicked).
+    let typed: Vec<&str> = of_kind(&items, "input")
+        .iter()
+        .map(|i| i["target"].as_str().unwrap_or("<unnamed>"))
+        .collect();
+    assert!(
+        typed.contains(&"Email") && typed.contains(&"Full name") && !typed.contains(&"<unnamed>"),
+        "{typed:?}"
+    );
     let trace = checkout_trace(&e, checkout[0]);
     let authorize = span(&trace, "payment-svc", "authorize card");
     assert_eq!(

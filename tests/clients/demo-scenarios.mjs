@@ -3,7 +3,7 @@
 //
 //   node demo-scenarios.mjs ENGINE_UI SCREENSHOT_DIR        (ENGINE_UI: host:port)
 //
-// Prints {storefront, scenarios: {declined, timeout, doubleClick, validation, deadClick}}, each
+// Prints {storefront, scenarios: {normal, declined, timeout, doubleClick, validation, deadClick}}, each
 // with the session id and what the page saw (requests to /api/checkout, toasts, messages).
 import { launch } from './chromium.mjs';
 
@@ -71,6 +71,36 @@ try {
     await page.fill('input[name=cvc]', '123');
   };
   const place = (page) => page.getByRole('button', { name: /Place order/ });
+
+  // 0. A normal purchase, as a person fills a long form: a click into each field, then typing
+  // (not Playwright's fill), a promo code, the order placed and confirmed. Nothing went wrong,
+  // so Sightline must say nothing went wrong.
+  {
+    const s = await shopper('normal');
+    await add(s.page, 'mug');
+    await add(s.page, 'notebook');
+    await s.page.click('a.cart-link');
+    await s.page.click('input[aria-label="Promo code"]');
+    await s.page.keyboard.type('WELCOME10', { delay: 40 });
+    await s.page.getByRole('button', { name: 'Apply' }).click();
+    await s.page.getByText('WELCOME10 applied').waitFor();
+    await s.page.getByRole('link', { name: 'Checkout', exact: true }).last().click();
+    await s.page.getByRole('heading', { name: 'Checkout' }).waitFor();
+    const fields = [
+      ['email', 'grace@fernhill.test'], ['name', 'Grace Hopper'], ['address', '1 Compiler Way'],
+      ['city', 'Arlington'], ['zip', '22201'], ['card', GOOD_CARD], ['expiry', '11/30'], ['cvc', '321'],
+    ];
+    for (const [name, value] of fields) {
+      await s.page.click(`input[name=${name}]`);
+      await s.page.keyboard.type(value, { delay: 25 });
+      await s.page.waitForTimeout(150);
+    }
+    await place(s.page).click();
+    await s.page.getByRole('heading', { name: /Order #\d+ is confirmed/ }).waitFor();
+    // Past every rule's window, so a signal would have fired.
+    await s.page.waitForTimeout(3000);
+    result.scenarios.normal = { session: s.session, checkouts: s.checkouts.length };
+  }
 
   // 1. Payment declined: a promo code first, then the declined test card; a toast says so.
   {

@@ -3,6 +3,8 @@
 //!
 //! Every address is bound on port 0; every engine gets its own data directory.
 
+pub mod corpus;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

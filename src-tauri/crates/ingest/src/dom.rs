@@ -80,7 +80,7 @@ struct Node {
 #[derive(Debug, Default)]
 pub struct Mirror {
     nodes: HashMap<i64, Node>,
-    /// Elements to report, with the time each became what it is now.
+    /// Elements to report, with the first time the batch showed each.
     touched: Vec<(i64, i64)>,
     /// Where each touched element is in `touched`.
     seen: HashMap<i64, usize>,
@@ -118,10 +118,17 @@ impl Mirror {
                 {
                     if let Some(node) = add.get("node") {
                         let parent = add.get("parentId").and_then(Value::as_i64);
+                        let next = add.get("nextId").and_then(Value::as_i64);
                         let added = self.add(node, parent, ts);
                         if let (Some(parent), Some(added)) = (parent, added) {
                             if let Some(p) = self.nodes.get_mut(&parent) {
-                                p.children.push(added);
+                                // rrweb sends a new subtree's children last first, each placed
+                                // before its next sibling: text reads in page order only if
+                                // they are put there.
+                                match next.and_then(|n| p.children.iter().position(|c| *c == n)) {
+                                    Some(at) => p.children.insert(at, added),
+                                    None => p.children.push(added),
+                                }
                             }
                             self.touch_up(parent, ts);
                         }
@@ -233,7 +240,9 @@ impl Mirror {
 
     fn touch(&mut self, id: i64, ts: i64) {
         match self.seen.get(&id) {
-            Some(&at) => self.touched[at].1 = self.touched[at].1.max(ts),
+            // A node's row starts when the batch first showed it: a later change (its text,
+            // an attribute) renames it, but clicks in between hit the same element.
+            Some(&at) => self.touched[at].1 = self.touched[at].1.min(ts),
             None => {
                 self.seen.insert(id, self.touched.len());
                 self.touched.push((id, ts));
@@ -755,7 +764,23 @@ mod tests {
             (Some("Load more"), control::BUTTON, 1500)
         );
         let b10 = first.iter().find(|r| r.node_id == 10).unwrap();
-        assert_eq!((b10.name.as_deref(), b10.since_ms), (Some("Added"), 1500));
+        assert_eq!(
+            (b10.name.as_deref(), b10.since_ms),
+            (Some("Added"), 1000),
+            "renamed, from when it was first shown"
+        );
+        // An attribute change later in the batch does not move where the element starts.
+        let mut m3 = Mirror::default();
+        m3.event(&page);
+        m3.event(
+            &json!({"type": 3, "timestamp": 2500, "data": {"source": 0, "adds": [], "texts": [],
+            "removes": [], "attributes": [{"id": 10, "attributes": {"title": "Add it"}}]}}),
+        );
+        let rows = m3.finish();
+        assert_eq!(
+            rows.iter().find(|r| r.node_id == 10).unwrap().since_ms,
+            1000
+        );
         m.event(&next_page);
         let all = m.finish();
         let latest = all.iter().rfind(|r| r.node_id == 10).unwrap();
@@ -764,6 +789,21 @@ mod tests {
             ("textarea", control::EDITABLE, 3000),
             "node ids restart with a page load"
         );
+    }
+
+    #[test]
+    fn children_added_last_first_read_in_page_order() {
+        let page = snapshot(1000, vec![]);
+        let added = json!({"type": 3, "timestamp": 1500, "data": {"source": 0, "texts": [],
+        "attributes": [], "removes": [], "adds": [
+            {"parentId": 6, "nextId": null, "node": el(90, "label", json!({"for": "card"}), vec![])},
+            {"parentId": 90, "nextId": null, "node": text(93, "(test cards)")},
+            {"parentId": 90, "nextId": 93, "node": text(92, "number")},
+            {"parentId": 90, "nextId": 92, "node": text(91, "Card")},
+            {"parentId": 6, "nextId": null, "node": el(94, "input", json!({"id": "card"}), vec![])},
+        ]}});
+        let r = rows(&[page, added]);
+        assert_eq!(r[&94].name.as_deref(), Some("Card number (test cards)"));
     }
 
     #[test]

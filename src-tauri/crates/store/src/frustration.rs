@@ -212,7 +212,77 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig, has_dom: bool) -> Vec<
     }
     reported(events, &mut out);
     out.sort_by_key(|s| s.timestamp_ms);
+    fold(&mut out);
     out
+}
+
+fn same_target(a: &Signal, b: &Signal) -> bool {
+    a.target.is_none() || b.target.is_none() || a.target == b.target
+}
+
+/// One frustration is one signal: a client that reports the same signal again and again (each
+/// scroll reversal past its threshold, say) is told once, and dead clicks on a rage click's
+/// target while it lasts are part of the rage (an agent may report each click of the burst as
+/// dead as well).
+fn fold(out: &mut Vec<Signal>) {
+    let rages: Vec<(i64, Option<String>)> = out
+        .iter()
+        .filter(|s| s.kind == "rage_click")
+        .map(|s| (s.timestamp_ms, s.target.clone()))
+        .collect();
+    let mut folded: Vec<usize> = vec![0; rages.len()];
+    out.retain(|s| {
+        if s.kind != "dead_click" {
+            return true;
+        }
+        match rages.iter().position(|(t, target)| {
+            (s.timestamp_ms - t).abs() <= REPORTED_MATCH_MS
+                && (target.is_none() || s.target.is_none() || *target == s.target)
+        }) {
+            Some(i) => {
+                folded[i] += 1;
+                false
+            }
+            None => true,
+        }
+    });
+    for (s, n) in out
+        .iter_mut()
+        .filter(|s| s.kind == "rage_click")
+        .zip(folded)
+    {
+        if n > 0 {
+            s.reason.push_str(&format!(
+                "; its clicks were also reported as {n} dead click{}, told here as one rage click",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    let mut kept: Vec<(Signal, usize)> = Vec::with_capacity(out.len());
+    for s in out.drain(..) {
+        let repeat = match s.source {
+            CLIENT => kept.iter_mut().rev().find(|(k, _)| {
+                k.source == CLIENT
+                    && k.kind == s.kind
+                    && same_target(k, &s)
+                    && s.timestamp_ms - k.timestamp_ms <= REPORTED_MATCH_MS
+            }),
+            _ => None,
+        };
+        match repeat {
+            Some((_, times)) => *times += 1,
+            None => kept.push((s, 1)),
+        }
+    }
+    *out = kept
+        .into_iter()
+        .map(|(mut s, times)| {
+            if times > 1 {
+                s.reason.push_str(&format!(" (reported {times} times)"));
+            }
+            s
+        })
+        .collect();
 }
 
 /// Rage clicks; returns the indexes (in `clicks`) of the clicks that belong to a burst (of
@@ -601,6 +671,48 @@ mod tests {
         assert!(
             s[0].reason
                 .contains("reported by the recorder: 4 clicks within 300 ms"),
+            "{}",
+            s[0].reason
+        );
+    }
+
+    #[test]
+    fn a_clients_repeated_and_overlapping_reports_are_one_signal() {
+        let reported = |t: i64, kind: &str, target: Option<&str>| Event {
+            timestamp_ms: t,
+            kind: "frustration".into(),
+            target: target.map(Into::into),
+            reported: Some(Reported {
+                kind: kind.into(),
+                ..Reported::default()
+            }),
+            ..Event::default()
+        };
+        // An agent's rage click, with each of its five clicks also reported dead; and its
+        // thrashing told twice.
+        let mut events: Vec<Event> = (0..5)
+            .map(|i| reported(i * 150, "dead_click", Some("Load more")))
+            .collect();
+        events.push(reported(600, "rage_click", Some("Load more")));
+        events.push(reported(9_000, "thrashing", None));
+        events.push(reported(9_400, "thrashing", None));
+        // A dead click elsewhere, later, stays.
+        events.push(reported(20_000, "dead_click", Some("Show details")));
+        let s = signals(&events, &FrustrationConfig::default(), false);
+        let kinds: Vec<(&str, Option<&str>)> = s
+            .iter()
+            .map(|s| (s.kind.as_str(), s.target.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("rage_click", Some("Load more")),
+                ("thrashing", None),
+                ("dead_click", Some("Show details"))
+            ]
+        );
+        assert!(
+            s[0].reason.contains("also reported as 5 dead clicks"),
             "{}",
             s[0].reason
         );

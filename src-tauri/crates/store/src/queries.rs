@@ -1294,7 +1294,7 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         "SELECT e.timestamp_ms, e.kind, e.target, e.level, e.trace_id, e.span_id, e.data,
                 (SELECT t.id FROM traces t WHERE e.trace_id IS NOT NULL
                    AND t.trace_id = unhex(e.trace_id)),
-                e.id, e.incident_id
+                e.id, e.incident_id, e.node_id
            FROM session_events e
           WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
           ORDER BY e.timestamp_ms, e.id",
@@ -1310,6 +1310,7 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         trace_row: Option<i64>,
         event_id: i64,
         incident_id: Option<String>,
+        node_id: Option<i64>,
     }
     let rows: Vec<Row> = stmt
         .query_map([session_id], |r| {
@@ -1324,11 +1325,13 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
                 trace_row: r.get(7)?,
                 event_id: r.get(8)?,
                 incident_id: r.get(9)?,
+                node_id: r.get(10)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // Typing is one row per field: rrweb records every keystroke.
-    let mut typing: Option<usize> = None;
+    // Typing is one row per field: rrweb records every keystroke. A run of inputs into the same
+    // field (its node) is one item.
+    let mut typing: Option<(usize, Option<i64>)> = None;
     for Row {
         ms,
         kind,
@@ -1340,19 +1343,24 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         trace_row,
         event_id,
         incident_id,
+        node_id,
     } in rows
     {
         if kind == "input" {
-            if let Some(at) = typing {
+            if let Some((at, field)) = typing {
                 let item = &mut items[at].1;
-                if item["target"].as_str() == target.as_deref() {
+                let same = match (field, node_id) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => target.is_some() && item["target"].as_str() == target.as_deref(),
+                };
+                if same {
                     item["data"]["inputs"] =
                         json!(item["data"]["inputs"].as_i64().unwrap_or(1) + 1);
                     item["data"]["untilMs"] = json!(ms);
                     continue;
                 }
             }
-            typing = Some(items.len());
+            typing = Some((items.len(), node_id));
         } else {
             typing = None;
         }

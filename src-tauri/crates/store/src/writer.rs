@@ -1149,12 +1149,16 @@ fn recompute_frustration(
             // A request is activity when it starts (see frustration::request_start) and when
             // its answer arrives; reports up to MAX_REQUEST_MS past the window can start
             // inside it.
-            "SELECT timestamp_ms AS at, kind, target, node_id, x, y, id, control, level,
+            // A console error is an error to the rules: rrweb's console plugin is how a plain
+            // rrweb stream records an uncaught one.
+            "SELECT timestamp_ms AS at, CASE WHEN kind = 'console' THEN 'error' ELSE kind END,
+                    target, node_id, x, y, id, control, level,
                     CASE WHEN kind = 'frustration' THEN data END
                FROM session_events
               WHERE session_id = ?1 AND timestamp_ms BETWEEN ?2 AND ?3
-                AND kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll', 'input',
-                             'focus', 'selection', 'frustration')
+                AND (kind IN ('click', 'dom', 'page_view', 'network', 'error', 'scroll', 'input',
+                              'focus', 'selection', 'frustration')
+                     OR (kind = 'console' AND level = 'error'))
              UNION ALL
              SELECT timestamp_ms - min(max(coalesce(
                         CAST(json_extract(data, '$.durationMs') AS INTEGER), 0), 0), ?4),
