@@ -426,3 +426,46 @@ fn plain_rrweb_clicks_are_named_from_the_dom_and_fields_are_never_dead() {
         ]
     );
 }
+
+/// A single-page app's routes are pages of the session: listed, counted and found by search,
+/// the last one too (it began no batch of its own).
+#[test]
+fn client_side_routes_are_pages_listed_and_searchable() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let nav = |at: u64, url: &str| json!({"type": 5, "timestamp": at, "data": {"tag": "sightline.navigation", "payload": {"url": url}}});
+    let b = json!({"sessionId": "spa", "batch": 0, "meta": {"url": "http://shop/"}, "events": [
+        {"type": 4, "timestamp": t, "data": {"href": "http://shop/"}},
+        nav(t + 1_000, "http://shop/products?page=2"),
+        nav(t + 2_000, "http://shop/orders/77"),
+    ]});
+    assert_eq!(send(&e, "application/json", false, &b).status(), 200);
+    let s = session(&e, "spa").unwrap();
+    let pages: Vec<&str> = s["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "http://shop/",
+            "http://shop/products?page=2",
+            "http://shop/orders/77"
+        ]
+    );
+    for q in ["q=orders%2F77", "url=orders"] {
+        let (_, found) = e.api(&format!("/api/v1/sessions?{q}"));
+        assert_eq!(found["sessions"][0]["sessionId"], "spa", "{q}: {found}");
+        assert_eq!(found["sessions"][0]["pageCount"], 3, "{q}");
+    }
+    let (_, list) = e.api("/api/v1/sessions");
+    let facets: Vec<&str> = list["facets"]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(facets.contains(&"http://shop/orders/77"), "{facets:?}");
+}

@@ -193,3 +193,31 @@ fn the_ui_shows_the_right_session_and_the_right_span() {
     assert_eq!(seen["typingRows"], 1, "{seen:#}");
     assert_eq!(seen["statusSessions"], "2", "{seen:#}");
 }
+
+/// The bug report names the span that failed, four deep, not the API or its client call that
+/// passed the error up.
+#[test]
+fn the_bug_report_names_the_deepest_error_span() {
+    let e = Engine::start();
+    seed(&e);
+    let (status, report) = e.api("/api/v1/sessions/truth-a/report");
+    assert_eq!(status, 200, "{report}");
+    let failing = report["failingRequests"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{report:#}");
+    let span = &failing[0]["failingSpan"];
+    assert_eq!(
+        (&span["service"], &span["name"], &span["message"]),
+        (
+            &json!("payment-svc"),
+            &json!("authorize card"),
+            &json!("card_declined")
+        ),
+        "{report:#}"
+    );
+    // Nothing here was frustrating, and the steps say none of it.
+    let steps = report["steps"].to_string();
+    assert!(
+        !steps.contains("dead click") && !steps.contains("rage click"),
+        "{steps}"
+    );
+}
