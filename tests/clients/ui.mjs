@@ -72,7 +72,7 @@ try {
 
     // An example SQL query, ready to run: the rage click is counted on its page.
     await page.getByRole('link', { name: 'SQL' }).click();
-    await page.locator('.facet', { hasText: 'Rage clicks by page' }).click();
+    await page.locator('.facet', { hasText: /^Rage clicks by page$/ }).click();
     const cell = page.locator('table.results tbody tr').first();
     await cell.waitFor();
     const text = await cell.innerText();
