@@ -299,4 +299,70 @@ fn semantic_events_are_logs_and_the_sessions_story() {
     assert_eq!(send(&e, &req).partial_success, None);
     let again = e.read(|c| queries::frustration_signals(c, "sem-1").unwrap());
     assert_eq!(again.len(), 2);
+
+    // The agent exports every few seconds: a later export on the same page is no new visit.
+    let mut later = common(7, "http://shop/orders");
+    later.extend([
+        s("target.semantic_name", "Orders"),
+        s("target.element", "a"),
+    ]);
+    let next = request(
+        vec![s("service.name", "shop-web")],
+        "otel-session-replay",
+        vec![record("user.click", t + 15_000, later)],
+    );
+    assert_eq!(send(&e, &next).partial_success, None);
+    let visits = e
+        .read(|c| queries::session_events(c, "sem-1").unwrap())
+        .into_iter()
+        .filter(|ev| ev["kind"] == "page_view")
+        .count();
+    assert_eq!(visits, 2, "checkout, then orders: no visit per export");
+}
+
+/// A client's own name for a signal is kept as `reported`, and its numbers only when sane.
+#[test]
+fn reported_signals_outside_the_rules_names_are_bounded() {
+    let e = Engine::start();
+    let t = 1_763_000_000_000u64;
+    let attrs = |seq: i64, kind: &str| {
+        vec![
+            s("session.id", "sem-2"),
+            i("session.sequence", seq),
+            s("frustration.type", kind),
+            s("target.semantic_name", "Pay"),
+            i("frustration.click_count", -5),
+            s("frustration.score", "NaN"),
+        ]
+    };
+    let req = request(
+        vec![],
+        "agent",
+        vec![
+            record(
+                "user.frustration.form_abandonment",
+                t,
+                attrs(1, "form_abandonment"),
+            ),
+            record(
+                "user.frustration.rage_click",
+                t + 10_000,
+                attrs(2, "rage_click"),
+            ),
+        ],
+    );
+    assert_eq!(send(&e, &req).partial_success, None);
+    let signals = e.read(|c| queries::frustration_signals(c, "sem-2").unwrap());
+    let kinds: Vec<&str> = signals
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reported", "rage_click"]);
+    let reason = signals[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("as \"form_abandonment\""), "{reason}");
+    assert!(
+        !reason.contains("-5"),
+        "a negative count is not a count: {reason}"
+    );
+    assert_eq!(signals[1]["score"], 1.0, "NaN is no score");
 }

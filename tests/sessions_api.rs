@@ -53,6 +53,7 @@ fn seed(e: &Engine) {
         "payload": {"method": "POST", "url": "/api/pay", "status": 502, "durationMs": 900,
                     "traceId": "abababababababababababababababab", "spanId": "0101010101010101"}}}),
     );
+
     replay(
         e,
         json!({"sessionId": "angry", "batch": 0, "meta": {"userId": "ada"}, "events": angry}),
@@ -415,4 +416,35 @@ fn the_openapi_document_matches_the_answers() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} paths checked");
+}
+
+/// A request the page cancelled itself (a newer search replaced it) is no failure; one that got
+/// no answer is.
+#[test]
+fn an_aborted_request_is_no_error_and_no_answer_is() {
+    let e = Engine::start();
+    let request = |at: u64, url: &str, aborted: bool| {
+        json!({"type": 5, "timestamp": at, "data": {"tag": "sightline.network", "payload": {
+            "method": "GET", "url": url, "status": 0, "aborted": aborted,
+            "error": "TypeError: Failed to fetch", "durationMs": 40}}})
+    };
+    replay(
+        &e,
+        json!({"sessionId": "typeahead", "batch": 0, "events": [
+            page_view(T0, "http://shop/search"), snapshot(T0 + 1),
+            request(T0 + 500, "http://shop/api/search?q=a", true)]}),
+    );
+    replay(
+        &e,
+        json!({"sessionId": "offline", "batch": 0, "events": [
+            page_view(T0 + 60_000, "http://shop/search"), snapshot(T0 + 60_001),
+            request(T0 + 60_500, "http://shop/api/search?q=b", false)]}),
+    );
+    let (_, list) = e.api("/api/v1/sessions?hasError=true");
+    assert_eq!(ids(&list), ["offline"]);
+    assert_eq!(list["sessions"][0]["failedRequestCount"], 1);
+    assert_eq!(
+        list["facets"]["errors"],
+        json!([{"value": "no answer: GET /api/search", "count": 1, "type": "request"}])
+    );
 }

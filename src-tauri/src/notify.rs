@@ -33,8 +33,11 @@ fn erring(
     ids: &[String],
 ) -> sightline_store::Result<Vec<Erring>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT session_id, coalesce(user_email, user_id), start_url, error_count
-         FROM sessions WHERE session_id = ?1 AND error_count > 0",
+        // Errors as the Sessions list counts them: page errors and failed requests (5xx, no
+        // answer); a 4xx is the client's.
+        "SELECT session_id, coalesce(user_email, user_id), start_url,
+                error_count + failed_request_count
+         FROM sessions WHERE session_id = ?1 AND (error_count > 0 OR failed_request_count > 0)",
     )?;
     let mut out = Vec::new();
     for id in ids {
@@ -191,13 +194,19 @@ mod tests {
         store.close();
         let conn = sightline_store::Connection::open(path).unwrap();
         conn.execute_batch(
-            "INSERT INTO sessions (session_id, user_id, start_url, error_count)
-             VALUES ('ok', 'u1', '/', 0), ('bad', 'u2', '/pay', 3);",
+            "INSERT INTO sessions (session_id, user_id, start_url, error_count,
+                                   failed_request_count, client_error_count)
+             VALUES ('ok', 'u1', '/', 0, 0, 2), ('bad', 'u2', '/pay', 3, 0, 0),
+                    ('500', 'u3', '/pay', 0, 1, 0);",
         )
         .unwrap();
-        let found = erring(&conn, &["ok".into(), "bad".into(), "missing".into()]).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!((found[0].session_id.as_str(), found[0].errors), ("bad", 3));
+        let ids = ["ok".into(), "bad".into(), "500".into(), "missing".into()];
+        let found = erring(&conn, &ids).unwrap();
+        let found: Vec<(&str, i64)> = found
+            .iter()
+            .map(|f| (f.session_id.as_str(), f.errors))
+            .collect();
+        assert_eq!(found, [("bad", 3), ("500", 1)], "a 4xx alone is no error");
         assert_eq!(found[0].user.as_deref(), Some("u2"));
     }
 }

@@ -113,8 +113,9 @@ export function App() {
   useKeys({ '?': () => setHelp((h) => !h), Escape: () => setHelp(false) });
 
   let view;
-  if (section === 'sessions' && id) view = <SessionView id={id} params={route.params} />;
-  else if (section === 'traces' && id) view = <TraceView id={id} params={route.params} />;
+  // Keyed on what they show: nothing of one session or trace is kept under another's address.
+  if (section === 'sessions' && id) view = <SessionView key={id} id={id} params={route.params} />;
+  else if (section === 'traces' && id) view = <TraceView key={id} id={id} params={route.params} />;
   else if (section === 'status')
     view = <StatusView status={engine === 'down' ? null : engine} paused={paused} setPaused={setPaused} />;
   else if (section === 'traces') view = <TracesView params={route.params} />;

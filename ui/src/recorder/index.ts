@@ -526,6 +526,8 @@ export function start(options: RecorderOptions): Recorder {
     } catch (err) {
       custom('sightline.network', {
         method: request.method, url: target.href, status: 0, error: String(err),
+        // The page cancelled it (a newer search, a navigation): no failure of the backend.
+        ...((err as { name?: unknown } | null)?.name === 'AbortError' ? { aborted: true } : {}),
         durationMs: Math.round(performance.now() - started), ...ids,
         ...(window_ ? { requestHeaders: sentHeaders, ...bodyFields('request', await sentBody) } : {}),
       });
@@ -556,10 +558,13 @@ export function start(options: RecorderOptions): Recorder {
       if (window_) this.setRequestHeader('X-Incident-Mode-Until', String(window_.until));
       const sentBody = window_ ? requestBody(body, info.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? null).catch(() => undefined) : undefined;
       const started = performance.now();
+      let aborted = false;
+      this.addEventListener('abort', () => (aborted = true));
       this.addEventListener('loadend', () => {
         const base = {
           method: info.method, url: info.url.href, status: this.status,
           durationMs: Math.round(performance.now() - started), traceId: ctx.traceId, spanId: ctx.spanId,
+          ...(aborted ? { aborted: true } : {}),
         };
         if (!window_) return custom('sightline.network', base);
         const responseHeaders = redactHeaders(

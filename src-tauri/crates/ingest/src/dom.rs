@@ -13,10 +13,32 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sightline_store::model::NodeRow;
 
-/// Elements one batch may describe. A very large page has about 10,000; past this the rest of
-/// the batch goes unnamed (its clicks keep their recorder-given names, if any, and count as
-/// plain elements), which bounds the rows and the work a hostile batch can cause.
+/// Nodes one batch may describe, over all its snapshots and mutations together. A very large
+/// page has about 10,000; past this the rest of the batch goes unnamed (its clicks keep their
+/// recorder-given names, if any), which bounds the rows and the work a hostile batch can cause.
 pub const MAX_NODES_PER_BATCH: usize = 50_000;
+
+/// Children one node may have: a long list is a few thousand; past this the rest are not
+/// read for names (a flood of adds under one parent would otherwise grow without bound).
+const MAX_CHILDREN: usize = 10_000;
+
+/// Ancestors followed at most (for a control, a label, a name): deeper than real pages nest,
+/// and a bound on a forged tree.
+const MAX_DEPTH: usize = 256;
+
+/// A text change is reported up to the nearest control, at most this many levels up.
+const MAX_TOUCH_UP: usize = 32;
+
+/// Descendants looked at for an icon's name (`alt`, `aria-label` of an image in a button).
+const MAX_ICON_SEARCH_NODES: usize = 64;
+const MAX_ICON_SEARCH_DEPTH: usize = 8;
+
+/// Longest attribute value kept (an `href`, a `title`): enough to classify and name.
+const MAX_ATTRIBUTE_CHARS: usize = 500;
+
+/// Nodes visited at most while gathering one batch's texts: a few times the node cap, so a
+/// forged tree whose children loop cannot spin.
+const MAX_TEXT_VISITS: usize = 4 * MAX_NODES_PER_BATCH;
 
 /// Longest name kept: enough for a button's or a link's text, not a paragraph.
 pub const MAX_NAME_CHARS: usize = 80;
@@ -86,6 +108,8 @@ pub struct Mirror {
     seen: HashMap<i64, usize>,
     out: Vec<NodeRow>,
     full: bool,
+    /// Nodes added in this batch, over every snapshot: the [`MAX_NODES_PER_BATCH`] count.
+    added: usize,
 }
 
 fn id_of(node: &Value) -> Option<i64> {
@@ -121,7 +145,11 @@ impl Mirror {
                         let next = add.get("nextId").and_then(Value::as_i64);
                         let added = self.add(node, parent, ts);
                         if let (Some(parent), Some(added)) = (parent, added) {
-                            if let Some(p) = self.nodes.get_mut(&parent) {
+                            if let Some(p) = self
+                                .nodes
+                                .get_mut(&parent)
+                                .filter(|p| p.children.len() < MAX_CHILDREN)
+                            {
                                 // rrweb sends a new subtree's children last first, each placed
                                 // before its next sibling: text reads in page order only if
                                 // they are put there.
@@ -179,10 +207,22 @@ impl Mirror {
     /// Adds a serialized node and its subtree; returns its id.
     fn add(&mut self, node: &Value, parent: Option<i64>, ts: i64) -> Option<i64> {
         let id = id_of(node)?;
-        if self.nodes.len() >= MAX_NODES_PER_BATCH {
+        if self.added >= MAX_NODES_PER_BATCH {
             self.full = true;
             return None;
         }
+        // An id already in the mirror is a move (rrweb re-adds moved nodes) or a forgery that
+        // would make a node its own ancestor: the node is detached from its old parent and
+        // its subtree read again, never linked twice.
+        if parent == Some(id) {
+            return None;
+        }
+        if let Some(old) = self.nodes.remove(&id) {
+            if let Some(p) = old.parent.and_then(|p| self.nodes.get_mut(&p)) {
+                p.children.retain(|c| *c != id);
+            }
+        }
+        self.added += 1;
         let kind = node.get("type").and_then(Value::as_u64);
         let mut n = Node {
             parent,
@@ -230,6 +270,7 @@ impl Mirror {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .take(MAX_CHILDREN)
             .filter_map(|c| self.add(c, Some(id), ts))
             .collect();
         if let Some(n) = self.nodes.get_mut(&id) {
@@ -264,7 +305,7 @@ impl Mirror {
             }
             // Names are read up to the nearest control; past it nothing depends on this text.
             steps += 1;
-            if is_control || steps > 32 {
+            if is_control || steps > MAX_TOUCH_UP {
                 break;
             }
             at = parent;
@@ -326,7 +367,7 @@ impl Mirror {
                 }
             }
             depth += 1;
-            if depth > 256 {
+            if depth > MAX_DEPTH {
                 break;
             }
             at = n.parent;
@@ -378,7 +419,11 @@ impl Mirror {
                 .filter(|t| !t.is_empty());
             let wrapping = || {
                 self.ancestors(id)
-                    .find(|a| self.nodes[a].tag.as_deref() == Some("label"))
+                    .find(|a| {
+                        self.nodes
+                            .get(a)
+                            .is_some_and(|n| n.tag.as_deref() == Some("label"))
+                    })
                     .map(|l| self.text_of(l, texts))
                     .filter(|t| !t.is_empty())
             };
@@ -401,6 +446,14 @@ impl Mirror {
         if let Some(v) = attr("alt").or_else(|| attr("title")) {
             return Some(v);
         }
+        // A contenteditable or a custom text box holds what the user typed: its text is never
+        // its name (inputs are never read; neither are these).
+        if classify(n).0 == control::EDITABLE && tag != "label" {
+            return attr("placeholder")
+                .or_else(|| attr("aria-placeholder"))
+                .or_else(|| attr("id").map(|i| format!("#{i}")))
+                .or_else(|| Some(tag.to_owned()));
+        }
         let text = self.text_of(id, texts);
         if !text.is_empty() {
             return Some(text);
@@ -417,13 +470,15 @@ impl Mirror {
     fn ancestors(&self, id: i64) -> impl Iterator<Item = i64> + '_ {
         let mut at = self.nodes.get(&id).and_then(|n| n.parent);
         let mut depth = 0;
+        // Stops at the first ancestor this batch does not know (one from an earlier batch).
         std::iter::from_fn(move || {
             let id = at?;
+            let n = self.nodes.get(&id)?;
             depth += 1;
-            if depth > 256 {
+            if depth > MAX_DEPTH {
                 return None;
             }
-            at = self.nodes.get(&id).and_then(|n| n.parent);
+            at = n.parent;
             Some(id)
         })
     }
@@ -433,7 +488,7 @@ impl Mirror {
         let mut visited = 0;
         while let Some((i, depth)) = stack.pop() {
             visited += 1;
-            if visited > 64 || depth > 8 {
+            if visited > MAX_ICON_SEARCH_NODES || depth > MAX_ICON_SEARCH_DEPTH {
                 break;
             }
             let n = self.nodes.get(&i)?;
@@ -460,10 +515,20 @@ impl Mirror {
         if let Some(t) = memo.get(&id) {
             return cut(t);
         }
-        // Iterative post-order: a deep page cannot exhaust the stack.
+        // Iterative post-order: a deep page cannot exhaust the stack. A node already on the
+        // path is not entered again, and the visits are bounded, so no forged tree loops.
         let mut stack = vec![(id, false)];
+        let mut open: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        let mut visits = 0usize;
         while let Some((i, done)) = stack.pop() {
+            visits += 1;
+            if visits > MAX_TEXT_VISITS {
+                break;
+            }
             if memo.contains_key(&i) {
+                continue;
+            }
+            if !done && !open.insert(i) {
                 continue;
             }
             let Some(n) = self.nodes.get(&i) else {
@@ -474,12 +539,17 @@ impl Mirror {
                 memo.insert(i, gathered(t));
                 continue;
             }
+            // What the user typed is no element's name, not even a container's.
+            if holds_typed_text(n) {
+                memo.insert(i, String::new());
+                continue;
+            }
             if !done {
                 stack.push((i, true));
                 stack.extend(
                     n.children
                         .iter()
-                        .filter(|c| !memo.contains_key(c))
+                        .filter(|c| !memo.contains_key(c) && !open.contains(c))
                         .map(|c| (*c, false)),
                 );
                 continue;
@@ -510,7 +580,7 @@ fn kept(attrs: &Map<String, Value>) -> HashMap<String, String> {
         .iter()
         .filter(|(k, _)| KEPT_ATTRIBUTES.contains(&k.as_str()))
         .filter_map(|(k, v)| match v {
-            Value::String(s) => Some((k.clone(), s.chars().take(500).collect())),
+            Value::String(s) => Some((k.clone(), s.chars().take(MAX_ATTRIBUTE_CHARS).collect())),
             // rrweb writes boolean attributes (`download`, `contenteditable`) as true or "".
             Value::Bool(true) => Some((k.clone(), String::new())),
             _ => None,
@@ -520,10 +590,12 @@ fn kept(attrs: &Map<String, Value>) -> HashMap<String, String> {
 
 /// Words a control's text has at most: "Estimate shipping", "Load more", not a paragraph.
 const MAX_LABEL_WORDS: usize = 6;
+/// And characters.
+const MAX_LABEL_CHARS: usize = 60;
 
 fn reads_as_label(text: &str) -> bool {
     let words = text.split_whitespace().count();
-    (1..=MAX_LABEL_WORDS).contains(&words) && text.chars().count() <= 60
+    (1..=MAX_LABEL_WORDS).contains(&words) && text.chars().count() <= MAX_LABEL_CHARS
 }
 
 fn collapse(s: &str) -> String {
@@ -541,6 +613,15 @@ fn cut(s: &str) -> String {
     } else {
         s.chars().take(MAX_NAME_CHARS).collect::<String>() + "…"
     }
+}
+
+/// An element whose text is what the user typed: a contenteditable, a text box by role, a
+/// textarea.
+fn holds_typed_text(n: &Node) -> bool {
+    let attr = |k: &str| n.attrs.get(k).map(|v| v.to_ascii_lowercase());
+    n.tag.as_deref() == Some("textarea")
+        || attr("contenteditable").is_some_and(|v| v != "false")
+        || matches!(attr("role").as_deref(), Some("textbox" | "searchbox"))
 }
 
 /// The control an element is, and whether it is one (rather than something inside one).
@@ -807,13 +888,68 @@ mod tests {
     }
 
     #[test]
+    fn a_field_added_under_a_parent_of_an_earlier_batch_is_named() {
+        // The form's container came in an earlier batch: this one knows only the new nodes.
+        let added = json!({"type": 3, "timestamp": 1500, "data": {"source": 0, "texts": [],
+        "attributes": [], "removes": [], "adds": [
+            {"parentId": 400, "nextId": null, "node": el(401, "input", json!({"name": "q"}), vec![])},
+        ]}});
+        let r = rows(&[added]);
+        assert_eq!(
+            (r[&401].name.as_deref(), r[&401].control),
+            (Some("q"), control::EDITABLE)
+        );
+    }
+
+    #[test]
+    fn forged_loops_end() {
+        // A node that claims to be its own child, and two that claim each other.
+        let own = json!({"type": 3, "timestamp": 10, "data": {"source": 0, "texts": [],
+        "attributes": [], "removes": [], "adds": [
+            {"parentId": 6, "nextId": null, "node": el(50, "div", json!({}), vec![el(50, "span", json!({}), vec![])])},
+            {"parentId": 50, "nextId": null, "node": el(50, "b", json!({}), vec![])},
+            {"parentId": 60, "nextId": null, "node": el(61, "div", json!({}), vec![])},
+            {"parentId": 61, "nextId": null, "node": el(60, "div", json!({}), vec![text(62, "x")])},
+            {"parentId": 60, "nextId": null, "node": el(61, "div", json!({}), vec![])},
+        ]}});
+        let r = rows(&[snapshot(1, vec![]), own]);
+        assert!(r.contains_key(&50) && r.contains_key(&60));
+    }
+
+    #[test]
+    fn what_is_typed_into_an_editable_element_never_names_it() {
+        let page = snapshot(
+            1,
+            vec![el(
+                70,
+                "div",
+                json!({"contenteditable": "true", "placeholder": "Message"}),
+                vec![text(71, "my secret note")],
+            )],
+        );
+        let r = rows(&[page]);
+        assert_eq!(r[&70].name.as_deref(), Some("Message"));
+        assert!(!format!("{r:?}").contains("secret"));
+    }
+
+    #[test]
     fn hostile_snapshots_are_bounded() {
-        let many: Vec<Value> = (0..(MAX_NODES_PER_BATCH as i64 + 10))
-            .map(|i| el(100 + i, "span", json!({}), vec![]))
+        // Wide groups, each under the per-node child cap, past the batch's node cap together.
+        let per = MAX_CHILDREN as i64 / 2;
+        let groups = MAX_NODES_PER_BATCH as i64 / per + 1;
+        let many: Vec<Value> = (0..groups)
+            .map(|g| {
+                let kids = (0..per)
+                    .map(|i| el(1_000 + g * per + i, "span", json!({}), vec![]))
+                    .collect();
+                el(100 + g, "div", json!({}), kids)
+            })
             .collect();
         let mut m = Mirror::default();
-        m.event(&snapshot(1, many));
+        m.event(&snapshot(1, many.clone()));
         assert!(m.truncated());
+        // The cap holds for the batch, not each snapshot in it.
+        m.event(&snapshot(2, many));
         assert!(m.finish().len() <= MAX_NODES_PER_BATCH);
     }
 

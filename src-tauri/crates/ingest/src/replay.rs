@@ -204,9 +204,14 @@ pub fn build_chunk(
     let index = index_events(&events);
     // Single-page navigations and the pages semantic events name are pages of the session
     // too, not only the page each document loaded at.
+    let mut known: std::collections::HashSet<String> =
+        pages.iter().map(|(p, _)| p.clone()).collect();
     for e in index.iter().filter(|e| e.kind == "page_view") {
+        if known.len() >= MAX_PAGES_PER_BATCH {
+            break;
+        }
         if let Some(url) = &e.target {
-            if !pages.iter().any(|(p, _)| p == url) {
+            if known.insert(url.clone()) {
                 pages.push((url.clone(), e.timestamp_ms));
             }
         }
@@ -250,6 +255,49 @@ const CLICK_PAIR_MS: i64 = 50;
 const DOM_BUCKET_MS: i64 = 100;
 /// Longest frustration type a client may report; the engine's own names are far shorter.
 const MAX_SIGNAL_NAME_CHARS: usize = 40;
+/// Pages one batch may add to its session: a page that rewrites its URL as the user types
+/// (`replaceState`) makes many; the session keeps the first this many of each batch.
+const MAX_PAGES_PER_BATCH: usize = 200;
+/// A reported signal's numbers are kept only within these bounds (a score is at most
+/// [`MAX_REPORTED_SCORE`]; a burst has at most this many clicks and lasts at most this long).
+const MAX_REPORTED_SCORE: f64 = 100.0;
+const MAX_REPORTED_CLICKS: f64 = 10_000.0;
+const MAX_REPORTED_DURATION_MS: f64 = 3_600_000.0;
+
+/// The signal types a client may report, as the rules name them; any other is kept as
+/// `reported`, with the client's name for it.
+fn reported_kind(name: &str) -> &'static str {
+    match name {
+        "rage" | "rage_click" => "rage_click",
+        "dead" | "dead_click" => "dead_click",
+        "error" | "error_click" => "error_click",
+        "thrash" | "thrashing" => "thrashing",
+        _ => "reported",
+    }
+}
+
+/// A reported signal's kind and the facts the rules read, taken out of the record's
+/// attributes here (they may be too large to keep whole) and bounded.
+fn reported_signal(name: &str, payload: &Value) -> (&'static str, String) {
+    let num = |k: &str, max: f64| {
+        let v = match payload.get(k) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        v.filter(|v: &f64| v.is_finite() && (0.0..=max).contains(v))
+    };
+    let kind = reported_kind(name);
+    let mut data = serde_json::json!({
+        "score": num("frustration.score", MAX_REPORTED_SCORE),
+        "clickCount": num("frustration.click_count", MAX_REPORTED_CLICKS).map(|n| n as i64),
+        "durationMs": num("frustration.duration_ms", MAX_REPORTED_DURATION_MS),
+    });
+    if kind == "reported" {
+        data["type"] = Value::String(name.chars().take(MAX_SIGNAL_NAME_CHARS).collect());
+    }
+    (kind, data.to_string())
+}
 
 // rrweb's incremental sources and mouse interactions (rrweb `IncrementalSource`,
 // `MouseInteractions`).
@@ -405,8 +453,11 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                             && name != "user.navigation"
                         {
                             semantic_page = Some(url.clone());
+                            // Derived: the writer drops it when the session is already on this
+                            // page (each export starts with no page known).
                             out.push(SessionEventRow {
                                 target: Some(url),
+                                data: sightline_store::model::DERIVED_PAGE_VIEW.into(),
                                 ..row("page_view")
                             });
                         }
@@ -437,14 +488,17 @@ pub fn index_events(events: &[Value]) -> Vec<SessionEventRow> {
                     }),
                     // A signal the client found itself: the rules take it as the session's
                     // (frustration.rs), marked as reported.
-                    t if t.starts_with("user.frustration.") => out.push(SessionEventRow {
-                        target: attr("target.semantic_name").or_else(|| attr("target.element")),
-                        level: attr("frustration.type")
-                            .or_else(|| Some(t["user.frustration.".len()..].to_owned()))
-                            .map(|k| k.chars().take(MAX_SIGNAL_NAME_CHARS).collect()),
-                        data: detail(payload),
-                        ..row("frustration")
-                    }),
+                    t if t.starts_with("user.frustration.") => {
+                        let named = attr("frustration.type")
+                            .unwrap_or_else(|| t["user.frustration.".len()..].to_owned());
+                        let (kind, data) = reported_signal(&named, payload);
+                        out.push(SessionEventRow {
+                            target: attr("target.semantic_name").or_else(|| attr("target.element")),
+                            level: Some(kind.to_owned()),
+                            data,
+                            ..row("frustration")
+                        })
+                    }
                     // The recorder's SPA navigations (history API) are page views.
                     "navigation" => out.push(SessionEventRow {
                         target: field("url"),

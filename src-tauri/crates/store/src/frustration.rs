@@ -66,6 +66,19 @@ pub const MAX_REQUEST_MS: i64 = 60_000;
 /// this many ms of it (clients time their signals from the first or the last click).
 const REPORTED_MATCH_MS: i64 = 3_000;
 
+/// Signals a client may report per recomputed window: a person's session has a handful; a
+/// flood past this is not read (each one is compared with the signals before it).
+const MAX_REPORTED_SIGNALS: usize = 1_000;
+
+/// The user's own next action answers a click only this soon after it: focus moving to a
+/// field, a selection, a scroll the click caused. Later, it is the user moving on from a
+/// click that did nothing.
+const USER_ANSWER_MS: i64 = 500;
+
+/// Selection events this long after a burst's last click still belong to it (the browser
+/// extends a triple click's selection after the click event).
+const SELECTION_SLACK_MS: i64 = 500;
+
 /// When a request reported at `reported_ms` after `duration_ms` began, for the rules.
 pub fn request_start(reported_ms: i64, duration_ms: Option<f64>) -> i64 {
     let d = duration_ms.filter(|d| d.is_finite()).unwrap_or(0.0);
@@ -83,16 +96,31 @@ impl FrustrationConfig {
     }
 }
 
-/// Event kinds that show the page (or the user) answered a click.
-pub const ANSWERS: &[&str] = &[
-    "dom",
-    "page_view",
-    "network",
-    "input",
-    "focus",
-    "selection",
-    "scroll",
-];
+/// Event kinds that show the page answered a click, within the dead-click window.
+pub const PAGE_ANSWERS: &[&str] = &["dom", "page_view", "network"];
+/// And the user-side ones, within [`USER_ANSWER_MS`].
+pub const USER_ANSWERS: &[&str] = &["input", "focus", "selection", "scroll"];
+
+/// The first event of `kinds` in `[from, from + window]`; `events` is sorted by time.
+fn first_in<'a>(events: &'a [Event], from: i64, window: i64, kinds: &[&str]) -> Option<&'a Event> {
+    let start = events.partition_point(|e| e.timestamp_ms < from);
+    events[start..]
+        .iter()
+        .take_while(|e| e.timestamp_ms <= from.saturating_add(window))
+        .find(|e| kinds.contains(&e.kind.as_str()))
+}
+
+/// Whether anything answered a click at `at`.
+fn answered(events: &[Event], at: i64, cfg: &FrustrationConfig) -> bool {
+    first_in(events, at, cfg.dead_click_ms, PAGE_ANSWERS).is_some()
+        || first_in(
+            events,
+            at,
+            USER_ANSWER_MS.min(cfg.dead_click_ms),
+            USER_ANSWERS,
+        )
+        .is_some()
+}
 
 /// The parts of an indexed session event the rules look at.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -155,24 +183,24 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig, has_dom: bool) -> Vec<
     let clicks: Vec<&Event> = events.iter().filter(|e| e.kind == "click").collect();
     let mut out = Vec::new();
     let in_bursts = rage_clicks(&clicks, events, cfg, &mut out);
+    // One error is one error click, though a burst of clicks preceded it.
+    let mut last_error: Option<i64> = None;
     for (i, click) in clicks.iter().enumerate() {
-        let after = |kinds: &[&str], window: i64| {
-            events.iter().find(|e| {
-                // The same millisecond counts: a click's handler often starts its request
-                // or changes the page before the clock moves on.
-                e.timestamp_ms >= click.timestamp_ms
-                    && e.timestamp_ms <= click.timestamp_ms + window
-                    && kinds.contains(&e.kind.as_str())
-            })
-        };
-        if let Some(error) = after(&["error"], cfg.error_click_ms) {
+        // The same millisecond counts: a click's handler often starts its request or changes
+        // the page before the clock moves on.
+        if let Some(error) = first_in(events, click.timestamp_ms, cfg.error_click_ms, &["error"]) {
+            if last_error == Some(error.timestamp_ms) {
+                continue;
+            }
+            last_error = Some(error.timestamp_ms);
             out.push(Signal {
                 timestamp_ms: click.timestamp_ms,
                 kind: "error_click".into(),
                 score: 1.0,
                 target: click.target.clone(),
                 reason: format!(
-                    "an uncaught error followed the click{} within {} ms",
+                    "an error (uncaught, or logged to the console) followed the click{} within \
+                     {} ms",
                     describe(&click.target),
                     error.timestamp_ms - click.timestamp_ms
                 ),
@@ -190,15 +218,15 @@ pub fn signals(events: &[Event], cfg: &FrustrationConfig, has_dom: bool) -> Vec<
         {
             continue;
         }
-        if after(ANSWERS, cfg.dead_click_ms).is_none() {
+        if !answered(events, click.timestamp_ms, cfg) {
             out.push(Signal {
                 timestamp_ms: click.timestamp_ms,
                 kind: "dead_click".into(),
                 score: 0.5,
                 target: click.target.clone(),
                 reason: format!(
-                    "nothing changed on the page, no navigation, request, focus or typing \
-                     within {} ms of the click{}",
+                    "nothing changed on the page, no navigation and no request within {} ms of \
+                     the click{}, and no focus, typing, selection or scroll right after it",
                     cfg.dead_click_ms,
                     describe(&click.target)
                 ),
@@ -235,10 +263,14 @@ fn fold(out: &mut Vec<Signal>) {
         if s.kind != "dead_click" {
             return true;
         }
-        match rages.iter().position(|(t, target)| {
-            (s.timestamp_ms - t).abs() <= REPORTED_MATCH_MS
-                && (target.is_none() || s.target.is_none() || *target == s.target)
-        }) {
+        // `rages` is in time order: only those near this click are looked at.
+        let from = rages.partition_point(|(t, _)| *t < s.timestamp_ms - REPORTED_MATCH_MS);
+        match rages[from..]
+            .iter()
+            .take_while(|(t, _)| *t <= s.timestamp_ms + REPORTED_MATCH_MS)
+            .position(|(_, target)| target.is_none() || s.target.is_none() || *target == s.target)
+            .map(|p| p + from)
+        {
             Some(i) => {
                 folded[i] += 1;
                 false
@@ -317,18 +349,21 @@ fn rage_clicks(
         // A double or triple click on text selects a word or a paragraph.
         let selects = burst.len() <= cfg.selection_clicks
             && !is(&first.control, &["button", "link"])
-            && events.iter().any(|e| {
-                e.kind == "selection"
-                    && e.timestamp_ms >= first.timestamp_ms
-                    && e.timestamp_ms <= last.timestamp_ms + 500
-            });
+            && first_in(
+                events,
+                first.timestamp_ms,
+                last.timestamp_ms - first.timestamp_ms + SELECTION_SLACK_MS,
+                &["selection"],
+            )
+            .is_some();
         if burst.len() >= cfg.rage_clicks.max(1) && !in_field && !selects {
-            let answered = events.iter().any(|e| {
-                ANSWERS.contains(&e.kind.as_str())
-                    && e.kind != "selection"
-                    && e.timestamp_ms >= first.timestamp_ms
-                    && e.timestamp_ms <= last.timestamp_ms + cfg.rage_window_ms
-            });
+            let answered = first_in(
+                events,
+                first.timestamp_ms,
+                last.timestamp_ms - first.timestamp_ms + cfg.rage_window_ms,
+                PAGE_ANSWERS,
+            )
+            .is_some();
             out.push(Signal {
                 timestamp_ms: first.timestamp_ms,
                 kind: "rage_click".into(),
@@ -428,13 +463,20 @@ fn thrashing(events: &[Event], cfg: &FrustrationConfig, out: &mut Vec<Signal>) {
 /// The client's own signals. Each replaces the engine's signal of the same kind on the same
 /// target near it, so a session never shows one frustration twice.
 fn reported(events: &[Event], out: &mut Vec<Signal>) {
-    for e in events.iter().filter(|e| e.kind == "frustration") {
+    for e in events
+        .iter()
+        .filter(|e| e.kind == "frustration")
+        .take(MAX_REPORTED_SIGNALS)
+    {
         let Some(r) = &e.reported else { continue };
-        let kind = match r.kind.as_str() {
-            "rage" | "rage_click" => "rage_click".to_owned(),
-            "dead" | "dead_click" => "dead_click".to_owned(),
-            "thrash" | "thrashing" => "thrashing".to_owned(),
-            other => other.to_owned(),
+        // The rules' own names; anything else a client calls a signal is kept as `reported`,
+        // with its name in the reason, so no client can invent kinds.
+        let (kind, own) = match r.kind.as_str() {
+            "rage" | "rage_click" => ("rage_click".to_owned(), None),
+            "dead" | "dead_click" => ("dead_click".to_owned(), None),
+            "error" | "error_click" => ("error_click".to_owned(), None),
+            "thrash" | "thrashing" => ("thrashing".to_owned(), None),
+            other => ("reported".to_owned(), Some(other)),
         };
         out.retain(|s| {
             !(s.source == ENGINE
@@ -456,7 +498,8 @@ fn reported(events: &[Event], out: &mut Vec<Signal>) {
             score: score.unwrap_or(1.0).min(100.0),
             target: e.target.clone(),
             reason: format!(
-                "reported by the recorder{}{}{}",
+                "reported by the recorder{}{}{}{}",
+                own.map(|o| format!(" as {o:?}")).unwrap_or_default(),
                 if how.is_empty() {
                     String::new()
                 } else {
@@ -543,12 +586,19 @@ mod tests {
     #[test]
     fn dead_click_at_its_threshold() {
         assert_eq!(kinds(&[ev("click", 0, 1.0, 1.0)]), ["dead_click"]);
-        for kind in ANSWERS {
+        for kind in PAGE_ANSWERS {
             let answered = [ev("click", 0, 1.0, 1.0), ev(kind, 2500, 0.0, 0.0)];
             assert!(
                 kinds(&answered).is_empty(),
                 "{kind} at 2500 ms answers the click"
             );
+        }
+        // The user's own next move answers only at once: later it is moving on.
+        for kind in USER_ANSWERS {
+            let answered = [ev("click", 0, 1.0, 1.0), ev(kind, 500, 0.0, 0.0)];
+            assert!(kinds(&answered).is_empty(), "{kind} at 500 ms");
+            let moved_on = [ev("click", 0, 1.0, 1.0), ev(kind, 501, 0.0, 0.0)];
+            assert_eq!(kinds(&moved_on), ["dead_click"], "{kind} at 501 ms");
         }
         let late = [ev("click", 0, 1.0, 1.0), ev("dom", 2501, 0.0, 0.0)];
         assert_eq!(kinds(&late), ["dead_click"]);
@@ -716,6 +766,14 @@ mod tests {
             "{}",
             s[0].reason
         );
+    }
+
+    #[test]
+    fn a_burst_before_one_error_is_one_error_click() {
+        let mut events: Vec<Event> = (0..5).map(|i| ev("click", i * 100, 5.0, 5.0)).collect();
+        events.push(ev("error", 450, 0.0, 0.0));
+        let s = kinds(&events);
+        assert_eq!(s, ["rage_click", "error_click"], "{s:?}");
     }
 
     #[test]

@@ -220,6 +220,10 @@ pub struct ReplayMeta {
     pub attributes: String,
 }
 
+/// The data of a page view inferred from a semantic event's `page.url` (not a navigation the
+/// client reported): the writer keeps it only when it changes the session's page.
+pub const DERIVED_PAGE_VIEW: &str = r#"{"derived":"page.url"}"#;
+
 /// A meaningful event found in an rrweb stream, for the session's index.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionEventRow {

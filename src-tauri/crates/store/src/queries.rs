@@ -1044,6 +1044,10 @@ fn facet_row(r: &Row<'_>) -> rusqlite::Result<Json> {
 /// Values each facet lists at most (the most frequent first).
 pub const FACET_TOP: usize = 10;
 
+/// Request groups (status, method, path) the error facets read at most: enough for both
+/// facets' top values, however many requests failed.
+const FACET_REQUEST_GROUPS: usize = 100;
+
 /// What the sessions matching `filter` have in common, for narrowing the list: how many match,
 /// and the most frequent users, pages (without query string or fragment) and error messages,
 /// each with the number of matching sessions that have it.
@@ -1104,47 +1108,59 @@ pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Json>
           WHERE kind = 'error' AND {scope}
           GROUP BY target ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
     ))?;
-    // Failed requests (5xx, no answer) are errors; 4xx answers are client errors, apart.
+    // Failed requests (5xx, no answer) are errors; 4xx answers are client errors, apart. They
+    // are grouped in SQL by status, method and path (origin, query and fragment dropped), so
+    // a facet reads groups, not every failed request ever recorded.
     let mut requests = conn.prepare_cached(&format!(
-        "SELECT level, json_extract(data, '$.method'), target, session_id FROM session_events
-          WHERE kind = 'network' AND (CAST(level AS INTEGER) >= 400 OR level = '0') AND {scope}"
+        "WITH r AS (
+              SELECT session_id, CAST(level AS INTEGER) AS code,
+                     json_extract(data, '$.method') AS method,
+                     json_extract(data, '$.aborted') AS aborted,
+                     CASE WHEN instr(target, '://') > 0
+                          THEN substr(target, instr(target, '://') + 3)
+                          ELSE coalesce(target, '') END AS rest
+                FROM session_events
+               WHERE kind = 'network' AND (CAST(level AS INTEGER) >= 400 OR level = '0')
+                 AND {scope}),
+              p AS (
+              SELECT session_id, code, method, aborted,
+                     CASE WHEN substr(rest, 1, 1) = '/' THEN rest
+                          WHEN instr(rest, '/') > 0 THEN substr(rest, instr(rest, '/'))
+                          ELSE '/' END AS path
+                FROM r)
+         SELECT code, coalesce(method, ''),
+                substr(path, 1, min(instr(path || '?', '?'), instr(path || '#', '#')) - 1),
+                count(DISTINCT session_id)
+           FROM p WHERE NOT (code = 0 AND aborted IS 1)
+          GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT {FACET_REQUEST_GROUPS}"
     ))?;
-    type Request = (Option<String>, Option<String>, Option<String>, String);
-    let request = |r: &Row<'_>| -> rusqlite::Result<Request> {
+    type Group = (i64, String, String, i64);
+    let group = |r: &Row<'_>| -> rusqlite::Result<Group> {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     };
-    let rows: Vec<Request> = if scope == "1 = 1" {
+    let groups: Vec<Group> = if scope == "1 = 1" {
         requests
-            .query_map([], request)?
+            .query_map([], group)?
             .collect::<rusqlite::Result<_>>()?
     } else {
         requests
-            .query_map([&ids], request)?
+            .query_map([&ids], group)?
             .collect::<rusqlite::Result<_>>()?
     };
-    let mut failed: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        Default::default();
-    let mut refused = failed.clone();
-    for (status, method, url, session) in rows {
-        let status = status.unwrap_or_default();
-        let code: i64 = status.parse().unwrap_or(0);
-        let path = url.as_deref().map(url_path).unwrap_or_default();
-        let label = match code {
-            0 => format!("no answer: {} {path}", method.unwrap_or_default()),
-            _ => format!("{status} {} {path}", method.unwrap_or_default()),
-        };
-        let into = if (400..500).contains(&code) {
-            &mut refused
-        } else {
-            &mut failed
-        };
-        into.entry(label).or_default().insert(session);
-    }
-    let ranked = |m: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>| {
-        let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, s)| (k, s.len())).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v.into_iter()
-            .map(|(value, count)| json!({ "value": value, "count": count, "type": "request" }))
+    let (refused, failed): (Vec<Group>, Vec<Group>) = groups
+        .into_iter()
+        .partition(|(code, ..)| (400..500).contains(code));
+    let ranked = |groups: Vec<Group>| {
+        groups
+            .into_iter()
+            .take(FACET_TOP)
+            .map(|(code, method, path, count)| {
+                let value = match code {
+                    0 => format!("no answer: {method} {path}"),
+                    _ => format!("{code} {method} {path}"),
+                };
+                json!({ "value": value, "count": count, "type": "request" })
+            })
             .collect::<Vec<_>>()
     };
     for e in &mut errors {
@@ -1171,24 +1187,11 @@ pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Json>
     }
     errors.sort_by(|a, b| b["count"].as_i64().cmp(&a["count"].as_i64()));
     errors.truncate(FACET_TOP);
-    let mut client_errors = ranked(refused);
-    client_errors.truncate(FACET_TOP);
+    let client_errors = ranked(refused);
     Ok(json!({
         "total": total, "users": users, "pages": pages, "errors": errors,
         "clientErrors": client_errors,
     }))
-}
-
-/// A URL's path and query, as a facet shows a request: `/api/checkout`, not the origin.
-fn url_path(url: &str) -> String {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    let path = match rest {
-        Some(r) => r.find('/').map(|i| &r[i..]).unwrap_or("/"),
-        None => url,
-    };
-    path.split(['?', '#']).next().unwrap_or(path).to_owned()
 }
 
 /// Items one timeline answer carries at most; a session longer than that says `truncated`.

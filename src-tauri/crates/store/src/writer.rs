@@ -975,7 +975,22 @@ fn write_replay_chunk(
                                      level, trace_id, span_id, data, incident_id, control)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
+    // A page view inferred from a semantic event's `page.url` is kept only when it changes the
+    // session's page: every export starts with no page known.
+    let mut current_page = tx.prepare_cached(
+        "SELECT target FROM session_events
+          WHERE session_id = ?1 AND kind = 'page_view' AND timestamp_ms <= ?2
+          ORDER BY timestamp_ms DESC, id DESC LIMIT 1",
+    )?;
     for e in &c.index {
+        if e.kind == "page_view" && e.data == crate::model::DERIVED_PAGE_VIEW {
+            let on: Option<Option<String>> = current_page
+                .query_row(params![c.session_id, e.timestamp_ms], |r| r.get(0))
+                .optional()?;
+            if on.flatten() == e.target {
+                continue;
+            }
+        }
         event.execute(params![
             c.session_id,
             e.timestamp_ms,
@@ -1010,26 +1025,41 @@ fn write_replay_chunk(
         ])?;
     }
     // Clicks and inputs take their name and control from the node they hit, as the page was
-    // then; whichever of the two arrived first, the second batch completes them.
-    tx.prepare_cached(
-        "UPDATE session_events AS e SET
-             target = coalesce(e.target, n.name),
-             control = n.control
-           FROM (SELECT e2.id AS id,
-                        (SELECT name FROM session_nodes n
-                          WHERE n.session_id = e2.session_id AND n.node_id = e2.node_id
-                            AND n.since_ms <= e2.timestamp_ms
-                          ORDER BY n.since_ms DESC LIMIT 1) AS name,
-                        (SELECT control FROM session_nodes n
-                          WHERE n.session_id = e2.session_id AND n.node_id = e2.node_id
-                            AND n.since_ms <= e2.timestamp_ms
-                          ORDER BY n.since_ms DESC LIMIT 1) AS control
-                   FROM session_events e2
-                  WHERE e2.session_id = ?1 AND e2.control IS NULL AND e2.node_id IS NOT NULL
-                    AND e2.kind IN ('click', 'input')) AS n
-          WHERE e.id = n.id AND n.control IS NOT NULL",
-    )?
-    .execute([&c.session_id])?;
+    // then (the newest row at or before the event, with no page load between); whichever of
+    // the two arrived first, the second batch completes them. Only this batch's events, and
+    // earlier ones on nodes this batch describes, are looked at: never the whole session.
+    let node_ids = serde_json::to_string(
+        &c.nodes
+            .iter()
+            .map(|n| n.node_id)
+            .collect::<std::collections::BTreeSet<_>>(),
+    )
+    .unwrap_or_else(|_| "[]".into());
+    let named: Vec<i64> = tx
+        .prepare_cached(
+            "UPDATE session_events AS e SET
+                 target = coalesce(e.target, n.name),
+                 control = n.control
+               FROM (SELECT e2.id AS id, n.name AS name, n.control AS control
+                       FROM session_events e2
+                       JOIN session_nodes n
+                         ON n.session_id = e2.session_id AND n.node_id = e2.node_id
+                        AND n.since_ms = (SELECT max(n2.since_ms) FROM session_nodes n2
+                                           WHERE n2.session_id = e2.session_id
+                                             AND n2.node_id = e2.node_id
+                                             AND n2.since_ms <= e2.timestamp_ms)
+                      WHERE e2.session_id = ?1 AND e2.control IS NULL
+                        AND e2.node_id IS NOT NULL AND e2.kind IN ('click', 'input')
+                        AND (e2.batch = ?2 OR e2.node_id IN (SELECT value FROM json_each(?3)))
+                        AND NOT EXISTS (SELECT 1 FROM replay_checkpoints cp
+                                         WHERE cp.session_id = e2.session_id
+                                           AND cp.timestamp_ms > n.since_ms
+                                           AND cp.timestamp_ms <= e2.timestamp_ms)) AS n
+              WHERE e.id = n.id
+              RETURNING timestamp_ms",
+        )?
+        .query_map(params![c.session_id, c.batch, node_ids], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     // A request recorded in an incident window puts its backend trace in the window too: the
     // spans and logs of that trace already stored are tagged here, those still to come when
     // they arrive (the incident registry's tagging looks the trace up).
@@ -1122,7 +1152,10 @@ fn write_replay_chunk(
             frustration::request_start(e.timestamp_ms, duration)
         })
         .fold(c.first_ms, i64::min);
-    recompute_frustration(tx, &c.session_id, earliest, c.last_ms, frustration)?;
+    // Clicks named just now may be older than this batch: their signals are redone too.
+    let earliest = named.iter().copied().fold(earliest, i64::min);
+    let has_dom = !c.checkpoints.is_empty() || c.index.iter().any(|e| e.kind == "dom");
+    recompute_frustration(tx, &c.session_id, earliest, c.last_ms, has_dom, frustration)?;
     Ok(Some(batches == 1))
 }
 
@@ -1135,6 +1168,7 @@ fn recompute_frustration(
     session_id: &str,
     first_ms: i64,
     last_ms: i64,
+    batch_has_dom: bool,
     cfg: &FrustrationConfig,
 ) -> rusqlite::Result<()> {
     let w = cfg.horizon_ms();
@@ -1193,12 +1227,14 @@ fn recompute_frustration(
     // The dead-click rule needs a DOM stream (a full snapshot, or the mutations of one whose
     // snapshot is not here): a session told only in semantic events cannot show that nothing
     // changed.
-    let has_dom: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM replay_checkpoints WHERE session_id = ?1)
-                 OR EXISTS (SELECT 1 FROM session_events WHERE session_id = ?1 AND kind = 'dom')",
-        )?
-        .query_row([session_id], |r| r.get(0))?;
+    // (This batch's own mutations count, so a stream whose snapshot batch is missing still
+    // is one.)
+    let has_dom: bool = batch_has_dom
+        || tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM replay_checkpoints WHERE session_id = ?1)",
+            )?
+            .query_row([session_id], |r| r.get(0))?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO frustration_signals (session_id, timestamp_ms, kind, score, target, reason,
                                           evidence, source)
@@ -1225,11 +1261,17 @@ fn recompute_frustration(
              error_count = (SELECT count(*) FROM session_events
                              WHERE session_id = ?1
                                AND (kind = 'error' OR (kind = 'console' AND level = 'error'))),
+             -- The first condition is the partial index's, so only failed and refused requests
+             -- are read; a request the page aborted itself is no failure.
              failed_request_count = (SELECT count(*) FROM session_events
                                       WHERE session_id = ?1 AND kind = 'network'
-                                        AND (CAST(level AS INTEGER) >= 500 OR level = '0')),
+                                        AND (CAST(level AS INTEGER) >= 400 OR level = '0')
+                                        AND (CAST(level AS INTEGER) >= 500
+                                             OR (level = '0'
+                                                 AND json_extract(data, '$.aborted') IS NOT 1))),
              client_error_count = (SELECT count(*) FROM session_events
                                     WHERE session_id = ?1 AND kind = 'network'
+                                      AND (CAST(level AS INTEGER) >= 400 OR level = '0')
                                       AND CAST(level AS INTEGER) BETWEEN 400 AND 499)
          WHERE session_id = ?1",
     )?
@@ -1240,17 +1282,18 @@ fn recompute_frustration(
 /// A client-reported signal from its indexed event (`level`: its type; `data`: the record's
 /// attributes as JSON).
 fn reported_signal(level: Option<String>, data: &str) -> frustration::Reported {
+    // Ingest wrote these, bounded (ingest::replay::reported_signal).
     let d: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
-    let num = |k: &str| match d.get(k) {
-        Some(serde_json::Value::Number(n)) => n.as_f64(),
-        Some(serde_json::Value::String(s)) => s.parse().ok(),
-        _ => None,
-    };
+    let num = |k: &str| d.get(k).and_then(serde_json::Value::as_f64);
+    let kind = level.unwrap_or_default();
     frustration::Reported {
-        kind: level.unwrap_or_default(),
-        score: num("frustration.score"),
-        click_count: num("frustration.click_count").map(|n| n as i64),
-        duration_ms: num("frustration.duration_ms"),
+        kind: match d.get("type").and_then(serde_json::Value::as_str) {
+            Some(own) if kind == "reported" => own.to_owned(),
+            _ => kind,
+        },
+        score: num("score"),
+        click_count: num("clickCount").map(|n| n as i64),
+        duration_ms: num("durationMs"),
     }
 }
 

@@ -47,7 +47,8 @@ export function SessionView({ id, params }: { id: string; params: URLSearchParam
     const replay = await replayWindow(id, at, signal);
     return { detail, timeline, replay };
   });
-  if (data.error && !data.data) return <Failed error={data.error} retry={data.reload} />;
+  // A failure is this session's, though the previous session's data is still held.
+  if (data.error && data.data?.detail.sessionId !== id) return <Failed error={data.error} retry={data.reload} />;
   // What is loaded may still be the previous session's (the address bar, Back, a pasted link):
   // never show it under this one's address.
   if (!data.data || data.data.detail.sessionId !== id) return <Loading what="the session" />;
@@ -309,7 +310,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
                 sessionId={id}
                 items={items}
                 selected={request}
-                select={(it) => it.traceId && setRequest(it.traceId)}
+                select={(it) => setRequest(it.traceId ?? null)}
                 seek={(it) => player.current?.seek(Math.max(0, it.offsetMs - 300), false)}
                 showBackend={openItem}
                 short={short}
@@ -413,18 +414,19 @@ function NetworkTab({
     .map((r) => ({ r, startMs: requestStart(r) }))
     .sort((a, b) => a.startMs - b.startMs)
     .map(({ r }) => r);
-  // The request picked here; else the one whose trace is selected (from the feed).
+  // The request picked here (by its event, so a live reload that adds requests keeps it);
+  // else the one whose trace is selected (from the feed).
   const [picked, setPicked] = useState<number | null>(null);
   if (!requests.length) return <div className="empty-hint">No requests were recorded in this session.</div>;
-  const current = requests.find((r, i) => (picked !== null ? i === picked : !!selected && r.traceId === selected));
+  const current = requests.find((r) => (picked !== null ? r.eventId === picked : !!selected && r.traceId === selected));
   return (
     <div className={`network ${current ? 'with-details' : ''}`}>
       <div className="network-list">
         <RequestTable
           requests={requests}
           current={current}
-          pick={(r, i) => {
-            setPicked(i);
+          pick={(r) => {
+            setPicked(r.eventId ?? null);
             select(r);
             seek(r);
           }}
@@ -523,7 +525,8 @@ function ConsoleTab({ items, pick }: { items: TimelineItem[]; pick: (it: Timelin
 
 function BackendTab({ traceId }: { traceId: string | null }) {
   if (!traceId) return <div className="empty-hint">Pick a request (in the feed or the Network tab) to see what the backend did.</div>;
-  return <TraceInline traceId={traceId} />;
+  // Keyed: another request's trace is never shown while this one loads.
+  return <TraceInline key={traceId} traceId={traceId} />;
 }
 
 function TraceInline({ traceId }: { traceId: string }) {
