@@ -108,6 +108,18 @@ fn settled(e: &Engine, session: &str, want_requests: usize) -> Vec<Value> {
     panic!("session {session}'s requests did not link within 30 s: {why:#?}");
 }
 
+/// The session's row in the Sessions list.
+fn listed(e: &Engine, session: &str) -> Value {
+    let (_, list) = e.api("/api/v1/sessions?limit=20");
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == session)
+        .expect("the session is listed")
+        .clone()
+}
+
 fn checkout_trace(e: &Engine, request: &Value) -> Value {
     e.trace(request["traceId"].as_str().expect("a linked request"))
 }
@@ -168,14 +180,7 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         typed.len() >= 8 && typed.len() <= 12,
         "typing is one row per field: {typed:?}"
     );
-    let (_, list) = e.api("/api/v1/sessions?limit=20");
-    let row = list["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["sessionId"] == session.as_str())
-        .expect("the session is listed")
-        .clone();
+    let row = listed(&e, &session);
     assert_eq!(
         (
             &row["frustrationScore"],
@@ -241,14 +246,7 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         "payment-svc's log, in the authorize span: {logs:#?}"
     );
     // The Sessions list marks the session as one whose backend failed.
-    let (_, list) = e.api("/api/v1/sessions?limit=20");
-    let row = list["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["sessionId"] == session.as_str())
-        .expect("the session is listed")
-        .clone();
+    let row = listed(&e, &session);
     assert_eq!(row["failingTraceCount"], 1, "{row:#}");
     // Where the shopper landed, though the single-page shop had moved on when the recorder
     // sent its first batch.

@@ -202,11 +202,11 @@ mod tests {
         .unwrap();
         let ids = ["ok".into(), "bad".into(), "500".into(), "missing".into()];
         let found = erring(&conn, &ids).unwrap();
-        let found: Vec<(&str, i64)> = found
+        let which: Vec<(&str, i64)> = found
             .iter()
             .map(|f| (f.session_id.as_str(), f.errors))
             .collect();
-        assert_eq!(found, [("bad", 3), ("500", 1)], "a 4xx alone is no error");
+        assert_eq!(which, [("bad", 3), ("500", 1)], "a 4xx alone is no error");
         assert_eq!(found[0].user.as_deref(), Some("u2"));
     }
 }

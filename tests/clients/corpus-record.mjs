@@ -211,6 +211,15 @@ function writeFixture(fixture) {
 // ── The sessions on the test site ──────────────────────────────────────────────────────────
 // Each: the page, the recorders it is recorded with, what the person does, and the labels a
 // person gives it.
+/** The slow-button sessions: one click on "Generate report", then the user waits and reads. */
+async function readReport(page) {
+  await pause(page, 600, 900);
+  await click(page, page.getByRole('button', { name: 'Generate report' }));
+  await page.getByRole('heading', { name: 'March, by region' }).waitFor();
+  await pause(page, 1000, 1500);
+  await pointAt(page, page.locator('table'));
+}
+
 const SCENARIOS = [
   {
     base: 'spa',
@@ -244,13 +253,7 @@ const SCENARIOS = [
     path: '/report?mode=timer',
     description: 'The user clicks "Generate report" once; the report appears 1.5 s later (a timer, no network request) and nothing changes before it. The user waits and reads it.',
     labels: [],
-    async run(page) {
-      await pause(page, 600, 900);
-      await click(page, page.getByRole('button', { name: 'Generate report' }));
-      await page.getByRole('heading', { name: 'March, by region' }).waitFor();
-      await pause(page, 1000, 1500);
-      await pointAt(page, page.locator('table'));
-    },
+    run: readReport,
   },
   {
     base: 'slow-button-fetch',
@@ -258,13 +261,7 @@ const SCENARIOS = [
     path: '/report?mode=fetch',
     description: 'The user clicks "Generate report" once; the page fetches /api/report, which answers after 1.5 s, and then shows the report (nothing changes before). The user waits and reads it.',
     labels: [],
-    async run(page) {
-      await pause(page, 600, 900);
-      await click(page, page.getByRole('button', { name: 'Generate report' }));
-      await page.getByRole('heading', { name: 'March, by region' }).waitFor();
-      await pause(page, 1000, 1500);
-      await pointAt(page, page.locator('table'));
-    },
+    run: readReport,
   },
   {
     base: 'text-selection',
