@@ -134,6 +134,24 @@ impl Mirror {
                 }
             }
             Some(3) if data.get("source").and_then(Value::as_u64) == Some(0) => {
+                // Removed nodes leave their parent (rrweb applies removes before adds): their
+                // text no longer names it. They stay known, so a click on them before they
+                // went is still named.
+                for remove in data
+                    .get("removes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(id) = id_of(remove) else { continue };
+                    let parent = self.nodes.get_mut(&id).and_then(|n| n.parent.take());
+                    if let Some(p) = parent.and_then(|p| self.nodes.get_mut(&p)) {
+                        p.children.retain(|c| *c != id);
+                    }
+                    if let Some(parent) = parent {
+                        self.touch_up(parent, ts);
+                    }
+                }
                 for add in data
                     .get("adds")
                     .and_then(Value::as_array)
@@ -899,6 +917,19 @@ mod tests {
             (r[&401].name.as_deref(), r[&401].control),
             (Some("q"), control::EDITABLE)
         );
+    }
+
+    #[test]
+    fn replaced_text_names_by_what_the_page_shows() {
+        let page = snapshot(
+            1000,
+            vec![el(10, "button", json!({}), vec![text(11, "Loading…")])],
+        );
+        let swap = json!({"type": 3, "timestamp": 1200, "data": {"source": 0, "texts": [],
+            "attributes": [], "removes": [{"parentId": 10, "id": 11}],
+            "adds": [{"parentId": 10, "nextId": null, "node": text(12, "Add to cart")}]}});
+        let r = rows(&[page, swap]);
+        assert_eq!(r[&10].name.as_deref(), Some("Add to cart"));
     }
 
     #[test]
