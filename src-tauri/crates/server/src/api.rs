@@ -224,7 +224,93 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Body types a web page may send to another origin without a CORS preflight: a state-changing
+/// request in one of them can be a forgery from any page the developer has open.
+const SIMPLE_BODY_TYPES: &[&str] = &[
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
+
+/// Why a state-changing request may not have come from Sightline's own UI or a local tool, if
+/// it may not. Browsers name the page that sent a request (`Origin`, `Sec-Fetch-Site`); the
+/// CLI and other local tools send neither. The API grants no CORS, so a foreign page can only
+/// send "simple" requests, which these checks refuse (OWASP's CSRF defences for a local API).
+fn forged(req: &Request, host: &str) -> Option<String> {
+    if matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    ) {
+        return None;
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    if let Some(site) = header("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Some(format!("a {site} request"));
+        }
+    }
+    if let Some(origin) = header("origin") {
+        let own = [format!("http://{host}"), format!("https://{host}")];
+        if !own.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
+            return Some(format!("a request from {origin}"));
+        }
+    }
+    let media = header("content-type")
+        .map(|t| t.split(';').next().unwrap_or("").trim().to_owned())
+        .unwrap_or_default();
+    if SIMPLE_BODY_TYPES.contains(&media.as_str()) {
+        return Some(format!(
+            "a {media} body (a form or a page can send one anywhere)"
+        ));
+    }
+    // A body with no type at all is "simple" too (a page's Blob body), but every browser that
+    // sends one names its page in `Origin`, refused above; a local tool may send a file as is.
+    None
+}
+
+/// Headers every answer on the UI address carries: no page may frame the UI (clickjacking),
+/// the UI and its replays connect only to this address, nothing is sniffed into a script, and
+/// no address (with its session ids) leaks to another site.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "frame-ancestors 'none'; connect-src 'self'; object-src 'none'; form-action 'self'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
 async fn guard(State(access): State<Access>, req: Request, next: Next) -> Response {
+    let mut resp = admit(access, req, next).await;
+    for (name, value) in SECURITY_HEADERS {
+        resp.headers_mut()
+            .insert(*name, http::HeaderValue::from_static(value));
+    }
+    resp
+}
+
+async fn admit(access: Access, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("")
+        .to_owned();
+    if let Some(why) = forged(&req, &host) {
+        return ServerError::Forbidden(format!(
+            "refused {why}: this API changes state only for Sightline's own UI and local tools \
+             (a guard against cross-site request forgery); send JSON as `application/json`"
+        ))
+        .to_api();
+    }
     if let Some(token) = &access.token {
         let (presented, from_query) = presented_token(&req);
         return match presented {
@@ -247,13 +333,7 @@ async fn guard(State(access): State<Access>, req: Request, next: Next) -> Respon
             .to_api(),
         };
     }
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    if is_loopback_host(host) {
+    if is_loopback_host(&host) {
         next.run(req).await
     } else {
         ServerError::Forbidden(format!(
