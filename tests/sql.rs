@@ -326,3 +326,31 @@ fn every_example_on_the_sql_page_answers() {
         answers["Rage clicks by page"]
     );
 }
+
+/// A statement cannot take the engine's memory: SQLite refuses to build a huge value, and an
+/// answer stops at its byte cap (three such queries at once once got the engine OOM-killed).
+#[test]
+fn results_are_bounded_in_bytes() {
+    let e = Engine::start();
+    let (status, body) = sql(&e, "SELECT zeroblob(200000000)");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("too big"),
+        "{body}"
+    );
+    // 40 rows of 4 MB each (8 MB as hex): the answer stops near its cap, and says so.
+    let (status, body) = sql(
+        &e,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+         SELECT i, zeroblob(4000000) FROM n",
+    );
+    assert_eq!(status, 200, "{}", &body.to_string()[..200]);
+    assert_eq!(body["truncated"], true);
+    let rows = body["rows"].as_array().unwrap().len();
+    assert!((1..40).contains(&rows), "{rows} rows");
+    let sent = body.to_string().len();
+    assert!(
+        sent <= sightline_store::sql::MAX_RESULT_BYTES + 1024 * 1024,
+        "{sent} bytes"
+    );
+}

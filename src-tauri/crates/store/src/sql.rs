@@ -5,7 +5,8 @@
 //! `query_only` is on; an authorizer allows only reading (SELECT, reads, functions, read-only
 //! PRAGMAs) while a statement is prepared; a statement SQLite does not report as read-only is
 //! refused before it runs; ATTACH is limited to zero databases. Time is bounded by the caller
-//! (interrupt the connection); rows by [`run`]'s cap.
+//! (interrupt the connection); rows by [`run`]'s cap; memory by [`MAX_VALUE_BYTES`] (SQLite
+//! refuses to build a larger string or blob) and [`MAX_RESULT_BYTES`] (an answer stops there).
 
 use std::path::Path;
 
@@ -22,6 +23,15 @@ const VIEWS: &str = include_str!("sql_views.sql");
 /// Integers beyond this are sent as strings: JSON readers (JavaScript) lose precision past
 /// 2^53, and nanosecond times are past it.
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// The largest string or blob a user's statement may make or read: far above any stored
+/// attribute set or log body a person reads, far below what takes the engine's memory
+/// (`SELECT zeroblob(200000000)` is refused instead of taking 1.5 GB as hex and JSON).
+pub const MAX_VALUE_BYTES: i32 = 8 * 1024 * 1024;
+
+/// The largest answer, counted as its text: rows past it are not sent (`truncated`), so a few
+/// queries at once cannot exhaust memory whatever their row count.
+pub const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
 
 /// Opens a connection for user SQL over the views.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -40,6 +50,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.execute_batch("PRAGMA query_only = ON;")
         .map_err(open_err)?;
     conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
+        .map_err(open_err)?;
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         .map_err(open_err)?;
     conn.authorizer(Some(authorize)).map_err(open_err)?;
     Ok(conn)
@@ -81,7 +93,7 @@ fn authorize(ctx: AuthContext<'_>) -> Authorization {
 pub struct SqlRows {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Json>>,
-    /// More rows were available than the cap.
+    /// More rows were available than the row cap or [`MAX_RESULT_BYTES`] allowed.
     pub truncated: bool,
 }
 
@@ -115,6 +127,7 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
     let mut rows = stmt.query([]).map_err(|e| refuse(e.to_string()))?;
     let mut out = Vec::new();
     let mut truncated = false;
+    let mut bytes = 0usize;
     while let Some(row) = rows.next().map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::OperationInterrupted =>
@@ -127,6 +140,19 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
             truncated = true;
             break;
         }
+        // What the row will weigh as JSON (a blob is sent as hex): counted before it is built.
+        let weight: usize = (0..columns.len())
+            .map(|i| match row.get_ref(i) {
+                Ok(ValueRef::Text(t)) => t.len() + 2,
+                Ok(ValueRef::Blob(b)) => b.len() * 2 + 2,
+                _ => 24,
+            })
+            .sum();
+        if bytes.saturating_add(weight) > MAX_RESULT_BYTES {
+            truncated = true;
+            break;
+        }
+        bytes += weight;
         out.push(
             (0..columns.len())
                 .map(|i| row.get_ref(i).map(value).unwrap_or(Json::Null))
