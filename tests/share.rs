@@ -276,6 +276,43 @@ fn bad_bundles_are_refused_with_the_reason_and_store_nothing() {
     };
     refused("truncated.sightline", &bytes[..bytes.len() / 2], "damaged");
     refused("cut.sightline", &bytes[..60], "truncated");
+    // A forged bundle whose tables are views over an endless query (it pinned a core for good)
+    // or hide a trigger: refused before anything of it is read.
+    for (forged, object) in [
+        (
+            "CREATE VIEW otlp AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+                  SELECT 'traces' AS signal, zeroblob(1000) AS request, i AS id FROM n;",
+            "view otlp",
+        ),
+        (
+            "CREATE TABLE otlp (id INTEGER PRIMARY KEY, signal TEXT, request BLOB);
+             CREATE TRIGGER t AFTER INSERT ON otlp BEGIN SELECT 1; END;",
+            "trigger t",
+        ),
+    ] {
+        let f = out.path().join("forged.sightline");
+        let _ = std::fs::remove_file(&f);
+        let conn = sightline_store::Connection::open(&f).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {};
+             CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT);
+             INSERT INTO manifest VALUES ('format', '\"sightline-bundle\"'), ('formatVersion', '1');
+             {forged}",
+            sightline_store::bundle::APPLICATION_ID
+        ))
+        .unwrap();
+        drop(conn);
+        let started = std::time::Instant::now();
+        let (ok, answer) = import(&e, &f);
+        assert!(!ok, "{object}: {answer}");
+        let text = answer.as_str().unwrap_or_default();
+        assert!(
+            text.contains("not a bundle Sightline made") && text.contains(object),
+            "{text}"
+        );
+        eprintln!("{object}: refused in {:?}", started.elapsed());
+        assert_eq!(counts(&e), empty);
+    }
     refused(
         "notes.sightline",
         b"not a bundle at all",

@@ -500,10 +500,27 @@ pub fn read(path: &Path) -> Result<Bundle> {
     })
 }
 
+/// How long reading one bundle may take: a real one of hundreds of MB reads in seconds; a
+/// forged one (a view over an endless query) is stopped here instead of pinning a core.
+const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// SQLite steps between looks at the deadline: cheap, and a fraction of a millisecond apart.
+const DEADLINE_CHECK_STEPS: i32 = 10_000;
+
+/// The largest value a bundle may hold: a stored OTLP request is at most the receive limit
+/// (64 MiB after inflation), with room to spare; a larger one is forged, and SQLite refuses to
+/// build it rather than take the memory.
+const MAX_BUNDLE_VALUE_BYTES: i32 = 96 * 1024 * 1024;
+
+/// The SQLite file header is this long; it is all a first look reads.
+const SQLITE_HEADER_BYTES: u64 = 100;
+
 fn read_checked(path: &Path) -> Result<Bundle> {
+    use std::io::Read;
     let name = path.display();
-    let head = std::fs::read(path)
-        .map(|b| b.into_iter().take(100).collect::<Vec<u8>>())
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SQLITE_HEADER_BYTES).read_to_end(&mut head))
         .map_err(|e| bad(format!("cannot read {name}: {e}")))?;
     if !head.starts_with(b"SQLite format 3\0") {
         return Err(bad(format!(
@@ -515,11 +532,45 @@ fn read_checked(path: &Path) -> Result<Bundle> {
             "{name} is truncated: it ends inside its header"
         )));
     }
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| bad(format!("cannot open {name}: {e}")))?;
+    // A bundle is data, never code: no schema object of it runs with trust, none is a view,
+    // trigger or virtual table (a bundle never has them; a forged one uses them to run its
+    // own SQL when a table is read), and reading it has a deadline and a value size limit.
+    conn.execute_batch("PRAGMA trusted_schema = OFF;")?;
+    conn.set_limit(
+        rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+        MAX_BUNDLE_VALUE_BYTES,
+    )?;
+    let started = std::time::Instant::now();
+    conn.progress_handler(
+        DEADLINE_CHECK_STEPS,
+        Some(move || started.elapsed() > READ_DEADLINE),
+    )?;
+    let active: Vec<String> = conn
+        .prepare(
+            "SELECT type || ' ' || name FROM sqlite_schema
+              WHERE type IN ('view', 'trigger')
+                 OR (type = 'table' AND lower(sql) LIKE 'create virtual table%')",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(|e| {
+            bad(format!(
+                "{name} is damaged or truncated ({e}); export it again"
+            ))
+        })?;
+    if !active.is_empty() {
+        return Err(bad(format!(
+            "{name} is not a bundle Sightline made: it holds {} (a bundle holds only tables)",
+            active.join(", ")
+        )));
+    }
     let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     if app_id != APPLICATION_ID {
         return Err(bad(format!(
