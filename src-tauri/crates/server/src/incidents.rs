@@ -318,6 +318,14 @@ struct Facts {
     user: Option<String>,
     session: Option<String>,
     url: Option<String>,
+    /// When the record says it happened, in ms (`None` when it does not say): a record from
+    /// before a window opened is not the window's, however late it arrives.
+    at_ms: Option<i64>,
+}
+
+/// A record's own time in ms, from nanoseconds (0 means the sender did not say).
+fn record_ms(unix_nano: u64) -> Option<i64> {
+    (unix_nano > 0).then(|| i64::try_from(unix_nano / 1_000_000).unwrap_or(i64::MAX))
 }
 
 impl Incidents {
@@ -364,14 +372,15 @@ impl Incidents {
         let records = batch
             .spans
             .iter()
-            .map(|s| (s.resource, &s.attributes, &s.session_id))
-            .chain(
-                batch
-                    .logs
-                    .iter()
-                    .map(|l| (l.resource, &l.attributes, &l.session_id)),
-            );
-        for (resource, attrs, session) in records {
+            .map(|s| {
+                let at = record_ms(s.start_time_unix_nano);
+                (s.resource, &s.attributes, &s.session_id, at)
+            })
+            .chain(batch.logs.iter().map(|l| {
+                let at = record_ms(l.time_unix_nano).or(record_ms(l.observed_time_unix_nano));
+                (l.resource, &l.attributes, &l.session_id, at)
+            }));
+        for (resource, attrs, session, at_ms) in records {
             let parsed = (needs_attrs || may_be_marked(attrs)).then(|| parse(attrs));
             marks.push(parsed.as_ref().and_then(mark));
             let own = parsed.unwrap_or(serde_json::Value::Null);
@@ -382,6 +391,7 @@ impl Incidents {
                     .map(str::to_owned),
                 session: session.clone(),
                 url: text_attr(&own, URL_KEYS).map(str::to_owned),
+                at_ms,
             });
         }
         // A user scope also covers records of that user's recorded sessions.
@@ -421,7 +431,7 @@ impl Incidents {
                         session: f.session.as_deref(),
                         urls: f.url.as_deref().into_iter().collect(),
                     };
-                    incident::covering(&open, now_ms, &who).map(|w| w.id.clone())
+                    incident::covering_record(&open, now_ms, f.at_ms, &who).map(|w| w.id.clone())
                 }
             })
             .collect();

@@ -176,9 +176,22 @@ impl Incident {
 /// The first active window at `now_ms` covering `who`, newest first: the one a client should
 /// follow and a record is tagged with.
 pub fn covering<'a>(windows: &'a [Incident], now_ms: i64, who: &Who<'_>) -> Option<&'a Incident> {
+    covering_record(windows, now_ms, None, who)
+}
+
+/// [`covering`] for a record that says when it happened (`at_ms`): only windows open by
+/// then. A backend's log written just before a window opened may arrive inside it, but is not
+/// the window's.
+pub fn covering_record<'a>(
+    windows: &'a [Incident],
+    now_ms: i64,
+    at_ms: Option<i64>,
+    who: &Who<'_>,
+) -> Option<&'a Incident> {
     windows
         .iter()
         .filter(|w| w.active_at(now_ms) && w.scope.covers(who))
+        .filter(|w| at_ms.is_none_or(|t| t >= w.started_ms))
         .max_by_key(|w| w.started_ms)
 }
 
@@ -377,5 +390,26 @@ mod tests {
         };
         assert_eq!(covering(&windows, 3_000, &bob).unwrap().id, "inc1");
         assert!(covering(&windows, 999_999_999, &bob).is_none(), "expired");
+    }
+
+    #[test]
+    fn a_record_is_tagged_only_by_windows_open_when_it_happened() {
+        let everyone = window(Scope::All);
+        let later = Incident {
+            id: "inc2".into(),
+            started_ms: 2_000,
+            ..window(Scope::All)
+        };
+        let windows = [everyone.clone(), later];
+        let who = Who::default();
+        let at = |t| covering_record(&windows, 3_000, t, &who).map(|w| w.id.as_str());
+        assert_eq!(at(Some(2_500)), Some("inc2"));
+        assert_eq!(at(Some(everyone.started_ms)), Some("inc1"), "the older one");
+        assert_eq!(at(Some(everyone.started_ms - 1)), None, "before both");
+        assert_eq!(
+            at(None),
+            Some("inc2"),
+            "a record without a time goes by arrival"
+        );
     }
 }
