@@ -105,12 +105,35 @@ fn dropped_files_are_imported_once_complete_and_moved() {
         "{why}"
     );
 
+    // A forged bundle whose table is a view over an endless query (it pinned a core and held
+    // up every file behind it): it fails alone, at once, and the file after it imports.
+    let forged = dir.path().join("endless.sightline");
+    let conn = sightline_store::Connection::open(&forged).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {};
+         CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT);
+         INSERT INTO manifest VALUES ('format', '\"sightline-bundle\"'), ('formatVersion', '1');
+         CREATE VIEW otlp AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+              SELECT 'traces' AS signal, zeroblob(1000) AS request, i AS id FROM n;",
+        sightline_store::bundle::APPLICATION_ID
+    ))
+    .unwrap();
+    drop(conn);
+    std::fs::rename(&forged, inbox.join("endless.sightline")).unwrap();
+    std::fs::write(inbox.join("after.json"), recording(4)).unwrap();
+    eventually("the file behind the forged one", || sessions(&e) == 4);
+    eventually("the forged one is refused", || {
+        files_in(&inbox.join("Failed")).contains(&"endless.sightline.error.txt".to_owned())
+    });
+    let why = std::fs::read_to_string(inbox.join("Failed/endless.sightline.error.txt")).unwrap();
+    assert!(why.contains("view otlp"), "{why}");
+
     // The same content again under another name: moved to Imported/, stored once.
     std::fs::write(inbox.join("again.json"), recording(1)).unwrap();
     eventually("the duplicate is taken", || {
         files_in(&inbox.join("Imported")).contains(&"again.json".to_owned())
     });
-    assert_eq!(sessions(&e), 3);
+    assert_eq!(sessions(&e), 4);
     assert!(files_in(&inbox).is_empty(), "{:?}", files_in(&inbox));
 }
 

@@ -351,6 +351,36 @@ fn bad_bundles_are_refused_with_the_reason_and_store_nothing() {
         "{answer}"
     );
     assert_eq!(counts(&e), empty, "nothing partial was stored");
+    // A forged bundle with a correct checksum (anyone can compute one) whose session ids live
+    // ingest refuses: a CR/LF that forges lines, a NUL, an id of 100 KB. Refused alike.
+    for (what, id) in [
+        ("a CR/LF", "s1\r\nX-Forged: yes".to_owned()),
+        ("a NUL", "s1\0hidden".to_owned()),
+        ("100 KB", "s".repeat(100_000)),
+    ] {
+        let forged = out.path().join("forged-id.sightline");
+        std::fs::copy(&file, &forged).unwrap();
+        {
+            let conn = rusqlite_open(&forged);
+            for table in ["replay_batches", "sessions"] {
+                conn.execute(
+                    &format!("UPDATE {table} SET session_id = ?1 || session_id"),
+                    [&id],
+                )
+                .unwrap();
+            }
+            let sum = sightline_store::bundle::checksum(&conn).unwrap();
+            conn.execute(
+                "UPDATE manifest SET value = ?1 WHERE key = 'checksum'",
+                [serde_json::to_string(&sum).unwrap()],
+            )
+            .unwrap();
+        }
+        let (ok, answer) = import(&e, &forged);
+        let text = answer.as_str().unwrap_or_default();
+        assert!(!ok && text.contains("sessionId"), "{what}: {answer}");
+        assert_eq!(counts(&e), empty, "{what}: nothing stored");
+    }
     // The intact one still imports.
     let (ok, answer) = import(&e, &file);
     assert!(ok && answer["imported"] == true, "{answer}");

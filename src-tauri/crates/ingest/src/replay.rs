@@ -10,8 +10,7 @@ use sightline_store::model::{ReplayChunkRow, ReplayMeta, SessionEventRow};
 
 use crate::error::{IngestError, Result};
 
-/// Longest accepted session id; ids are UUIDs in practice.
-pub const MAX_SESSION_ID_LEN: usize = 256;
+use crate::session::{valid_id, MAX_SESSION_ID_LEN};
 
 /// Events in one batch. The recorder sends a few seconds' worth; a full snapshot is one event.
 pub const MAX_EVENTS_PER_BATCH: usize = 100_000;
@@ -62,17 +61,7 @@ pub fn decode(body: &[u8], received_ms: i64) -> Result<Option<ReplayChunkRow>> {
     };
 
     let session_id = match top.get("sessionId") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= MAX_SESSION_ID_LEN => {
-            if s.chars().any(char::is_control) {
-                return Err(bad("sessionId must not contain control characters"));
-            }
-            s.clone()
-        }
-        Some(Value::String(_)) => {
-            return Err(bad(format!(
-                "sessionId must be 1 to {MAX_SESSION_ID_LEN} characters"
-            )))
-        }
+        Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(bad("sessionId must be a string")),
         None => return Err(bad("sessionId is missing")),
     };
@@ -107,6 +96,15 @@ pub fn build_chunk(
     meta: &Map<String, Value>,
     received_ms: i64,
 ) -> Result<Option<ReplayChunkRow>> {
+    // Checked here, not by each caller: a bundle's or an OTLP log's batch meets the same rule.
+    if session_id.chars().any(char::is_control) {
+        return Err(bad("sessionId must not contain control characters"));
+    }
+    let Some(session_id) = valid_id(&session_id).map(str::to_owned) else {
+        return Err(bad(format!(
+            "sessionId must be 1 to {MAX_SESSION_ID_LEN} characters"
+        )));
+    };
     if events.len() > MAX_EVENTS_PER_BATCH {
         return Err(bad(format!(
             "a batch holds at most {MAX_EVENTS_PER_BATCH} events; this one has {}",

@@ -18,8 +18,17 @@ pub const SESSION_KEYS: &[&str] = &[
 /// Attribute keys whose value is a W3C baggage header, which may carry `session.id=…`.
 const BAGGAGE_KEYS: &[&str] = &["baggage", "http.request.header.baggage"];
 
-/// A session id longer than this is not an id; it is not indexed.
+/// A session id longer than this is not an id; it is not indexed. Ids are UUIDs in practice.
 pub const MAX_SESSION_ID_LEN: usize = 256;
+
+/// `raw` as a session id, if it is one: 1 to [`MAX_SESSION_ID_LEN`] bytes once trimmed and no
+/// control characters (a CR/LF or NUL in an id forges lines in logs, exports and headers). The
+/// one rule for every way an id arrives: OTLP attributes, baggage, `/v1/replay`, bundles.
+pub fn valid_id(raw: &str) -> Option<&str> {
+    let id = raw.trim();
+    (!id.is_empty() && id.len() <= MAX_SESSION_ID_LEN && !id.chars().any(char::is_control))
+        .then_some(id)
+}
 
 /// The session id in `attrs`, if any.
 pub fn session_in(attrs: &[KeyValue]) -> Option<String> {
@@ -58,12 +67,11 @@ pub fn session_for(record: &[KeyValue], resource: &[KeyValue]) -> Option<String>
 }
 
 fn scalar(v: &Value) -> Option<String> {
-    let id = match v {
-        Value::StringValue(s) => s.trim().to_owned(),
-        Value::IntValue(i) => i.to_string(),
-        _ => return None,
-    };
-    (!id.is_empty() && id.len() <= MAX_SESSION_ID_LEN).then_some(id)
+    match v {
+        Value::StringValue(s) => valid_id(s).map(str::to_owned),
+        Value::IntValue(i) => Some(i.to_string()),
+        _ => None,
+    }
 }
 
 /// `session.id` from a baggage header: `k=v;prop, k2=v2` with percent-encoded values.
@@ -74,8 +82,7 @@ fn from_baggage(header: &str) -> Option<String> {
         if k.trim() != "session.id" {
             return None;
         }
-        let id = percent_decode(v.trim());
-        (!id.is_empty() && id.len() <= MAX_SESSION_ID_LEN).then_some(id)
+        valid_id(&percent_decode(v.trim())).map(str::to_owned)
     })
 }
 
@@ -144,5 +151,15 @@ mod tests {
         assert_eq!(session_in(&attrs).as_deref(), Some("ab/c"));
         assert_eq!(session_in(&[kv("baggage", "user=1")]), None);
         assert_eq!(session_in(&[kv("session.id", "  ")]), None);
+    }
+
+    #[test]
+    fn an_id_with_control_characters_or_too_long_is_no_id() {
+        assert_eq!(session_in(&[kv("session.id", "a\r\nb")]), None);
+        assert_eq!(session_in(&[kv("session.id", "a\0b")]), None);
+        assert_eq!(session_in(&[kv("baggage", "session.id=a%0D%0Ab")]), None);
+        let long = "s".repeat(MAX_SESSION_ID_LEN + 1);
+        assert_eq!(session_in(&[kv("session.id", &long)]), None);
+        assert_eq!(valid_id(" s-1 "), Some("s-1"));
     }
 }

@@ -331,7 +331,7 @@ fn record_ms(unix_nano: u64) -> Option<i64> {
 impl Incidents {
     /// Tags each span and log of `batch` with the window it belongs to: its sender's mark
     /// (`incident.id`, `incident.mode`), else the newest window open now whose scope covers
-    /// it, else the window its trace's browser request was recorded in (a backend's spans can
+    /// it and that was open when the record says it happened, else the window its trace's browser request was recorded in (a backend's spans can
     /// arrive after the window ended). Costs nothing when no window is open or recently ended
     /// and nothing is marked.
     pub async fn tag(&self, batch: &mut sightline_store::Batch, now_ms: i64) -> Result<()> {

@@ -184,9 +184,18 @@ impl Share {
             .retain(|l| l.trace_id.is_none_or(|t| !here.contains(&t)));
 
         let replay_batches = b.replay.len();
+        let now = crate::now_ms();
         for r in b.replay {
+            // Retention goes by when a batch was received: a time in the future (or none)
+            // would keep a planted session forever, so it is taken as now.
+            let received_ms = if (1..=now).contains(&r.received_ms) {
+                r.received_ms
+            } else {
+                now
+            };
             if let Some(chunk) =
-                replay::build_chunk(r.session_id, r.batch, r.events, &r.meta, r.received_ms)?
+                replay::build_chunk(r.session_id, r.batch, r.events, &r.meta, received_ms)
+                    .map_err(|e| bad_content(file_name, Some(&e.to_string())))?
             {
                 batch.replay.push(chunk);
             }

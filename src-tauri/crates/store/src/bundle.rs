@@ -221,7 +221,9 @@ fn feed(h: &mut Sha256, bytes: &[u8]) {
 }
 
 /// The content checksum of a bundle: `otlp`, `replay_batches` and `sessions`, in key order.
-fn checksum(conn: &Connection) -> Result<String> {
+/// It tells a damaged or cut file from an intact one; anyone can compute it, so it says nothing
+/// of who made the file, and what a bundle holds is checked like live ingest all the same.
+pub fn checksum(conn: &Connection) -> Result<String> {
     let mut h = Sha256::new();
     let mut stmt = conn.prepare("SELECT signal, request FROM otlp ORDER BY id")?;
     let mut rows = stmt.query([])?;
@@ -512,6 +514,10 @@ const DEADLINE_CHECK_STEPS: i32 = 10_000;
 /// build it rather than take the memory.
 const MAX_BUNDLE_VALUE_BYTES: i32 = 96 * 1024 * 1024;
 
+/// The page cache of a bundle's reading connection, in KiB: reads are sequential scans, so a
+/// larger cache buys nothing, and a forged file cannot make SQLite itself hold more.
+const BUNDLE_CACHE_KIB: u32 = 8 * 1024;
+
 /// The SQLite file header is this long; it is all a first look reads.
 const SQLITE_HEADER_BYTES: u64 = 100;
 
@@ -539,8 +545,12 @@ fn read_checked(path: &Path) -> Result<Bundle> {
     .map_err(|e| bad(format!("cannot open {name}: {e}")))?;
     // A bundle is data, never code: no schema object of it runs with trust, none is a view,
     // trigger or virtual table (a bundle never has them; a forged one uses them to run its
-    // own SQL when a table is read), and reading it has a deadline and a value size limit.
-    conn.execute_batch("PRAGMA trusted_schema = OFF;")?;
+    // own SQL when a table is read), and reading it has a deadline, a value size limit and a
+    // small page cache (what it reads is streamed, never held by SQLite).
+    conn.execute_batch(&format!(
+        "PRAGMA trusted_schema = OFF; PRAGMA cache_size = -{};",
+        BUNDLE_CACHE_KIB
+    ))?;
     conn.set_limit(
         rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
         MAX_BUNDLE_VALUE_BYTES,
