@@ -8,9 +8,10 @@ use std::time::Duration;
 /// OTLP's suggested receive limit (the Collector's default): 64 MiB, applied after inflation.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// Requests being decoded, queued or written at once, over gRPC and HTTP together. With the
-/// body limit this bounds ingest memory (worst case 32 × 64 MiB of bodies plus their decoded
-/// form); in practice requests are far smaller, and 32 keeps both cores and the writer busy.
+/// Requests being decoded, queued or written at once, over gRPC and HTTP together (a request
+/// is admitted once its body has arrived). With the body limit this bounds the memory of
+/// decoding (worst case 32 × 64 MiB plus their decoded form); in practice requests are far
+/// smaller, and 32 keeps both cores and the writer busy.
 pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 32;
 
 /// How long a request waits for admission before it is told to retry (HTTP 503 + Retry-After,
@@ -32,9 +33,47 @@ pub const DEFAULT_SQL_TIME_LIMIT: Duration = Duration::from_secs(5);
 /// person reads; tools page with LIMIT/OFFSET.
 pub const DEFAULT_SQL_ROW_CAP: usize = 10_000;
 
+/// Bytes of request bodies being received at once, over every ingest connection. Admission
+/// comes after a body is read (a client trickling a body must not hold a slot a real export
+/// needs), so this is what bounds the memory of bodies on their way in: four bodies at the
+/// receive limit, or thousands of real exports.
+pub const DEFAULT_MAX_RECEIVING_BYTES: usize = 256 * 1024 * 1024;
+
+/// A recorder batch's largest body. A batch is a few seconds of events and a full snapshot of
+/// a heavy page is a few MiB (Sentry caps a replay segment at 10 MB); the JSON is parsed whole
+/// and takes about ten times its size while it is, so the receive limit would let one page
+/// cost the engine most of a GB.
+pub const DEFAULT_MAX_REPLAY_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a request's body may take to arrive. On loopback a 64 MiB export arrives in well
+/// under a second and an SDK gives up on its own after 10 s; a body slower than this is a
+/// stuck client or one holding memory on purpose.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to send a request's headers (HTTP/1), counted from when the
+/// connection is ready for one: a real client sends them at once; a slow-header client would
+/// otherwise hold its connection for ever.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection with nothing read or written for this long is closed. SDKs export every few
+/// seconds and reconnect when needed; a browser's keep-alive idles out in 5 minutes at most,
+/// and the UI's live feed sends a keep-alive every 15 s.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Connections open at once on each listening port; past it a new one is refused at once
+/// (HTTP: 503 with the reason). A desktop's common limit of 1024 open files holds three
+/// ports at this cap with the store's files and room to spare; real use needs a few dozen.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    pub max_replay_body_bytes: usize,
+    pub max_receiving_bytes: usize,
+    pub body_timeout: Duration,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
     pub max_inflight_requests: usize,
     pub admission_wait: Duration,
     pub retry_after: Duration,
@@ -46,6 +85,12 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_replay_body_bytes: DEFAULT_MAX_REPLAY_BODY_BYTES,
+            max_receiving_bytes: DEFAULT_MAX_RECEIVING_BYTES,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             max_inflight_requests: DEFAULT_MAX_INFLIGHT_REQUESTS,
             admission_wait: DEFAULT_ADMISSION_WAIT,
             retry_after: DEFAULT_RETRY_AFTER,

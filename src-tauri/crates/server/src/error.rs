@@ -44,6 +44,8 @@ pub enum ServerError {
     NotFound(String),
     #[error("the body could not be read: {0}")]
     Body(String),
+    #[error("the request's body did not arrive within {limit:?}; send it whole, at once")]
+    SlowBody { limit: Duration },
     #[error("internal error: {0}")]
     Internal(String),
     #[error("{0}")]
@@ -90,6 +92,7 @@ impl ServerError {
                 Code::InvalidArgument
             }
             ServerError::NotFound(_) => Code::NotFound,
+            ServerError::SlowBody { .. } => Code::DeadlineExceeded,
             _ if self.retry_after().is_some() => Code::Unavailable,
             _ => Code::Internal,
         }
@@ -107,6 +110,7 @@ impl ServerError {
                 StatusCode::BAD_REQUEST
             }
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServerError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             ServerError::Store(StoreError::Sql(_) | StoreError::Interrupted) => {
                 StatusCode::BAD_REQUEST
             }
@@ -160,6 +164,7 @@ impl ServerError {
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             StatusCode::UNPROCESSABLE_ENTITY => "bad_bundle",
             StatusCode::CONFLICT => "conflict",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
             _ => "internal",
         };
         let body = serde_json::json!({ "error": code, "message": self.to_string() });

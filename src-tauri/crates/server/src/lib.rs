@@ -14,6 +14,7 @@ pub mod error;
 pub mod inbox;
 pub mod incident_cli;
 pub mod incidents;
+pub mod listen;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
@@ -177,7 +178,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         .add_service(logs)
         .add_service(metrics)
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(grpc),
+            listen::grpc_incoming(grpc, config.limits.clone()),
             stopped(&stop),
         );
     tasks.push(tokio::spawn(async move {
@@ -186,15 +187,15 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         }
     }));
 
-    let http_server = axum::serve(http, otlp_http::router(pipeline.clone(), incidents.clone()))
-        .with_graceful_shutdown(stopped(&stop));
-    tasks.push(tokio::spawn(async move {
-        if let Err(err) = http_server.await {
-            tracing::error!(%err, "OTLP/HTTP server stopped");
-        }
-    }));
+    tasks.push(tokio::spawn(listen::serve_http(
+        http,
+        otlp_http::router(pipeline.clone(), incidents.clone()),
+        config.limits.clone(),
+        "OTLP/HTTP",
+        stopped(&stop),
+    )));
 
-    let ui_server = axum::serve(
+    let ui_server = listen::serve_http(
         ui,
         api::router(api::Deps {
             readers: store.readers(),
@@ -215,13 +216,11 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
             writer: store.writer(),
             demo: demo.clone(),
         }),
-    )
-    .with_graceful_shutdown(stopped(&stop));
-    tasks.push(tokio::spawn(async move {
-        if let Err(err) = ui_server.await {
-            tracing::error!(%err, "UI server stopped");
-        }
-    }));
+        config.limits.clone(),
+        "UI",
+        stopped(&stop),
+    );
+    tasks.push(tokio::spawn(ui_server));
     if let Some(policy) = config.retention.clone() {
         tasks.push(tokio::spawn(retention::run(
             store.readers(),

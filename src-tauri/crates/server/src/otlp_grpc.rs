@@ -1,7 +1,8 @@
 //! OTLP/gRPC: the Trace, Logs and Metrics `Export` services on the gRPC address.
 //!
-//! Admission ([`AdmitLayer`]) comes before tonic reads and decodes the message, so gRPC
-//! requests waiting to be written hold a permit and memory stays bounded exactly as for HTTP.
+//! [`AdmitLayer`] receives a call's message first (against the pipeline's receiving budget and
+//! body deadline), then admits it, exactly as for HTTP: a client trickling a message holds no
+//! slot, and calls waiting to be written hold one, so memory stays bounded.
 //!
 //! tonic decodes and inflates (gzip, deflate) within the same limit as HTTP; its inflation stops
 //! at the limit (RESOURCE_EXHAUSTED). It reports an over-long *uncompressed* message as
@@ -137,9 +138,12 @@ pub fn remap_status<B>(mut resp: http::Response<B>) -> http::Response<B> {
     resp
 }
 
-/// Admits each gRPC call through the shared [`Pipeline`] limit before it reaches tonic; a call
-/// that cannot be admitted in time is answered UNAVAILABLE with RetryInfo without its body
-/// ever being read.
+/// gRPC frames a message with a 5-byte prefix (compressed flag, length).
+const GRPC_FRAME_PREFIX: usize = 5;
+
+/// Receives each gRPC call's message, then admits it through the shared [`Pipeline`] limit,
+/// before it reaches tonic; a call whose message is too slow, too large or finds no room is
+/// answered at once (DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE with RetryInfo).
 #[derive(Clone)]
 pub struct AdmitLayer {
     pipeline: Arc<Pipeline>,
@@ -169,14 +173,13 @@ pub struct Admit<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Admit<S>
+impl<S, ResBody> tower::Service<http::Request<tonic::body::Body>> for Admit<S>
 where
-    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<ResBody>>
         + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = http::Response<ResBody>;
@@ -187,20 +190,26 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         // The clone that was polled ready is the one to call; a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let pipeline = self.pipeline.clone();
         Box::pin(async move {
-            match pipeline.admit().await {
-                Ok(permit) => {
-                    let response = inner.call(req).await;
-                    drop(permit);
-                    response
-                }
-                Err(refused) => Ok(refused.to_grpc().into_http()),
-            }
+            let (parts, body) = req.into_parts();
+            let limit = pipeline.limits().max_body_bytes + GRPC_FRAME_PREFIX;
+            let received = match pipeline.receive(body, limit).await {
+                Ok(received) => received,
+                Err(refused) => return Ok(refused.to_grpc().into_http()),
+            };
+            let permit = match pipeline.admit().await {
+                Ok(permit) => permit,
+                Err(refused) => return Ok(refused.to_grpc().into_http()),
+            };
+            let body = tonic::body::Body::new(http_body_util::Full::new(received.bytes.clone()));
+            let response = inner.call(http::Request::from_parts(parts, body)).await;
+            drop((permit, received));
+            response
         })
     }
 }

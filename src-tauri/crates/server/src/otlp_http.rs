@@ -8,17 +8,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use bytes::Bytes;
 use http::{header, HeaderValue, Method, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use prost::Message;
 use serde::{de::DeserializeOwned, Serialize};
-use sightline_ingest::{inflate, otlp, replay, Encoding, Format, IngestError};
+use sightline_ingest::{inflate, otlp, replay, Encoding, Format};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::error::{otlp_status_response, RpcStatus, ServerError};
@@ -197,10 +194,12 @@ async fn replay(State(s): State<IngestState>, req: Request) -> Response {
     let result = async {
         replay::check_content_type(header_str(&req, header::CONTENT_TYPE))?;
         let encoding = Encoding::from_header(header_str(&req, header::CONTENT_ENCODING))?;
+        // A replay body is parsed whole into JSON values (about ten times its size): its
+        // limit is its own, below the OTLP receive limit, before and after inflation.
+        let limit = p.limits().max_replay_body_bytes;
+        let raw = p.receive(req.into_body(), limit).await?;
         let _permit = p.admit().await?;
-        let limit = p.limits().max_body_bytes;
-        let raw = read_body(req.into_body(), limit).await?;
-        let body = inflate(raw, encoding, limit)?;
+        let body = inflate(raw.bytes.clone(), encoding, limit)?;
         let mut window = None;
         if let Some(mut chunk) = replay::decode(&body, crate::now_ms())? {
             let who = Who {
@@ -255,10 +254,10 @@ where
     };
     let result = async {
         let encoding = Encoding::from_header(header_str(&req, header::CONTENT_ENCODING))?;
-        let _permit = pipeline.admit().await?;
         let limit = pipeline.limits().max_body_bytes;
-        let raw = read_body(req.into_body(), limit).await?;
-        let body = inflate(raw, encoding, limit)?;
+        let raw = pipeline.receive(req.into_body(), limit).await?;
+        let _permit = pipeline.admit().await?;
+        let body = inflate(raw.bytes.clone(), encoding, limit)?;
         let decoded: Req = otlp::decode(&body, format, message)?;
         drop(body);
         handle(pipeline.clone(), decoded).await
@@ -279,17 +278,6 @@ where
             }
             e.to_otlp_http(format)
         }
-    }
-}
-
-/// Reads at most `limit` bytes of body; the compressed body is capped like the inflated one.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ServerError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(IngestError::TooLarge { limit }.into())
-        }
-        Err(e) => Err(ServerError::Body(e.to_string())),
     }
 }
 
