@@ -337,8 +337,14 @@ async fn wait_for_signal() {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), in colour on a terminal. Shared
 /// by the `sightline` binary and the desktop app.
+///
+/// A line that cannot be written (stderr is a file on a full disk) is dropped: the
+/// subscriber's own report of the failure goes through `eprintln!`, which panics when stderr
+/// fails, and that panic killed the writer thread mid-warning, so ingest stayed closed after
+/// the disk had room again.
 pub fn init_logging() {
     tracing_subscriber::fmt()
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

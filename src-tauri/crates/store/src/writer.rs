@@ -230,7 +230,27 @@ fn run(
                 Err(_) => break,
             }
         }
-        let outcome = commit(&mut conn, &cache, &jobs, &frustration);
+        // A panic inside one commit (a bug, or a dependency's) fails that commit's jobs, not
+        // the writer: its transaction rolls back as it unwinds, and the next batch is written.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit(&mut conn, &cache, &jobs, &frustration)
+        }));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                for job in jobs {
+                    let _ = job.ack.send(Err(StoreError::Write(format!(
+                        "the write failed inside Sightline ({what}); the writer goes on"
+                    ))));
+                }
+                continue;
+            }
+        };
         match outcome {
             Ok((new_ids, change)) => {
                 cache.merge(new_ids);
