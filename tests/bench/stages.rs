@@ -71,6 +71,43 @@ fn main() {
     let t = Instant::now();
     let batches: Vec<_> = decoded.iter().map(|r| normalize::traces(r).batch).collect();
     rate("server: normalize (rows, JSON attrs)", spans, t);
+
+    // The part of normalizing that is redaction by content: every string a span carries (its
+    // name, status message, string attributes and event attributes) scanned for secrets.
+    let t = Instant::now();
+    let mut scanned = 0usize;
+    let mut found = 0usize;
+    for r in &decoded {
+        for span in r
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+        {
+            let strings = std::iter::once(span.name.as_str())
+                .chain(span.status.as_ref().map(|s| s.message.as_str()))
+                .chain(
+                    span.attributes
+                        .iter()
+                        .chain(span.events.iter().flat_map(|e| &e.attributes))
+                        .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                            opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(v) => Some(v.as_str()),
+                            _ => None,
+                        }),
+                );
+            for text in strings {
+                scanned += text.len();
+                found += std::hint::black_box(sightline_store::redact::redact_text(text))
+                    .map_or(0, |(_, n)| n);
+            }
+        }
+    }
+    rate("  of which redaction by content", spans, t);
+    println!(
+        "  {} bytes/span of text scanned, {:.0} MB/s, {found} secrets found",
+        scanned / spans,
+        scanned as f64 / t.elapsed().as_secs_f64() / 1e6
+    );
     let row_bytes: usize = batches
         .iter()
         .flat_map(|b| &b.spans)

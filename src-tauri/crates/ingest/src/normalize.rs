@@ -13,6 +13,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use sightline_store::attrs::{attrs_to_json, value_to_json};
 use sightline_store::model::{Batch, LogRow, MetricRow, PointRow, ResourceRow, ScopeRow, SpanRow};
+use sightline_store::redact::redacted;
 use sightline_store::span_json::{events_to_json, links_to_json};
 
 use crate::session::session_for;
@@ -146,7 +147,9 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
                     parent_span_id,
                     trace_state: span.trace_state.clone(),
                     flags: span.flags,
-                    name: span.name.clone(),
+                    // Names and messages are free text: a card or a token in a URL path or
+                    // an error message is redacted like one in an attribute.
+                    name: redacted(span.name.clone()),
                     kind: span.kind,
                     start_time_unix_nano: span.start_time_unix_nano,
                     end_time_unix_nano: span.end_time_unix_nano,
@@ -157,7 +160,7 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
                     links: links_to_json(&span.links),
                     dropped_links_count: span.dropped_links_count,
                     status_code: status.code,
-                    status_message: status.message,
+                    status_message: redacted(status.message),
                     session_id: session_for(&span.attributes, resource_attrs),
                     incident_id: None,
                 });

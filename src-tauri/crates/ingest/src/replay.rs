@@ -115,7 +115,7 @@ pub fn build_chunk(
     let mut last_ms = i64::MIN;
     let mut checkpoints = Vec::new();
     let mut pages = Vec::new();
-    for (i, event) in events.iter().enumerate() {
+    for (i, event) in events.iter_mut().enumerate() {
         let Value::Object(e) = event else {
             return Err(bad(format!("events[{i}] must be an object")));
         };
@@ -146,16 +146,15 @@ pub fn build_chunk(
             checkpoints.push((ts, i as u32));
         }
         if kind == META {
-            if let Some(href) = e
-                .get("data")
-                .and_then(|d| d.get("href"))
-                .and_then(Value::as_str)
-            {
-                pages.push((href.to_owned(), ts));
+            // A page's address may carry `?token=…`: redacted where the player and the
+            // pages list read it.
+            if let Some(Value::String(href)) = e.get_mut("data").and_then(|d| d.get_mut("href")) {
+                *href = sightline_store::redact::redacted(std::mem::take(href));
+                pages.push((href.clone(), ts));
             }
         }
     }
-    let url = text(meta, "url")?;
+    let url = text(meta, "url")?.map(sightline_store::redact::redacted);
     if let Some(url) = &url {
         if !pages.iter().any(|(p, _)| p == url) {
             pages.push((url.clone(), first_ms));
@@ -167,11 +166,14 @@ pub fn build_chunk(
         Some(_) => return Err(bad("meta.viewport must be an object")),
     };
     let known = ["userId", "userEmail", "url", "userAgent", "viewport"];
-    let attributes: Map<String, Value> = meta
-        .iter()
-        .filter(|(k, _)| !known.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut attributes = Value::Object(
+        meta.iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    // Free attributes are whatever the page sent: redacted by name and content, like spans'.
+    sightline_store::redact::redact(&mut attributes);
     // Clients that send no meta URL (rrweb-only, HyperDX) still have page views: the batch's
     // first page view is its URL.
     let url = url.or_else(|| pages.iter().min_by_key(|(_, t)| *t).map(|(p, _)| p.clone()));
@@ -181,7 +183,7 @@ pub fn build_chunk(
         url,
         user_agent: text(meta, "userAgent")?,
         viewport,
-        attributes: Value::Object(attributes).to_string(),
+        attributes: attributes.to_string(),
     };
     // Checked after meta, so a bad batch is refused even when it has no events.
     if events.is_empty() {

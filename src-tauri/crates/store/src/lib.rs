@@ -17,6 +17,7 @@ mod reader;
 pub mod redact;
 pub mod report;
 pub mod retention;
+pub mod scrub;
 pub mod span_json;
 pub mod sql;
 mod writer;

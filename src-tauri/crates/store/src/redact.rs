@@ -1,8 +1,9 @@
 //! Redaction: what must never be stored, whatever a client sends. Credentials in headers
 //! (`authorization`, `cookie`, …) and sensitive fields (`password`, `card`, `cvv`, `token`, …)
-//! are replaced by [`REDACTED`] wherever they appear as an attribute or a field of a JSON or
-//! form-encoded payload. The recorder redacts the same names before data leaves the browser;
-//! this is the second line of defence, applied to every span, log and replay batch.
+//! are replaced by [`REDACTED`] wherever they appear as an attribute or a field of a JSON
+//! payload; free text (forms, URLs, log lines, SQL) is redacted by content ([`crate::scrub`]).
+//! The recorder redacts the same names before data leaves the browser; this is the second
+//! line of defence, applied to every span, log and replay batch.
 
 use serde_json::Value;
 
@@ -87,8 +88,9 @@ pub fn sensitive(key: &str) -> bool {
     })
 }
 
-/// Redacts `value` in place: sensitive keys of objects, and payloads inside strings (JSON
-/// documents and `a=1&b=2` forms). Returns how many values were redacted.
+/// Redacts `value` in place: sensitive keys of objects, payloads inside strings (JSON
+/// documents) and secrets in any other string by content. Returns how many values were
+/// redacted.
 pub fn redact(value: &mut Value) -> usize {
     match value {
         Value::Object(map) => {
@@ -113,42 +115,37 @@ pub fn redact(value: &mut Value) -> usize {
             }
             None => 0,
         },
+        // A card number sent as a JSON number, not a string.
+        Value::Number(n) if n.as_u64().is_some_and(crate::scrub::is_card_number) => {
+            *value = Value::String(REDACTED.into());
+            1
+        }
         _ => 0,
     }
 }
 
-/// A payload in a string, redacted: `None` when nothing in it needed redacting (the common
-/// case costs a scan, not an allocation).
+/// A payload in a string, redacted: a JSON document field by field, any other text by
+/// content ([`crate::scrub`]: card numbers, bearer tokens, `secret=` pairs, URL passwords, key
+/// shapes). `None` when nothing in it needed redacting (the common case costs a scan, not an
+/// allocation).
 pub fn redact_text(text: &str) -> Option<(String, usize)> {
     let t = text.trim_start();
     if t.starts_with('{') || t.starts_with('[') {
-        let mut doc: Value = serde_json::from_str(text).ok()?;
-        let n = redact(&mut doc);
-        return (n > 0).then(|| (doc.to_string(), n));
-    }
-    // A form body: only when every `&` part is a `key=value` pair with a plain key (so URLs,
-    // SQL and prose are never taken for one). One scan rejects almost everything else.
-    let form_like = text.bytes().all(|b| !b.is_ascii_whitespace()) && text.contains('=');
-    if form_like {
-        let mut n = 0;
-        let mut parts = Vec::new();
-        for pair in text.split('&') {
-            let (k, v) = pair.split_once('=')?;
-            let plain =
-                |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']');
-            if k.is_empty() || !k.bytes().all(plain) {
-                return None;
-            }
-            if sensitive(k) && !v.is_empty() && v != REDACTED {
-                n += 1;
-                parts.push(format!("{k}={REDACTED}"));
-            } else {
-                parts.push(pair.to_owned());
-            }
+        if let Ok(mut doc) = serde_json::from_str::<Value>(text) {
+            let n = redact(&mut doc);
+            return (n > 0).then(|| (doc.to_string(), n));
         }
-        return (n > 0).then(|| (parts.join("&"), n));
+        // Not JSON after all (cut off, or prose in brackets): read as text.
     }
-    None
+    crate::scrub::scrub(text)
+}
+
+/// `text` redacted ([`redact_text`]), taking it by value so the common case moves it, unchanged.
+pub fn redacted(text: String) -> String {
+    match redact_text(&text) {
+        Some((clean, _)) => clean,
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -235,9 +232,22 @@ mod tests {
         assert!(redact_text("GET /api/cart 200").is_none());
         assert!(redact_text("{not json").is_none());
         assert!(redact_text("a=1&b=2").is_none());
-        assert!(
-            redact_text("http://shop/?password=x").is_none(),
-            "a URL is not a form"
+        assert_eq!(
+            redact_text("http://shop/?password=x")
+                .map(|(t, _)| t)
+                .as_deref(),
+            Some("http://shop/?password=[REDACTED]"),
+            "a URL's query is read by content"
         );
+        assert_eq!(
+            redact_text("[not json, card 4242424242424242]")
+                .map(|(t, _)| t)
+                .as_deref(),
+            Some("[not json, card [REDACTED]]")
+        );
+        let mut v = json!({"amount": 1200, "pan": 4242424242424242u64, "at": 1733144400123u64});
+        assert_eq!(redact(&mut v), 1);
+        assert_eq!(v["pan"], REDACTED);
+        assert_eq!(v["amount"], 1200);
     }
 }
