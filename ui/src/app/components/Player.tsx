@@ -29,6 +29,8 @@ export interface PlayerHandle {
 
 interface Props {
   events: RrwebEvent[];
+  /** Foreign URLs the guard made inert in these events (shown, so a missing image is explained). */
+  blocked?: number;
   /** The session's start (Unix ms); offsets are from here. */
   startMs: number;
   durationMs: number;
@@ -48,7 +50,7 @@ interface Props {
 
 const SPEEDS = [1, 2, 4, 8];
 
-export function Player({ events, startMs, durationMs, marks, idle, bands = [], initialOffsetMs, windowEndMs, autoPlay, onOutside, onTime, handle }: Props) {
+export function Player({ events, startMs, durationMs, marks, idle, bands = [], initialOffsetMs, windowEndMs, autoPlay, onOutside, onTime, handle, blocked = 0 }: Props) {
   const viewport = useRef<HTMLDivElement>(null);
   const frame = useRef<HTMLDivElement>(null);
   const replayer = useRef<Replayer | null>(null);
@@ -255,6 +257,11 @@ export function Player({ events, startMs, durationMs, marks, idle, bands = [], i
         <label className="toggle">
           <input type="checkbox" checked={skip} onChange={(e) => setSkip(e.target.checked)} /> Skip inactivity
         </label>
+        {blocked > 0 && (
+          <span className="muted small" title="The recording points at other sites than the session's own pages; the player does not fetch them, so those sites cannot tell when or where it was watched.">
+            {blocked} outside {blocked === 1 ? 'resource' : 'resources'} not loaded
+          </span>
+        )}
       </div>
     </>
   );

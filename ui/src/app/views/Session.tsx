@@ -12,6 +12,7 @@ import { clock, dateTimeWithZone, duration, nsToMs, plural, shortUrl } from '../
 import { useLoad } from '../hooks';
 import { describeScope, useIncidents } from '../incidents';
 import { href, navigate, parseOffset } from '../router';
+import { guardReplay } from '../replay-guard';
 
 interface Loaded {
   detail: SessionDetail;
@@ -26,13 +27,18 @@ const REPLAY_WINDOW_MS = 5 * 60_000;
 interface LoadedWindow extends ReplayWindow {
   /** The end of what this window holds (Unix ms). */
   toMs: number;
+  /** URLs to other sites the recording held, not fetched. */
+  blocked: number;
 }
 
-async function replayWindow(id: string, at: number, signal?: AbortSignal): Promise<LoadedWindow> {
+/** A window of the replay, with every URL pointing away from the session's own pages made
+ * inert before the player sees it (replay-guard.ts). */
+async function replayWindow(id: string, at: number, pages: string[], signal?: AbortSignal): Promise<LoadedWindow> {
   const fromMs = Math.floor(at);
   const toMs = fromMs + REPLAY_WINDOW_MS;
   const w = await api.get<ReplayWindow>(`/sessions/${encodeURIComponent(id)}/replay${query({ fromMs, toMs })}`, signal);
-  return { ...w, toMs };
+  const { blocked } = guardReplay(w.events, pages);
+  return { ...w, toMs, blocked };
 }
 
 type Tab = 'network' | 'console' | 'backend' | 'diagnostics';
@@ -44,7 +50,7 @@ export function SessionView({ id, params }: { id: string; params: URLSearchParam
       api.get<Timeline>(`/sessions/${encodeURIComponent(id)}/timeline`, signal),
     ]);
     const at = timeline.startMs + (parseOffset(params.get('t')) ?? 0);
-    const replay = await replayWindow(id, at, signal);
+    const replay = await replayWindow(id, at, detail.pages.map((p) => p.url), signal);
     return { detail, timeline, replay };
   });
   // A failure is this session's, though the previous session's data is still held.
@@ -120,12 +126,13 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
   const lastEvent = win.replay.events[win.replay.events.length - 1]?.timestamp ?? startMs;
   const durationMs = Math.max(lastEvent - startMs, (detail.lastSeenMs ?? startMs) - startMs, 1);
   const initial = win.at;
+  const pages = useMemo(() => detail.pages.map((p) => p.url), [detail.pages]);
   // A seek (or playback) past the loaded window loads the window around it.
   const loadAround = useCallback(
     (offsetMs: number, play: boolean) => {
-      void replayWindow(id, startMs + offsetMs).then((replay) => setWin({ replay, at: offsetMs, play }));
+      void replayWindow(id, startMs + offsetMs, pages).then((replay) => setWin({ replay, at: offsetMs, play }));
     },
-    [id, startMs],
+    [id, startMs, pages],
   );
   // Sub-minute sessions (tests, quick repros) need tenths to tell moments apart.
   const short = durationMs < 60_000;
@@ -259,6 +266,7 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             idle={idle}
             bands={bands}
             initialOffsetMs={initial}
+            blocked={win.replay.blocked}
             onTime={setNow}
             handle={player}
           />
