@@ -8,29 +8,10 @@
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use sightline_server::Limits;
-use sightline_tests::Engine;
+use sightline_tests::{one_span, Engine};
 use tonic_types::StatusExt;
-
-fn one_span(n: u8) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span {
-                    trace_id: vec![n; 16],
-                    span_id: vec![n; 8],
-                    name: format!("span {n}"),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
 
 fn narrow() -> Limits {
     Limits {

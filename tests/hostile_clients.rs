@@ -8,28 +8,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use sightline_server::Limits;
-use sightline_tests::Engine;
-
-fn one_span(n: u8) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span {
-                    trace_id: vec![n; 16],
-                    span_id: vec![n; 8],
-                    name: format!("span {n}"),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
+use sightline_tests::{one_span, Engine};
 
 fn export(e: &Engine, n: u8) -> u16 {
     reqwest::blocking::Client::new()

@@ -7,7 +7,6 @@ use opentelemetry::logs::{
 };
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::WithExportConfig;
 use serde_json::json;
 use sightline_tests::Engine;
 
@@ -33,16 +32,7 @@ fn secrets_from_the_official_sdk_are_stored_redacted() {
     traces.force_flush().expect("spans exported");
 
     // A verbose log with the request's payload, as incident-mode middleware writes it.
-    let logs = e.runtime().block_on(async {
-        let exporter = opentelemetry_otlp::LogExporter::builder()
-            .with_tonic()
-            .with_endpoint(format!("http://{}", e.grpc))
-            .build()
-            .expect("log exporter");
-        opentelemetry_sdk::logs::SdkLoggerProvider::builder()
-            .with_simple_exporter(exporter)
-            .build()
-    });
+    let logs = e.logger_provider();
     let logger = logs.logger("redaction");
     let mut record = logger.create_log_record();
     record.set_severity_number(Severity::Info);
@@ -133,16 +123,7 @@ fn secrets_in_free_text_never_reach_the_database() {
     span.end();
     traces.force_flush().expect("spans exported");
 
-    let logs = e.runtime().block_on(async {
-        let exporter = opentelemetry_otlp::LogExporter::builder()
-            .with_tonic()
-            .with_endpoint(format!("http://{}", e.grpc))
-            .build()
-            .expect("log exporter");
-        opentelemetry_sdk::logs::SdkLoggerProvider::builder()
-            .with_simple_exporter(exporter)
-            .build()
-    });
+    let logs = e.logger_provider();
     let logger = logs.logger("redaction");
     let mut record = logger.create_log_record();
     record.set_severity_number(Severity::Warn);

@@ -216,6 +216,43 @@ impl Engine {
                 .build()
         })
     }
+
+    /// The official OpenTelemetry Rust SDK exporting logs to this engine over OTLP/gRPC, each
+    /// record as it is emitted.
+    pub fn logger_provider(&self) -> opentelemetry_sdk::logs::SdkLoggerProvider {
+        use opentelemetry_otlp::WithExportConfig;
+        self.rt.block_on(async {
+            let exporter = opentelemetry_otlp::LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(format!("http://{}", self.grpc))
+                .build()
+                .expect("log exporter");
+            opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+                .with_simple_exporter(exporter)
+                .build()
+        })
+    }
+}
+
+/// A request of one span named `span {n}`, its ids made of `n`.
+pub fn one_span(
+    n: u8,
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![n; 16],
+                    span_id: vec![n; 8],
+                    name: format!("span {n}"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
 }
 
 /// Builds a binary of the workspace with cargo, in this test's profile, and gives its path.
