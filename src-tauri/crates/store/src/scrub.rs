@@ -351,6 +351,33 @@ fn userinfo_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     (e > s && &b[s..e] != REDACTED.as_bytes()).then_some((s, e))
 }
 
+/// Last words that make a secret-sounding key name a fact about the secret, not the secret:
+/// `card_declined: insufficient funds` is an error message, `token_type=Bearer` is OAuth's
+/// type field. Only free text is read this way; an attribute or JSON field named so is still
+/// redacted by name.
+const STATE_WORDS: &[&str] = &[
+    "declined", "expired", "invalid", "missing", "required", "error", "failed", "status", "type",
+    "brand", "count", "length", "present", "reset", "changed", "mismatch", "expires", "verified",
+    "valid", "rejected",
+];
+
+/// Whether `key`'s last word is one of [`STATE_WORDS`].
+fn names_a_state(key: &str) -> bool {
+    let last = key
+        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or(key);
+    // camelCase: the last hump (`cardDeclined` → `Declined`).
+    let hump = last
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_ascii_uppercase())
+        .map_or(last, |(i, _)| &last[i..]);
+    STATE_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(last) || w.eq_ignore_ascii_case(hump))
+}
+
 /// What a key of a `key=value` pair is made of: `user.password`, `card[number]`, `x-api-key`.
 fn is_key(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'[' | b']')
@@ -379,7 +406,7 @@ fn pair_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
     // Keys are ASCII (is_key), so this is a valid str.
     let key = std::str::from_utf8(&b[k_start..k_end]).ok()?;
-    if !sensitive(key) {
+    if !sensitive(key) || names_a_state(key) {
         return None;
     }
     let mut at = i + 1;
@@ -538,6 +565,20 @@ mod tests {
         }
         assert!(is_card_number(4242424242424242));
         assert!(!is_card_number(1733144400123));
+    }
+
+    #[test]
+    fn a_fact_about_a_secret_is_not_a_secret() {
+        for kept in [
+            "card_declined: insufficient funds",
+            "cardDeclined: insufficient funds",
+            "token_type=Bearer&expires_in=3600",
+            "password_reset: sent",
+        ] {
+            assert_eq!(s(kept), kept);
+        }
+        assert_eq!(s("card_number: 1234"), "card_number: [REDACTED]");
+        assert_eq!(s("password=x"), "password=[REDACTED]");
     }
 
     #[test]
