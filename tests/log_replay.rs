@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::{json, Value};
-use sightline_store::queries;
+use sightline_store::views;
 use sightline_tests::Engine;
 
 fn s(key: &str, v: &str) -> KeyValue {
@@ -129,16 +129,16 @@ fn hyperdx_replay_in_otlp_logs_becomes_a_session() {
     let resp = send(&e, &req);
     assert_eq!(resp.partial_success, None);
 
-    let stored = e.read(|c| queries::replay_events(c, "hdx-1").unwrap());
+    let stored = e.read(|c| views::replay_events(c, "hdx-1").unwrap());
     assert_eq!(
         stored,
         events(),
         "the split full snapshot is reassembled exactly"
     );
-    let checkpoints = e.read(|c| queries::replay_checkpoints(c, "hdx-1").unwrap());
+    let checkpoints = e.read(|c| views::replay_checkpoints(c, "hdx-1").unwrap());
     assert_eq!(checkpoints.len(), 1);
     let session = e
-        .read(|c| queries::session_view(c, "hdx-1").unwrap())
+        .read(|c| views::session_view(c, "hdx-1").unwrap())
         .unwrap();
     assert_eq!(session["eventCount"], 4);
     assert_eq!(session["pages"][0]["url"], "http://shop/");
@@ -147,8 +147,7 @@ fn hyperdx_replay_in_otlp_logs_becomes_a_session() {
     // The SDK retries the same request: stored once.
     send(&e, &req);
     assert_eq!(
-        e.read(|c| queries::replay_events(c, "hdx-1").unwrap())
-            .len(),
+        e.read(|c| views::replay_events(c, "hdx-1").unwrap()).len(),
         4
     );
 }
@@ -167,8 +166,7 @@ fn an_event_missing_a_piece_is_reported_not_dropped_silently() {
         partial.error_message
     );
     assert_eq!(
-        e.read(|c| queries::replay_events(c, "hdx-2").unwrap())
-            .len(),
+        e.read(|c| views::replay_events(c, "hdx-2").unwrap()).len(),
         3
     );
 }
@@ -233,7 +231,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
     assert_eq!(send(&e, &req).partial_success, None);
 
     let session = e
-        .read(|c| queries::session_view(c, "sem-1").unwrap())
+        .read(|c| views::session_view(c, "sem-1").unwrap())
         .unwrap();
     assert_eq!(session["userId"], "u-9");
     assert_eq!(session["userEmail"], "ada@example.com");
@@ -246,7 +244,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
         .map(|p| p["url"].as_str().unwrap())
         .collect();
     assert_eq!(pages, [checkout, "http://shop/orders"]);
-    let indexed = e.read(|c| queries::session_events(c, "sem-1").unwrap());
+    let indexed = e.read(|c| views::session_events(c, "sem-1").unwrap());
     let clicks: Vec<&Value> = indexed.iter().filter(|ev| ev["kind"] == "click").collect();
     assert_eq!(clicks[0]["target"], "Place order");
     assert!(
@@ -259,7 +257,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
 
     // The reported rage click is the session's signal, marked as reported, with its score;
     // the engine adds no copy and, with no DOM stream, no dead clicks.
-    let signals = e.read(|c| queries::frustration_signals(c, "sem-1").unwrap());
+    let signals = e.read(|c| views::frustration_signals(c, "sem-1").unwrap());
     let kinds: Vec<(&str, &str)> = signals
         .iter()
         .map(|s| (s["kind"].as_str().unwrap(), s["source"].as_str().unwrap()))
@@ -297,7 +295,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
 
     // A retried request changes nothing in the session.
     assert_eq!(send(&e, &req).partial_success, None);
-    let again = e.read(|c| queries::frustration_signals(c, "sem-1").unwrap());
+    let again = e.read(|c| views::frustration_signals(c, "sem-1").unwrap());
     assert_eq!(again.len(), 2);
 
     // The agent exports every few seconds: a later export on the same page is no new visit.
@@ -313,7 +311,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
     );
     assert_eq!(send(&e, &next).partial_success, None);
     let visits = e
-        .read(|c| queries::session_events(c, "sem-1").unwrap())
+        .read(|c| views::session_events(c, "sem-1").unwrap())
         .into_iter()
         .filter(|ev| ev["kind"] == "page_view")
         .count();
@@ -352,7 +350,7 @@ fn reported_signals_outside_the_rules_names_are_bounded() {
         ],
     );
     assert_eq!(send(&e, &req).partial_success, None);
-    let signals = e.read(|c| queries::frustration_signals(c, "sem-2").unwrap());
+    let signals = e.read(|c| views::frustration_signals(c, "sem-2").unwrap());
     let kinds: Vec<&str> = signals
         .iter()
         .map(|s| s["kind"].as_str().unwrap())

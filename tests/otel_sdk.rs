@@ -297,7 +297,7 @@ fn sdk_metrics_arrive_over_every_transport() {
         provider.shutdown().expect("metric export");
     }
 
-    let exported = engine.read(|conn| sightline_store::queries::export_metrics(conn).unwrap());
+    let exported = engine.read(|conn| sightline_store::views::export_metrics(conn).unwrap());
     let mut seen = Vec::new();
     for rm in &exported.resource_metrics {
         let transport = rm

@@ -19,7 +19,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{json, Value};
-use sightline_store::queries;
+use sightline_store::views;
 use sightline_tests::{Engine, HeaderCarrier};
 
 const SECRETS: [&str; 3] = [
@@ -159,18 +159,18 @@ fn checkout_session(otel: Otel) {
 
     // The session and its replay.
     let session = e
-        .read(|c| queries::session_view(c, &session_id).unwrap())
+        .read(|c| views::session_view(c, &session_id).unwrap())
         .expect("session stored");
     assert_eq!(session["userId"], "shopper-7");
     assert!(session["eventCount"].as_i64().unwrap() > 10, "{session}");
-    let events = e.read(|c| queries::replay_events(c, &session_id).unwrap());
+    let events = e.read(|c| views::replay_events(c, &session_id).unwrap());
     assert!(events.iter().any(|ev| ev["type"] == 2), "a full snapshot");
     assert!(!e
-        .read(|c| queries::replay_checkpoints(c, &session_id).unwrap())
+        .read(|c| views::replay_checkpoints(c, &session_id).unwrap())
         .is_empty());
 
     // The rage click, with the control's name and why.
-    let signals = e.read(|c| queries::frustration_signals(c, &session_id).unwrap());
+    let signals = e.read(|c| views::frustration_signals(c, &session_id).unwrap());
     let rage = signals
         .iter()
         .find(|s| s["kind"] == "rage_click")
@@ -180,7 +180,7 @@ fn checkout_session(otel: Otel) {
 
     // The request the browser made and the span the backend made share one trace, and that
     // trace (with its backend span) belongs to the session.
-    let indexed = e.read(|c| queries::session_events(c, &session_id).unwrap());
+    let indexed = e.read(|c| views::session_events(c, &session_id).unwrap());
     let request = indexed
         .iter()
         .find(|ev| {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
-use sightline_store::queries;
+use sightline_store::views;
 use sightline_tests::Engine;
 
 fn send(e: &Engine, ctype: &str, gzip: bool, body: &Value) -> Response {
@@ -44,11 +44,11 @@ fn batch(session: &str, n: u64, start_ms: u64) -> Value {
 }
 
 fn session(e: &Engine, id: &str) -> Option<Value> {
-    e.read(|c| queries::session_view(c, id).unwrap())
+    e.read(|c| views::session_view(c, id).unwrap())
 }
 
 fn events(e: &Engine, id: &str) -> Vec<Value> {
-    e.read(|c| queries::replay_events(c, id).unwrap())
+    e.read(|c| views::replay_events(c, id).unwrap())
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn a_batch_is_stored_with_its_session() {
     let stored = events(&e, "s-1");
     assert_eq!(stored.len(), 22);
     assert_eq!(stored[1]["type"], 2);
-    let checkpoints = e.read(|c| queries::replay_checkpoints(c, "s-1").unwrap());
+    let checkpoints = e.read(|c| views::replay_checkpoints(c, "s-1").unwrap());
     assert_eq!(checkpoints, vec![(1_763_000_000_001, 0, 1)]);
 }
 
@@ -97,7 +97,7 @@ fn a_retried_batch_is_stored_once() {
     assert_eq!(s["batchCount"], 1);
     assert_eq!(events(&e, "s-2").len(), 22);
     assert_eq!(
-        e.read(|c| queries::replay_checkpoints(c, "s-2").unwrap())
+        e.read(|c| views::replay_checkpoints(c, "s-2").unwrap())
             .len(),
         1
     );
@@ -213,7 +213,7 @@ fn dom(t: u64) -> Value {
 }
 
 fn signals(e: &Engine, id: &str) -> Vec<Value> {
-    e.read(|c| queries::frustration_signals(c, id).unwrap())
+    e.read(|c| views::frustration_signals(c, id).unwrap())
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn rage_clicks_are_detected_with_their_reason_and_raise_the_score() {
     // A retry changes nothing.
     assert_eq!(send(&e, "application/json", false, &b).status(), 200);
     assert_eq!(signals(&e, "rage").len(), 1);
-    let indexed = e.read(|c| queries::session_events(c, "rage").unwrap());
+    let indexed = e.read(|c| views::session_events(c, "rage").unwrap());
     assert_eq!(indexed.iter().filter(|ev| ev["kind"] == "click").count(), 5);
 }
 
@@ -313,7 +313,7 @@ fn errors_and_network_requests_are_indexed() {
     );
     let found = signals(&e, "errs");
     assert_eq!(found[0]["kind"], "error_click");
-    let indexed = e.read(|c| queries::session_events(c, "errs").unwrap());
+    let indexed = e.read(|c| views::session_events(c, "errs").unwrap());
     let network = indexed.iter().find(|ev| ev["kind"] == "network").unwrap();
     assert_eq!(network["traceId"], "5b8efff798038103d269b633813fc60c");
     assert_eq!(network["target"], "http://api/cart");
@@ -341,7 +341,7 @@ fn seeking_starts_at_the_nearest_full_snapshot() {
     }
     // Minute 40 to 41.
     let from = (t0 + 40 * minute + 30_000) as i64;
-    let window = e.read(|c| queries::replay_window(c, "long", from, from + 60_000).unwrap());
+    let window = e.read(|c| views::replay_window(c, "long", from, from + 60_000).unwrap());
     assert_eq!(window.checkpoint_ms, Some((t0 + 40 * minute + 1) as i64));
     assert_eq!(
         window.chunks_decoded, 2,
@@ -356,7 +356,7 @@ fn seeking_starts_at_the_nearest_full_snapshot() {
     assert!(last <= from + 60_000);
 
     // Before the first snapshot there is nothing to start from but the beginning.
-    let start = e.read(|c| queries::replay_window(c, "long", t0 as i64, t0 as i64 + 1).unwrap());
+    let start = e.read(|c| views::replay_window(c, "long", t0 as i64, t0 as i64 + 1).unwrap());
     assert_eq!(start.checkpoint_ms, None);
     assert_eq!(start.chunks_decoded, 1);
     assert_eq!(
@@ -400,7 +400,7 @@ fn plain_rrweb_clicks_are_named_from_the_dom_and_fields_are_never_dead() {
     assert_eq!(send(&e, "application/json", false, &b1).status(), 200);
 
     let clicks: Vec<Value> = e
-        .read(|c| queries::session_events(c, "plain").unwrap())
+        .read(|c| views::session_events(c, "plain").unwrap())
         .into_iter()
         .filter(|ev| ev["kind"] == "click")
         .collect();

@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
-use sightline_store::queries;
+use sightline_store::views;
 use sightline_tests::Engine;
 
 fn v(value: Value) -> Option<AnyValue> {
@@ -365,7 +365,7 @@ fn every_trace_field_round_trips() {
     let e = Engine::start();
     let sent = full_traces();
     e.post_protobuf("/v1/traces", sent.encode_to_vec());
-    let stored = e.read(|c| queries::export_traces(c).unwrap());
+    let stored = e.read(|c| views::export_traces(c).unwrap());
     assert_same(&sent, &stored);
 }
 
@@ -374,7 +374,7 @@ fn every_log_field_round_trips() {
     let e = Engine::start();
     let sent = full_logs();
     e.post_protobuf("/v1/logs", sent.encode_to_vec());
-    let stored = e.read(|c| queries::export_logs(c).unwrap());
+    let stored = e.read(|c| views::export_logs(c).unwrap());
     assert_same(&sent, &stored);
 }
 
@@ -383,7 +383,7 @@ fn every_metric_field_round_trips() {
     let e = Engine::start();
     let sent = full_metrics();
     e.post_protobuf("/v1/metrics", sent.encode_to_vec());
-    let stored = e.read(|c| queries::export_metrics(c).unwrap());
+    let stored = e.read(|c| views::export_metrics(c).unwrap());
     assert_same(&sent, &stored);
 }
 

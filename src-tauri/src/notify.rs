@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use sightline_server::settings::SettingsStore;
 use sightline_server::Monitor;
+use sightline_store::views::ErringSession as Erring;
 use tauri::AppHandle;
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::error::RecvError;
@@ -17,44 +18,6 @@ const REMEMBERED: usize = 10_000;
 /// At most this many notifications from one commit: a burst of imported sessions must not
 /// bury the desktop.
 const PER_CHANGE: usize = 3;
-
-/// A session worth a notification: its id, who and where, and how many errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Erring {
-    pub session_id: String,
-    pub user: Option<String>,
-    pub url: Option<String>,
-    pub errors: i64,
-}
-
-/// Which of `sessions` have errors, from the store.
-fn erring(
-    conn: &sightline_store::Connection,
-    ids: &[String],
-) -> sightline_store::Result<Vec<Erring>> {
-    let mut stmt = conn.prepare_cached(
-        // Errors as the Sessions list counts them: page errors and failed requests (5xx, no
-        // answer); a 4xx is the client's.
-        "SELECT session_id, coalesce(user_email, user_id), start_url,
-                error_count + failed_request_count
-         FROM sessions WHERE session_id = ?1 AND (error_count > 0 OR failed_request_count > 0)",
-    )?;
-    let mut out = Vec::new();
-    for id in ids {
-        let row = stmt
-            .query_row([id], |r| {
-                Ok(Erring {
-                    session_id: r.get(0)?,
-                    user: r.get(1)?,
-                    url: r.get(2)?,
-                    errors: r.get(3)?,
-                })
-            })
-            .ok();
-        out.extend(row);
-    }
-    Ok(out)
-}
 
 /// Remembers which sessions were announced; returns those not announced yet.
 #[derive(Default)]
@@ -122,8 +85,13 @@ pub async fn follow(
                         if ids.is_empty() {
                             continue;
                         }
-                        let Ok(found) = monitor.read(move |conn| erring(conn, &ids)).await else {
-                            continue;
+                        let found = match monitor.erring_sessions(ids).await {
+                            Ok(found) => found,
+                            Err(err) => {
+                                // Said, not taken for "no session has errors".
+                                tracing::warn!(%err, "cannot tell which sessions have errors");
+                                continue;
+                            }
                         };
                         for e in told.fresh(found) {
                             let (title, body) = text(&e);
@@ -183,30 +151,5 @@ mod tests {
             ..e("b", 1)
         };
         assert_eq!(text(&anonymous).1, "An anonymous user: 1 error");
-    }
-
-    #[test]
-    fn only_sessions_with_errors_are_found() {
-        // The real schema, as the engine's migrations leave it.
-        let dir = tempfile::tempdir().unwrap();
-        let store = sightline_store::Store::open_dir(dir.path()).unwrap();
-        let path = store.path().to_owned();
-        store.close();
-        let conn = sightline_store::Connection::open(path).unwrap();
-        conn.execute_batch(
-            "INSERT INTO sessions (session_id, user_id, start_url, error_count,
-                                   failed_request_count, client_error_count)
-             VALUES ('ok', 'u1', '/', 0, 0, 2), ('bad', 'u2', '/pay', 3, 0, 0),
-                    ('500', 'u3', '/pay', 0, 1, 0);",
-        )
-        .unwrap();
-        let ids = ["ok".into(), "bad".into(), "500".into(), "missing".into()];
-        let found = erring(&conn, &ids).unwrap();
-        let which: Vec<(&str, i64)> = found
-            .iter()
-            .map(|f| (f.session_id.as_str(), f.errors))
-            .collect();
-        assert_eq!(which, [("bad", 3), ("500", 1)], "a 4xx alone is no error");
-        assert_eq!(found[0].user.as_deref(), Some("u2"));
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sightline_server::Monitor;
 use sightline_store::incident::Incident;
-use sightline_store::queries::Activity;
+use sightline_store::views::Activity;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Wry};

@@ -12,7 +12,7 @@ use std::process::Command;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use sightline_store::queries;
+use sightline_store::views;
 use sightline_tests::Engine;
 
 /// A product grid (48 cards), a live "people viewing" counter that re-renders every second,
@@ -93,7 +93,7 @@ fn main() {
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("session json");
     let id = run["sessionId"].as_str().expect("session id").to_owned();
     let s = e
-        .read(|c| queries::session_view(c, &id))
+        .read(|c| views::session_view(c, &id))
         .expect("query")
         .expect("session stored");
     let raw = s["rawBytes"].as_f64().unwrap_or(0.0);

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
-use sightline_store::{queries, sql, Change, Connection, Readers};
+use sightline_store::{sql, views, Change, Connection, Readers};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::config::Limits;
@@ -369,7 +369,7 @@ fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
 async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Response {
     let result = async {
         let id = parse_trace_id(&trace_id)?;
-        read(s.readers, move |conn, _| queries::trace_view(conn, &id))
+        read(s.readers, move |conn, _| views::trace_view(conn, &id))
             .await?
             .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
     }
@@ -384,7 +384,7 @@ async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String>) -> Respo
 async fn status(State(s): State<ApiState>) -> Response {
     let endpoints = s.endpoints.clone();
     match read(s.readers, |conn, r| {
-        let stats = queries::stats(conn, r.path())?;
+        let stats = views::stats(conn, r.path())?;
         Ok((stats, r.path().to_owned()))
     })
     .await
@@ -414,10 +414,7 @@ async fn activity(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
     let result = async {
         let since =
             param(&p, "sinceMs", "Unix milliseconds")?.unwrap_or_else(|| crate::now_ms() - DAY_MS);
-        let counts = read(s.readers, move |conn, _| {
-            queries::activity_since(conn, since)
-        })
-        .await?;
+        let counts = read(s.readers, move |conn, _| views::activity_since(conn, since)).await?;
         Ok(serde_json::json!(counts))
     }
     .await;
@@ -614,7 +611,7 @@ async fn incident_requests(State(s): State<ApiState>, Path(id): Path<String>) ->
         // Unknown ids are a 404, not an empty list.
         s.incidents.get(&id).await?;
         let (requests, truncated) = read(s.readers, move |conn, _| {
-            queries::incident_requests(conn, &id, MAX_INCIDENT_REQUESTS)
+            views::incident_requests(conn, &id, MAX_INCIDENT_REQUESTS)
         })
         .await?;
         Ok::<_, ServerError>(serde_json::json!({ "requests": requests, "truncated": truncated }))
@@ -708,7 +705,7 @@ async fn patch_settings(State(s): State<ApiState>, body: Bytes) -> Response {
 }
 
 async fn stats(State(s): State<ApiState>) -> Response {
-    match read(s.readers, |conn, r| queries::stats(conn, r.path())).await {
+    match read(s.readers, |conn, r| views::stats(conn, r.path())).await {
         Ok(stats) => Json(stats).into_response(),
         Err(e) => e.to_api(),
     }
@@ -851,17 +848,17 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ServerError> {
 }
 
 /// `incident=ID` or `incident=any`: what was captured in that incident window, or in any.
-fn incident_param(p: &Params) -> Option<queries::IncidentFilter> {
+fn incident_param(p: &Params) -> Option<views::IncidentFilter> {
     text(p, "incident").map(|v| match v.as_str() {
-        "any" => queries::IncidentFilter::Any,
-        _ => queries::IncidentFilter::Id(v),
+        "any" => views::IncidentFilter::Any,
+        _ => views::IncidentFilter::Id(v),
     })
 }
 
 /// `GET /api/v1/sessions`: newest first, filtered, a page at a time.
 async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
     let result = async {
-        let filter = queries::SessionFilter {
+        let filter = views::SessionFilter {
             user: text(&p, "user"),
             url: text(&p, "url"),
             has_error: param(&p, "hasError", "true or false")?,
@@ -879,9 +876,9 @@ async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
         let want_facets =
             cursor.is_none() && param::<bool>(&p, "facets", "true or false")?.unwrap_or(true);
         let (page, next, facets) = read(s.readers, move |conn, _| {
-            let (page, next) = queries::list_sessions(conn, &filter, cursor, limit)?;
+            let (page, next) = views::list_sessions(conn, &filter, cursor, limit)?;
             let facets = if want_facets {
-                Some(queries::session_facets(conn, &filter)?)
+                Some(views::session_facets(conn, &filter)?)
             } else {
                 None
             };
@@ -905,11 +902,11 @@ async fn sessions(State(s): State<ApiState>, Query(p): Query<Params>) -> Respons
 async fn session(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     let lookup = id.clone();
     let result = read(s.readers, move |conn, _| {
-        let Some(mut view) = queries::session_view(conn, &lookup)? else {
+        let Some(mut view) = views::session_view(conn, &lookup)? else {
             return Ok(None);
         };
         view["frustrationSignals"] =
-            serde_json::Value::Array(queries::frustration_signals(conn, &lookup)?);
+            serde_json::Value::Array(views::frustration_signals(conn, &lookup)?);
         Ok(Some(view))
     })
     .await
@@ -936,10 +933,10 @@ async fn session_replay(
         }
         let lookup = id.clone();
         read(s.readers, move |conn, _| {
-            if queries::session_view(conn, &lookup)?.is_none() {
+            if views::session_view(conn, &lookup)?.is_none() {
                 return Ok(None);
             }
-            queries::replay_window(conn, &lookup, from, to).map(Some)
+            views::replay_window(conn, &lookup, from, to).map(Some)
         })
         .await?
         .ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored")))
@@ -960,7 +957,7 @@ async fn session_replay(
 async fn session_timeline(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
     let lookup = id.clone();
     match read(s.readers, move |conn, _| {
-        queries::session_timeline(conn, &lookup)
+        views::session_timeline(conn, &lookup)
     })
     .await
     .and_then(|t| t.ok_or_else(|| ServerError::NotFound(format!("no session {id} is stored"))))
@@ -1008,7 +1005,7 @@ async fn set_pin(
 ) -> Result<serde_json::Value, ServerError> {
     let lookup = id.to_owned();
     let exists = read(s.readers.clone(), move |conn, _| {
-        queries::session_view(conn, &lookup)
+        views::session_view(conn, &lookup)
     })
     .await?;
     if exists.is_none() {
@@ -1073,7 +1070,7 @@ async fn session_event(
     };
     let lookup = id.clone();
     match read(s.readers, move |conn, _| {
-        queries::session_event(conn, &lookup, event_id)
+        views::session_event(conn, &lookup, event_id)
     })
     .await
     .and_then(|e| {
@@ -1113,7 +1110,7 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
                 )))
             }
         };
-        let filter = queries::TraceFilter {
+        let filter = views::TraceFilter {
             service: text(&p, "service"),
             span_name: text(&p, "name"),
             error,
@@ -1128,7 +1125,7 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
-            queries::search_traces(conn, &filter, cursor, limit)
+            views::search_traces(conn, &filter, cursor, limit)
         })
         .await?;
         Ok::<_, ServerError>(serde_json::json!({
@@ -1142,7 +1139,7 @@ async fn traces(State(s): State<ApiState>, Query(p): Query<Params>) -> Response 
 
 /// `GET /api/v1/services`: span counts and error rates per service.
 async fn services(State(s): State<ApiState>) -> Response {
-    match read(s.readers, |conn, _| queries::services(conn)).await {
+    match read(s.readers, |conn, _| views::services(conn)).await {
         Ok(list) => Json(serde_json::json!({ "services": list })).into_response(),
         Err(e) => e.to_api(),
     }
@@ -1154,7 +1151,7 @@ async fn service_map(State(s): State<ApiState>, Query(p): Query<Params>) -> Resp
     let result = async {
         let from_ms: i64 = param(&p, "fromMs", "Unix milliseconds")?.unwrap_or(0);
         read(s.readers, move |conn, _| {
-            queries::service_map(conn, from_ms.saturating_mul(1_000_000))
+            views::service_map(conn, from_ms.saturating_mul(1_000_000))
         })
         .await
     }
@@ -1286,7 +1283,7 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
             .filter(|v| !v.is_empty())
             .map(|t| parse_trace_id(t))
             .transpose()?;
-        let filter = queries::LogFilter {
+        let filter = views::LogFilter {
             text: p.get("q").filter(|v| !v.trim().is_empty()).cloned(),
             min_severity: p
                 .get("minSeverity")
@@ -1304,7 +1301,7 @@ async fn logs(State(s): State<ApiState>, Query(p): Query<Params>) -> Response {
         let limit = page_size(&p)?;
         let cursor = p.get("cursor").map(|c| decode_pair_cursor(c)).transpose()?;
         let (page, next) = read(s.readers, move |conn, _| {
-            queries::search_logs(conn, &filter, cursor, limit)
+            views::search_logs(conn, &filter, cursor, limit)
         })
         .await?;
         Ok::<_, ServerError>(serde_json::json!({
@@ -1326,7 +1323,7 @@ async fn openapi() -> Response {
 
 /// `GET /api/v1/diagnostics`: what did not link, newest first.
 async fn diagnostics(State(s): State<ApiState>) -> Response {
-    match read(s.readers, |conn, _| queries::diagnostics(conn)).await {
+    match read(s.readers, |conn, _| views::diagnostics(conn)).await {
         Ok(d) => Json(d).into_response(),
         Err(e) => e.to_api(),
     }

@@ -404,7 +404,7 @@ impl Incidents {
             if !wanted.is_empty() {
                 let readers = self.readers.clone();
                 let users = tokio::task::spawn_blocking(move || {
-                    readers.with_conn(|c| sightline_store::queries::session_users(c, &wanted))
+                    readers.with_conn(|c| sightline_store::views::session_users(c, &wanted))
                 })
                 .await
                 .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;
@@ -453,7 +453,7 @@ impl Incidents {
             wanted.dedup();
             let readers = self.readers.clone();
             let recorded = tokio::task::spawn_blocking(move || {
-                readers.with_conn(|c| sightline_store::queries::trace_incidents(c, &wanted))
+                readers.with_conn(|c| sightline_store::views::trace_incidents(c, &wanted))
             })
             .await
             .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;

@@ -361,12 +361,18 @@ impl Monitor {
             .map_err(ServerError::from)
     }
 
-    /// Counts of what arrived since `since_ms` (Unix milliseconds).
-    pub async fn activity_since(
+    /// Which of `ids` are sessions with errors (for the desktop's notifications).
+    pub async fn erring_sessions(
         &self,
-        since_ms: i64,
-    ) -> Result<sightline_store::queries::Activity> {
-        self.read(move |conn| sightline_store::queries::activity_since(conn, since_ms))
+        ids: Vec<String>,
+    ) -> Result<Vec<sightline_store::views::ErringSession>> {
+        self.read(move |conn| sightline_store::views::erring_sessions(conn, &ids))
+            .await
+    }
+
+    /// Counts of what arrived since `since_ms` (Unix milliseconds).
+    pub async fn activity_since(&self, since_ms: i64) -> Result<sightline_store::views::Activity> {
+        self.read(move |conn| sightline_store::views::activity_since(conn, since_ms))
             .await
     }
 }

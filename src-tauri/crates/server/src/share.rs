@@ -169,7 +169,7 @@ impl Share {
             readers.with_conn(|c| {
                 let mut here = std::collections::HashSet::new();
                 for t in trace_ids {
-                    if sightline_store::queries::has_trace(c, &t)? {
+                    if sightline_store::views::has_trace(c, &t)? {
                         here.insert(t);
                     }
                 }

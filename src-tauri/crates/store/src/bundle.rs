@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
-use crate::queries;
+use crate::views;
 
 /// What the manifest's `format` says.
 pub const FORMAT: &str = "sightline-bundle";
@@ -356,7 +356,7 @@ fn write_bundle(
             tx.prepare("INSERT INTO replay_batches VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         let mut rows = read.query([&session_list])?;
         while let Some(r) = rows.next()? {
-            let events = queries::chunk_events(&r.get::<_, Vec<u8>>(5)?, r.get(6)?)?;
+            let events = views::chunk_events(&r.get::<_, Vec<u8>>(5)?, r.get(6)?)?;
             insert.execute(params![
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
@@ -447,11 +447,11 @@ fn write_bundle(
     }
     let mut otlp = tx.prepare("INSERT INTO otlp (signal, request) VALUES (?1, ?2)")?;
     if !traces.is_empty() {
-        let req = queries::export_traces_of(conn, Some(traces))?;
+        let req = views::export_traces_of(conn, Some(traces))?;
         otlp.execute(params!["traces", req.encode_to_vec()])?;
     }
     if !logs.is_empty() {
-        let req = queries::export_logs_of(conn, Some(logs))?;
+        let req = views::export_logs_of(conn, Some(logs))?;
         otlp.execute(params!["logs", req.encode_to_vec()])?;
     }
     drop(otlp);

@@ -12,7 +12,6 @@ mod filter_sql;
 pub mod frustration;
 pub mod incident;
 pub mod model;
-pub mod queries;
 mod reader;
 pub mod redact;
 pub mod report;
@@ -20,6 +19,7 @@ pub mod retention;
 pub mod scrub;
 pub mod span_json;
 pub mod sql;
+pub mod views;
 mod writer;
 
 use std::path::{Path, PathBuf};

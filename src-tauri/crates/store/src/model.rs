@@ -105,7 +105,7 @@ pub struct SpanRow {
     pub end_time_unix_nano: u64,
     pub attributes: String,
     pub dropped_attributes_count: u32,
-    /// JSON array of events (see `queries::event_json`).
+    /// JSON array of events (see `views::event_json`).
     pub events: String,
     pub dropped_events_count: u32,
     /// JSON array of links.

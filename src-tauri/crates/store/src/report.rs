@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::queries::parse_json;
+use crate::views::parse_json;
 
 /// Steps listed at most: a long session's story is its first part plus where it went wrong.
 pub const MAX_STEPS: usize = 60;

@@ -1,0 +1,177 @@
+//! Log search: filters, full text and cursors over the logs table.
+
+use rusqlite::Connection;
+use serde_json::Value as Json;
+
+use crate::error::Result;
+use crate::filter_sql::{split_page, Clauses};
+
+use super::*;
+
+/// Filters for log search; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Free text: every word must occur in the body or the attributes.
+    pub text: Option<String>,
+    /// At least this severity number (9 info, 13 warn, 17 error).
+    pub min_severity: Option<i32>,
+    pub service: Option<String>,
+    pub trace_id: Option<[u8; 16]>,
+    pub session: Option<String>,
+    pub attribute: Option<(String, String)>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Only logs captured in an incident window: that one, or any.
+    pub incident: Option<IncidentFilter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentFilter {
+    Any,
+    Id(String),
+}
+
+/// Where a page of logs ends: (time ns, row id) of its last record.
+pub type LogCursor = (i64, i64);
+
+/// Free text as an FTS5 query: each word a quoted phrase, all required. Nothing a person types
+/// can be an FTS syntax error this way.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// Logs matching `filter`, newest first, with the cursor for the next page.
+pub fn search_logs(
+    conn: &Connection,
+    filter: &LogFilter,
+    cursor: Option<LogCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<LogCursor>)> {
+    let text = filter.text.as_deref().and_then(fts_query);
+    if let (Some(q), None) = (&text, &cursor) {
+        if let Some(page) = newest_text_matches(conn, filter, q, limit)? {
+            return Ok(page);
+        }
+    }
+    let mut c = log_clauses(filter)?;
+    if let Some(q) = text {
+        let a = c.arg(q);
+        c.push(format!(
+            "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a})"
+        ));
+    }
+    c.before("(l.time_unix_nano, l.id)", cursor);
+    log_page(conn, c, limit)
+}
+
+/// Full-text matches the fast path reads, newest (highest id) first.
+const NEWEST_MATCHES: i64 = 2_000;
+
+/// The first page of a full-text search from the newest matches only. A common word matches
+/// hundreds of thousands of logs, and collecting them all to sort by time costs most of a
+/// second; logs arrive close to time order, so the newest page is almost always among the
+/// latest few thousand matches. It is used only when that is provably so: the page is full,
+/// and no older log (lower id) is newer than its last row. `None` means "use the exact path".
+fn newest_text_matches(
+    conn: &Connection,
+    filter: &LogFilter,
+    q: &str,
+    limit: usize,
+) -> Result<Option<(Vec<Json>, Option<LogCursor>)>> {
+    let (oldest, found): (Option<i64>, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT min(rowid), count(*) FROM (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?1
+                                                ORDER BY rowid DESC LIMIT {NEWEST_MATCHES})"
+        ))?
+        .query_row([q], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(oldest) = oldest.filter(|_| found == NEWEST_MATCHES) else {
+        return Ok(None); // few matches in all: the exact path is cheap
+    };
+    let mut c = log_clauses(filter)?;
+    let (a, b) = (c.arg(q.to_owned()), c.arg(oldest));
+    c.push(format!(
+        "l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {a} AND rowid >= {b})"
+    ));
+    let rows = log_rows(conn, c, limit)?;
+    let Some(&(_, last_time, _)) = rows.get(limit) else {
+        return Ok(None); // the newest matches did not fill the page
+    };
+    let older_but_newer: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM logs WHERE time_unix_nano >= ?1 AND id < ?2)",
+        )?
+        .query_row(rusqlite::params![last_time, oldest], |r| r.get(0))?;
+    if older_but_newer {
+        return Ok(None);
+    }
+    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
+    Ok(Some((rows.into_iter().map(|(v, _, _)| v).collect(), next)))
+}
+
+/// The conditions of a log search other than its text and cursor.
+fn log_clauses(filter: &LogFilter) -> Result<Clauses> {
+    let mut c = Clauses::new("1 = 1");
+    if let Some(min) = filter.min_severity {
+        let a = c.arg(i64::from(min));
+        c.push(format!("l.severity_number >= {a}"));
+    }
+    if let Some(service) = &filter.service {
+        let a = c.arg(service.clone());
+        c.push(format!("l.service_name = {a}"));
+    }
+    if let Some(trace_id) = filter.trace_id {
+        let a = c.arg(trace_id.to_vec());
+        c.push(format!(
+            "l.trace = (SELECT id FROM traces WHERE trace_id = {a})"
+        ));
+    }
+    if let Some(session) = &filter.session {
+        let (a, b) = (c.arg(session.clone()), c.arg(session.clone()));
+        c.push(format!(
+            "(l.session_id = {a} OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = {b}))"
+        ));
+    }
+    if let Some((key, value)) = &filter.attribute {
+        let matches = c.attribute_equals("l.attributes", key, value)?;
+        c.push(matches);
+    }
+    match &filter.incident {
+        Some(IncidentFilter::Any) => c.push("l.incident_id IS NOT NULL".to_owned()),
+        Some(IncidentFilter::Id(id)) => {
+            let a = c.arg(id.clone());
+            c.push(format!("l.incident_id = {a}"));
+        }
+        None => {}
+    }
+    c.ns_range("l.time_unix_nano", filter.from_ms, filter.to_ms);
+    Ok(c)
+}
+
+fn log_page(conn: &Connection, c: Clauses, limit: usize) -> Result<(Vec<Json>, Option<LogCursor>)> {
+    let rows = log_rows(conn, c, limit)?;
+    let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
+    Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
+}
+
+/// Logs meeting `c`, newest first, one past `limit`: each row's view, time and id.
+fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(Json, i64, i64)>> {
+    let limit_arg = c.limit_one_past(limit);
+    let sql = format!(
+        "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
+          WHERE {}
+          ORDER BY l.time_unix_nano DESC, l.id DESC LIMIT {limit_arg}",
+        c.sql()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(c.params(), |r| {
+            let view = log_view(r)?;
+            Ok((view, r.get::<_, i64>(0)?, r.get::<_, i64>(14)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,521 @@
+//! Sessions: one session's summary, the list with its filters and facets, its signals and indexed events.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+
+use crate::error::Result;
+use crate::filter_sql::{split_page, Clauses};
+
+use super::*;
+
+/// A session's summary row, as the API shows it; `None` if the session is unknown.
+pub fn session_view(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT session_id, first_seen_ms, last_seen_ms, user_id, user_email, start_url,
+                    user_agent, viewport, attributes, event_count, batch_count, raw_bytes,
+                    stored_bytes, error_count, frustration_score, failed_request_count,
+                    client_error_count,
+                    (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                      WHERE m.session_id = sessions.session_id AND t.error_count > 0)
+               FROM sessions WHERE session_id = ?1",
+        )?
+        .query_row([session_id], |r| {
+            Ok(json!({
+                "sessionId": r.get::<_, String>(0)?,
+                "firstSeenMs": r.get::<_, Option<i64>>(1)?,
+                "lastSeenMs": r.get::<_, Option<i64>>(2)?,
+                "userId": r.get::<_, Option<String>>(3)?,
+                "userEmail": r.get::<_, Option<String>>(4)?,
+                "startUrl": r.get::<_, Option<String>>(5)?,
+                "userAgent": r.get::<_, Option<String>>(6)?,
+                "viewport": r.get::<_, Option<String>>(7)?.map(|v| parse_json(&v)),
+                "attributes": parse_json(&r.get::<_, String>(8)?),
+                "eventCount": r.get::<_, i64>(9)?,
+                "batchCount": r.get::<_, i64>(10)?,
+                "rawBytes": r.get::<_, i64>(11)?,
+                "storedBytes": r.get::<_, i64>(12)?,
+                "errorCount": r.get::<_, i64>(13)?,
+                "frustrationScore": r.get::<_, f64>(14)?,
+                "failedRequestCount": r.get::<_, i64>(15)?,
+                "clientErrorCount": r.get::<_, i64>(16)?,
+                "failingTraceCount": r.get::<_, i64>(17)?,
+            }))
+        })
+        .optional()?;
+    let Some(mut session) = row else {
+        return Ok(None);
+    };
+    let pages: Vec<Json> = conn
+        .prepare_cached(
+            "SELECT url, first_seen_ms FROM session_pages WHERE session_id = ?1
+              ORDER BY first_seen_ms, url",
+        )?
+        .query_map([session_id], |r| {
+            Ok(json!({ "url": r.get::<_, String>(0)?, "firstSeenMs": r.get::<_, i64>(1)? }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    session["pages"] = Json::Array(pages);
+    session["pinned"] = conn
+        .prepare_cached("SELECT pinned_ms, note FROM pinned_sessions WHERE session_id = ?1")?
+        .query_row([session_id], |r| {
+            Ok(json!({ "pinnedMs": r.get::<_, i64>(0)?, "note": r.get::<_, Option<String>>(1)? }))
+        })
+        .optional()?
+        .unwrap_or(Json::Null);
+    // Where an imported session came from (the first bundle that brought it).
+    session["importedFrom"] = conn
+        .prepare_cached(
+            "SELECT i.file_name, i.imported_ms, i.exported_ms, i.source, i.checksum
+               FROM session_imports si JOIN imports i ON i.checksum = si.checksum
+              WHERE si.session_id = ?1 ORDER BY i.imported_ms LIMIT 1",
+        )?
+        .query_row([session_id], |r| {
+            Ok(json!({
+                "fileName": r.get::<_, String>(0)?, "importedMs": r.get::<_, i64>(1)?,
+                "exportedMs": r.get::<_, Option<i64>>(2)?, "source": r.get::<_, Option<String>>(3)?,
+                "checksum": r.get::<_, String>(4)?,
+            }))
+        })
+        .optional()?
+        .unwrap_or(Json::Null);
+    Ok(Some(session))
+}
+
+/// A session's frustration signals, in time order.
+pub fn frustration_signals(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, score, target, reason, evidence, source FROM frustration_signals
+          WHERE session_id = ?1 ORDER BY timestamp_ms, id",
+    )?
+    .query_map([session_id], |r| {
+        Ok(json!({
+            "timestampMs": r.get::<_, i64>(0)?,
+            "kind": r.get::<_, String>(1)?,
+            "score": r.get::<_, f64>(2)?,
+            "target": r.get::<_, Option<String>>(3)?,
+            "reason": r.get::<_, String>(4)?,
+            "evidence": parse_json(&r.get::<_, String>(5)?),
+            "source": r.get::<_, String>(6)?,
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}
+
+/// A session's indexed events (page views, clicks, requests, …), in time order.
+pub fn session_events(conn: &Connection, session_id: &str) -> Result<Vec<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data FROM session_events
+          WHERE session_id = ?1 AND kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
+          ORDER BY timestamp_ms, id",
+    )?
+    .query_map([session_id], |r| {
+        Ok(json!({
+            "timestampMs": r.get::<_, i64>(0)?,
+            "kind": r.get::<_, String>(1)?,
+            "target": r.get::<_, Option<String>>(2)?,
+            "level": r.get::<_, Option<String>>(3)?,
+            "traceId": r.get::<_, Option<String>>(4)?,
+            "spanId": r.get::<_, Option<String>>(5)?,
+            "data": parse_json(&r.get::<_, String>(6)?),
+        }))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map_err(Into::into)
+}
+
+/// Filters for the session list; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub user: Option<String>,
+    /// A URL the session visited (substring match).
+    pub url: Option<String>,
+    pub has_error: Option<bool>,
+    pub min_frustration: Option<f64>,
+    pub has_backend_traces: Option<bool>,
+    /// Sessions active at or after / before these times (Unix ms).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Free text over user, email, start URL and session id.
+    pub text: Option<String>,
+    /// Only sessions with something captured in an incident window: that one, or any.
+    pub incident: Option<IncidentFilter>,
+}
+
+/// Where a page of sessions ends: (first seen ms, session id) of its last row.
+pub type SessionCursor = (i64, String);
+
+/// The conditions a session (`s`) meets to pass `filter`.
+fn session_clauses(filter: &SessionFilter) -> Clauses {
+    let mut c = Clauses::new("1 = 1");
+    if let Some(user) = &filter.user {
+        let (a, b) = (c.arg(user.clone()), c.arg(user.clone()));
+        c.push(format!("(s.user_id = {a} OR s.user_email = {b})"));
+    }
+    if let Some(url) = &filter.url {
+        let a = c.arg(format!("%{url}%"));
+        // The matching visits are found in one pass; the unary + keeps the planner walking
+        // sessions in list order (a page stops early) instead of sorting every match.
+        c.push(format!(
+            "+s.session_id IN (SELECT p.session_id FROM session_pages p WHERE p.url LIKE {a})"
+        ));
+    }
+    // Errors as users mean them: a page error, a failed request (5xx or no answer), or a
+    // backend trace that failed. A 4xx alone is a client error, not an error of the session.
+    let has_error = "(s.error_count > 0 OR s.failed_request_count > 0
+          OR EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                      WHERE m.session_id = s.session_id AND t.error_count > 0))";
+    match filter.has_error {
+        Some(true) => c.push(has_error),
+        Some(false) => c.push(format!("NOT {has_error}")),
+        None => {}
+    }
+    if let Some(min) = filter.min_frustration {
+        let a = c.arg(min);
+        c.push(format!("s.frustration_score >= {a}"));
+    }
+    if let Some(want) = filter.has_backend_traces {
+        c.push(format!(
+            "{} EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                         WHERE m.session_id = s.session_id AND t.span_count > 0)",
+            if want { "" } else { "NOT" }
+        ));
+    }
+    // A session overlaps the range: it ended after its start and began before its end.
+    if let Some(from) = filter.from_ms {
+        let a = c.arg(from);
+        c.push(format!("s.last_seen_ms >= {a}"));
+    }
+    if let Some(to) = filter.to_ms {
+        let a = c.arg(to);
+        c.push(format!("s.first_seen_ms <= {a}"));
+    }
+    if let Some(text) = &filter.text {
+        let a = c.arg(format!("%{text}%"));
+        // Any page the session visited, not only the first.
+        c.push(format!(
+            "(s.session_id LIKE {a} OR s.user_id LIKE {a} OR s.user_email LIKE {a} OR s.start_url LIKE {a}
+              OR s.session_id IN (SELECT p.session_id FROM session_pages p WHERE p.url LIKE {a}))"
+        ));
+    }
+    // A session is in an incident when the browser recorded something in the window, or a
+    // backend span of one of its traces was captured in it.
+    let incident = match &filter.incident {
+        Some(IncidentFilter::Any) => Some("IS NOT NULL".to_owned()),
+        Some(IncidentFilter::Id(id)) => Some(format!("= {}", c.arg(id.clone()))),
+        None => None,
+    };
+    if let Some(test) = incident {
+        c.push(format!(
+            "(+s.session_id IN (SELECT e.session_id FROM session_events e
+                                 WHERE e.incident_id {test})
+              OR EXISTS (SELECT 1 FROM trace_sessions m JOIN spans sp ON sp.trace = m.trace
+                          WHERE m.session_id = s.session_id AND sp.incident_id {test}))"
+        ));
+    }
+    c
+}
+
+/// A page of sessions, newest first, and the cursor for the next page.
+pub fn list_sessions(
+    conn: &Connection,
+    filter: &SessionFilter,
+    cursor: Option<SessionCursor>,
+    limit: usize,
+) -> Result<(Vec<Json>, Option<SessionCursor>)> {
+    let mut c = session_clauses(filter);
+    c.before("(coalesce(s.first_seen_ms, 0), s.session_id)", cursor);
+    let limit_arg = c.limit_one_past(limit);
+    let sql = format!(
+        "SELECT s.session_id, s.first_seen_ms, s.last_seen_ms, s.user_id, s.user_email, s.start_url,
+                s.event_count, s.error_count, s.frustration_score,
+                (SELECT count(*) FROM session_pages p WHERE p.session_id = s.session_id),
+                (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = s.session_id AND t.span_count > 0),
+                EXISTS (SELECT 1 FROM session_imports i WHERE i.session_id = s.session_id),
+                EXISTS (SELECT 1 FROM pinned_sessions p WHERE p.session_id = s.session_id),
+                (SELECT count(*) FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = s.session_id AND t.error_count > 0),
+                s.failed_request_count, s.client_error_count
+           FROM sessions s
+          WHERE {}
+          ORDER BY coalesce(s.first_seen_ms, 0) DESC, s.session_id DESC
+          LIMIT {limit_arg}",
+        c.sql()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows: Vec<(i64, String, Json)> = stmt
+        .query_map(c.params(), |r| {
+            let first: Option<i64> = r.get(1)?;
+            let last: Option<i64> = r.get(2)?;
+            let id: String = r.get(0)?;
+            Ok((
+                first.unwrap_or(0),
+                id.clone(),
+                json!({
+                    "sessionId": id,
+                    "firstSeenMs": first,
+                    "lastSeenMs": last,
+                    "durationMs": first.zip(last).map(|(f, l)| l - f),
+                    "userId": r.get::<_, Option<String>>(3)?,
+                    "userEmail": r.get::<_, Option<String>>(4)?,
+                    "startUrl": r.get::<_, Option<String>>(5)?,
+                    "eventCount": r.get::<_, i64>(6)?,
+                    "errorCount": r.get::<_, i64>(7)?,
+                    "frustrationScore": r.get::<_, f64>(8)?,
+                    "pageCount": r.get::<_, i64>(9)?,
+                    "traceCount": r.get::<_, i64>(10)?,
+                    "imported": r.get::<_, bool>(11)?,
+                    "pinned": r.get::<_, bool>(12)?,
+                    "failingTraceCount": r.get::<_, i64>(13)?,
+                    "failedRequestCount": r.get::<_, i64>(14)?,
+                    "clientErrorCount": r.get::<_, i64>(15)?,
+                    "hasErrors": r.get::<_, i64>(7)? > 0
+                        || r.get::<_, i64>(13)? > 0
+                        || r.get::<_, i64>(14)? > 0,
+                }),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let (rows, next) = split_page(rows, limit, |(f, id, _)| (*f, id.clone()));
+    Ok((rows.into_iter().map(|(_, _, j)| j).collect(), next))
+}
+
+fn facet_row(r: &Row<'_>) -> rusqlite::Result<Json> {
+    Ok(json!({ "value": r.get::<_, Option<String>>(0)?, "count": r.get::<_, i64>(1)? }))
+}
+
+/// Values each facet lists at most (the most frequent first).
+pub const FACET_TOP: usize = 10;
+
+/// Request groups (status, method, path) the error facets read at most: enough for both
+/// facets' top values, however many requests failed.
+const FACET_REQUEST_GROUPS: usize = 100;
+
+/// What the sessions matching `filter` have in common, for narrowing the list: how many match,
+/// and the most frequent users, pages (without query string or fragment) and error messages,
+/// each with the number of matching sessions that have it.
+pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Json> {
+    let c = session_clauses(filter);
+    // The matching sessions are found once and handed to each facet as a JSON array; with no
+    // filter, the facets simply cover every session.
+    let (total, scope, ids) = if c.is_base_only() {
+        let total: i64 = conn
+            .prepare_cached("SELECT count(*) FROM sessions")?
+            .query_row([], |r| r.get(0))?;
+        (total, "1 = 1", "[]".to_owned())
+    } else {
+        let ids: Vec<String> = conn
+            .prepare(&format!(
+                "SELECT s.session_id FROM sessions s WHERE {}",
+                c.sql()
+            ))?
+            .query_map(c.params(), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let all: i64 = conn
+            .prepare_cached("SELECT count(*) FROM sessions")?
+            .query_row([], |r| r.get(0))?;
+        if ids.len() as i64 == all {
+            (all, "1 = 1", "[]".to_owned())
+        } else {
+            // `+`: scan each facet's own index and test membership, rather than look up
+            // every matching session's rows and sort them.
+            (
+                ids.len() as i64,
+                "+session_id IN (SELECT value FROM json_each(?1))",
+                serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
+            )
+        }
+    };
+    let counts = |sql: String| -> Result<Vec<Json>> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = if scope == "1 = 1" {
+            stmt.query_map([], facet_row)?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            stmt.query_map([&ids], facet_row)?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        Ok(rows)
+    };
+    // `value` null: sessions with no user identified.
+    let users = counts(format!(
+        "SELECT coalesce(user_id, user_email), count(*) FROM sessions WHERE {scope}
+          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
+    ))?;
+    let pages = counts(format!(
+        "SELECT page, count(DISTINCT session_id) FROM session_pages WHERE {scope}
+          GROUP BY page ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
+    ))?;
+    let mut errors = counts(format!(
+        "SELECT target, count(DISTINCT session_id) FROM session_events
+          WHERE kind = 'error' AND {scope}
+          GROUP BY target ORDER BY 2 DESC, 1 LIMIT {FACET_TOP}"
+    ))?;
+    // Failed requests (5xx, no answer) are errors; 4xx answers are client errors, apart. They
+    // are grouped in SQL by status, method and path (origin, query and fragment dropped), so
+    // a facet reads groups, not every failed request ever recorded.
+    let mut requests = conn.prepare_cached(&format!(
+        "WITH r AS (
+              SELECT session_id, CAST(level AS INTEGER) AS code,
+                     json_extract(data, '$.method') AS method,
+                     json_extract(data, '$.aborted') AS aborted,
+                     CASE WHEN instr(target, '://') > 0
+                          THEN substr(target, instr(target, '://') + 3)
+                          ELSE coalesce(target, '') END AS rest
+                FROM session_events
+               WHERE kind = 'network' AND (CAST(level AS INTEGER) >= 400 OR level = '0')
+                 AND {scope}),
+              p AS (
+              SELECT session_id, code, method, aborted,
+                     CASE WHEN substr(rest, 1, 1) = '/' THEN rest
+                          WHEN instr(rest, '/') > 0 THEN substr(rest, instr(rest, '/'))
+                          ELSE '/' END AS path
+                FROM r)
+         SELECT code, coalesce(method, ''),
+                substr(path, 1, min(instr(path || '?', '?'), instr(path || '#', '#')) - 1),
+                count(DISTINCT session_id)
+           FROM p WHERE NOT (code = 0 AND aborted IS 1)
+          GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT {FACET_REQUEST_GROUPS}"
+    ))?;
+    type Group = (i64, String, String, i64);
+    let group = |r: &Row<'_>| -> rusqlite::Result<Group> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    };
+    let groups: Vec<Group> = if scope == "1 = 1" {
+        requests
+            .query_map([], group)?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        requests
+            .query_map([&ids], group)?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let (refused, failed): (Vec<Group>, Vec<Group>) = groups
+        .into_iter()
+        .partition(|(code, ..)| (400..500).contains(code));
+    let ranked = |groups: Vec<Group>| {
+        groups
+            .into_iter()
+            .take(FACET_TOP)
+            .map(|(code, method, path, count)| {
+                let value = match code {
+                    0 => format!("no answer: {method} {path}"),
+                    _ => format!("{code} {method} {path}"),
+                };
+                json!({ "value": value, "count": count, "type": "request" })
+            })
+            .collect::<Vec<_>>()
+    };
+    for e in &mut errors {
+        e["type"] = json!("page");
+    }
+    errors.extend(ranked(failed));
+    let failing_traces: i64 = {
+        let sql = format!(
+            "SELECT count(*) FROM sessions WHERE {scope} AND EXISTS (
+                 SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                  WHERE m.session_id = sessions.session_id AND t.error_count > 0)"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        if scope == "1 = 1" {
+            stmt.query_row([], |r| r.get(0))?
+        } else {
+            stmt.query_row([&ids], |r| r.get(0))?
+        }
+    };
+    if failing_traces > 0 {
+        errors.push(
+            json!({ "value": "a failing backend trace", "count": failing_traces, "type": "trace" }),
+        );
+    }
+    errors.sort_by(|a, b| b["count"].as_i64().cmp(&a["count"].as_i64()));
+    errors.truncate(FACET_TOP);
+    let client_errors = ranked(refused);
+    Ok(json!({
+        "total": total, "users": users, "pages": pages, "errors": errors,
+        "clientErrors": client_errors,
+    }))
+}
+
+/// A session with errors, as the Sessions list counts them (page errors and failed requests:
+/// 5xx or no answer; a 4xx is the client's): what a desktop notification tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErringSession {
+    pub session_id: String,
+    /// The user's email, else their id.
+    pub user: Option<String>,
+    /// Where the session started.
+    pub url: Option<String>,
+    pub errors: i64,
+}
+
+/// Which of `ids` are sessions with errors, in the order asked; unknown ids are left out.
+pub fn erring_sessions(conn: &Connection, ids: &[String]) -> Result<Vec<ErringSession>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT session_id, coalesce(user_email, user_id), start_url,
+                error_count + failed_request_count
+         FROM sessions WHERE session_id = ?1 AND (error_count > 0 OR failed_request_count > 0)",
+    )?;
+    let mut out = Vec::new();
+    for id in ids {
+        let row = stmt
+            .query_row([id], |r| {
+                Ok(ErringSession {
+                    session_id: r.get(0)?,
+                    user: r.get(1)?,
+                    url: r.get(2)?,
+                    errors: r.get(3)?,
+                })
+            })
+            .optional()?;
+        out.extend(row);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with the real schema, as the engine's migrations leave it, and a writable
+    /// connection to fill it.
+    fn store() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_dir(dir.path()).unwrap();
+        let path = store.path().to_owned();
+        store.close();
+        let conn = Connection::open(path).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn only_sessions_with_errors_are_erring() {
+        let (_dir, conn) = store();
+        conn.execute_batch(
+            "INSERT INTO sessions (session_id, user_id, start_url, error_count,
+                                   failed_request_count, client_error_count)
+             VALUES ('ok', 'u1', '/', 0, 0, 2), ('bad', 'u2', '/pay', 3, 0, 0),
+                    ('500', 'u3', '/pay', 0, 1, 0);",
+        )
+        .unwrap();
+        let ids = ["ok".into(), "bad".into(), "500".into(), "missing".into()];
+        let found = erring_sessions(&conn, &ids).unwrap();
+        let which: Vec<(&str, i64)> = found
+            .iter()
+            .map(|f| (f.session_id.as_str(), f.errors))
+            .collect();
+        assert_eq!(which, [("bad", 3), ("500", 1)], "a 4xx alone is no error");
+        assert_eq!(found[0].user.as_deref(), Some("u2"));
+    }
+
+    #[test]
+    fn a_broken_store_is_an_error_not_an_empty_answer() {
+        let (_dir, conn) = store();
+        conn.execute_batch("DROP TABLE sessions").unwrap();
+        assert!(erring_sessions(&conn, &["a".into()]).is_err());
+    }
+}

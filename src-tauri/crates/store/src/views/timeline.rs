@@ -1,0 +1,285 @@
+//! A session's timeline: its events, requests with their traces, and what an incident window captured.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value as Json};
+
+use crate::error::Result;
+
+use super::*;
+
+/// Items one timeline answer carries at most; a session longer than that says `truncated`.
+pub const TIMELINE_CAP: usize = 5_000;
+
+pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
+    conn.prepare_cached(
+        "SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
+                t.span_count, t.error_count,
+                (SELECT s.name FROM spans s WHERE s.trace = t.id
+                  ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1),
+                (SELECT s.service_name FROM spans s WHERE s.trace = t.id
+                  ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
+           FROM traces t WHERE t.id = ?1",
+    )?
+    .query_row([trace_row], |r| {
+        let start: Option<i64> = r.get(1)?;
+        let end: Option<i64> = r.get(2)?;
+        Ok(json!({
+            "traceId": r.get::<_, String>(0)?,
+            "startTimeUnixNano": start.map(|v| v.to_string()),
+            "durationMs": start.zip(end).map(|(s, e)| (e - s) as f64 / 1e6),
+            "spanCount": r.get::<_, i64>(3)?,
+            "errorCount": r.get::<_, i64>(4)?,
+            "rootName": r.get::<_, Option<String>>(5)?,
+            "serviceName": r.get::<_, Option<String>>(6)?,
+        }))
+    })
+    .optional()
+    .map_err(Into::into)
+}
+
+/// One chronological list of what happened in a session, in the browser and behind it: page
+/// views, clicks, inputs, network requests (each with its linked trace), console output and
+/// errors, frustration signals, the session's backend traces and its logs. Every item has its
+/// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
+/// `None` if the session is unknown.
+/// The browser requests recorded in incident window `id`, in time order (at most `limit`),
+/// and whether there were more.
+pub fn incident_requests(conn: &Connection, id: &str, limit: usize) -> Result<(Vec<Json>, bool)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.session_id, e.id, e.timestamp_ms, e.target, e.level, e.trace_id, e.data, s.user_id
+           FROM session_events e LEFT JOIN sessions s ON s.session_id = e.session_id
+          WHERE e.incident_id = ?1 AND e.kind = 'network'
+          ORDER BY e.timestamp_ms, e.id LIMIT ?2",
+    )?;
+    let mut rows: Vec<Json> = stmt
+        .query_map(params![id, limit as i64 + 1], |r| {
+            let data = parse_json(&r.get::<_, String>(6)?);
+            let captured = CAPTURED_FIELDS.iter().any(|f| data.get(*f).is_some());
+            Ok(json!({
+                "sessionId": r.get::<_, String>(0)?, "eventId": r.get::<_, i64>(1)?,
+                "timeMs": r.get::<_, i64>(2)?, "url": r.get::<_, Option<String>>(3)?,
+                "status": r.get::<_, Option<String>>(4)?, "traceId": r.get::<_, Option<String>>(5)?,
+                "method": data.get("method"), "durationMs": data.get("durationMs"),
+                "captured": captured, "userId": r.get::<_, Option<String>>(7)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let truncated = rows.len() > limit;
+    rows.truncate(limit);
+    Ok((rows, truncated))
+}
+
+/// The parts of a network event the recorder captures in an incident window.
+const CAPTURED_FIELDS: &[&str] = &[
+    "requestHeaders",
+    "requestBody",
+    "responseHeaders",
+    "responseBody",
+];
+
+/// One recorded event of a session with everything captured for it (headers and bodies of a
+/// request recorded in an incident window).
+pub fn session_event(conn: &Connection, session_id: &str, event_id: i64) -> Result<Option<Json>> {
+    conn.prepare_cached(
+        "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data, incident_id
+           FROM session_events WHERE session_id = ?1 AND id = ?2",
+    )?
+    .query_row(params![session_id, event_id], |r| {
+        Ok(json!({
+            "eventId": event_id, "timeMs": r.get::<_, i64>(0)?, "kind": r.get::<_, String>(1)?,
+            "target": r.get::<_, Option<String>>(2)?, "level": r.get::<_, Option<String>>(3)?,
+            "traceId": r.get::<_, Option<String>>(4)?, "spanId": r.get::<_, Option<String>>(5)?,
+            "data": parse_json(&r.get::<_, String>(6)?),
+            "incidentId": r.get::<_, Option<String>>(7)?,
+        }))
+    })
+    .optional()
+    .map_err(Into::into)
+}
+
+pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
+    let start: Option<Option<i64>> = conn
+        .prepare_cached("SELECT first_seen_ms FROM sessions WHERE session_id = ?1")?
+        .query_row([session_id], |r| r.get(0))
+        .optional()?;
+    let Some(start) = start else { return Ok(None) };
+    let mut items: Vec<(f64, Json)> = Vec::new();
+    let mut linked_traces = std::collections::HashSet::new();
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.timestamp_ms, e.kind, e.target, e.level, e.trace_id, e.span_id, e.data,
+                (SELECT t.id FROM traces t WHERE e.trace_id IS NOT NULL
+                   AND t.trace_id = unhex(e.trace_id)),
+                e.id, e.incident_id, e.node_id
+           FROM session_events e
+          WHERE e.session_id = ?1 AND e.kind NOT IN ('dom', 'scroll', 'focus', 'selection', 'frustration')
+          ORDER BY e.timestamp_ms, e.id",
+    )?;
+    struct Row {
+        ms: i64,
+        kind: String,
+        target: Option<String>,
+        level: Option<String>,
+        trace_id: Option<String>,
+        span_id: Option<String>,
+        data: String,
+        trace_row: Option<i64>,
+        event_id: i64,
+        incident_id: Option<String>,
+        node_id: Option<i64>,
+    }
+    let rows: Vec<Row> = stmt
+        .query_map([session_id], |r| {
+            Ok(Row {
+                ms: r.get(0)?,
+                kind: r.get(1)?,
+                target: r.get(2)?,
+                level: r.get(3)?,
+                trace_id: r.get(4)?,
+                span_id: r.get(5)?,
+                data: r.get(6)?,
+                trace_row: r.get(7)?,
+                event_id: r.get(8)?,
+                incident_id: r.get(9)?,
+                node_id: r.get(10)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // Typing is one row per field: rrweb records every keystroke. A run of inputs into the same
+    // field (its node) is one item.
+    let mut typing: Option<(usize, Option<i64>)> = None;
+    for Row {
+        ms,
+        kind,
+        target,
+        level,
+        trace_id,
+        span_id,
+        data,
+        trace_row,
+        event_id,
+        incident_id,
+        node_id,
+    } in rows
+    {
+        if kind == "input" {
+            if let Some((at, field)) = typing {
+                let item = &mut items[at].1;
+                let same = match (field, node_id) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => target.is_some() && item["target"].as_str() == target.as_deref(),
+                };
+                if same {
+                    item["data"]["inputs"] =
+                        json!(item["data"]["inputs"].as_i64().unwrap_or(1) + 1);
+                    item["data"]["untilMs"] = json!(ms);
+                    continue;
+                }
+            }
+            typing = Some((items.len(), node_id));
+        } else {
+            typing = None;
+        }
+        let trace = match trace_row {
+            Some(row) => {
+                linked_traces.insert(row);
+                trace_summary(conn, row)?
+            }
+            None => None,
+        };
+        // Captured headers and bodies stay out of the timeline (up to 64 KiB each per
+        // request); the timeline says they exist and `session_event` serves them.
+        let mut data = parse_json(&data);
+        if kind == "input" {
+            data = json!({ "inputs": 1, "untilMs": ms });
+        }
+        let captured = match data.as_object_mut() {
+            Some(d) => {
+                let before = d.len();
+                d.retain(|k, _| !CAPTURED_FIELDS.contains(&k.as_str()));
+                d.len() < before
+            }
+            None => false,
+        };
+        items.push((
+            ms as f64,
+            json!({
+                "kind": kind, "timeMs": ms, "target": target, "level": level,
+                "traceId": trace_id, "spanId": span_id, "data": data, "trace": trace,
+                "eventId": event_id, "incidentId": incident_id, "captured": captured,
+            }),
+        ));
+    }
+
+    for signal in frustration_signals(conn, session_id)? {
+        let ms = signal["timestampMs"].as_i64().unwrap_or(0);
+        items.push((
+            ms as f64,
+            json!({
+                "kind": "frustration", "timeMs": ms, "signal": signal["kind"],
+                "target": signal["target"], "score": signal["score"],
+                "reason": signal["reason"], "evidence": signal["evidence"],
+                "source": signal["source"],
+            }),
+        ));
+    }
+
+    // Backend traces of the session that no recorded request points at (a server-side job,
+    // a request the recorder did not see).
+    let traces: Vec<(i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT t.id, t.start_time_unix_nano FROM trace_sessions m JOIN traces t ON t.id = m.trace
+              WHERE m.session_id = ?1 AND t.span_count > 0 ORDER BY t.start_time_unix_nano",
+        )?
+        .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (row, start_ns) in traces {
+        if linked_traces.contains(&row) {
+            continue;
+        }
+        let ms = start_ns.unwrap_or(0) as f64 / 1e6;
+        items.push((
+            ms,
+            json!({ "kind": "trace", "timeMs": ms.floor() as i64, "trace": trace_summary(conn, row)? }),
+        ));
+    }
+
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
+          WHERE l.session_id = ?1
+             OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = ?1)
+          ORDER BY l.time_unix_nano LIMIT {TIMELINE_CAP}"
+    ))?;
+    let logs: Vec<Json> = stmt
+        .query_map([session_id], log_view)?
+        .collect::<rusqlite::Result<_>>()?;
+    for log in logs {
+        let ns: f64 = log["timeUnixNano"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0);
+        let ms = ns / 1e6;
+        items.push((
+            ms,
+            json!({ "kind": "log", "timeMs": ms.floor() as i64, "log": log }),
+        ));
+    }
+
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let truncated = items.len() > TIMELINE_CAP;
+    items.truncate(TIMELINE_CAP);
+    let origin = start
+        .map(|s| s as f64)
+        .or_else(|| items.first().map(|i| i.0))
+        .unwrap_or(0.0);
+    let items: Vec<Json> = items
+        .into_iter()
+        .map(|(ms, mut item)| {
+            item["offsetMs"] = json!(((ms - origin) * 1000.0).round() / 1000.0);
+            item
+        })
+        .collect();
+    Ok(Some(
+        json!({ "sessionId": session_id, "startMs": start, "items": items, "truncated": truncated }),
+    ))
+}
