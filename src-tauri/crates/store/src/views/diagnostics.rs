@@ -99,3 +99,21 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
         "orphanSpans": orphans,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, MISSING, ORPHAN};
+
+    #[test]
+    fn what_did_not_link() {
+        let d = read(diagnostics);
+        let missing = d["missingTraces"].as_array().unwrap();
+        assert_eq!(missing.len(), 1, "{d}");
+        assert_eq!(missing[0]["traceId"], hex::encode(MISSING));
+        let orphans = d["orphanSpans"].as_array().unwrap();
+        assert_eq!(orphans.len(), 1, "{d}");
+        assert_eq!(orphans[0]["traceId"], hex::encode(ORPHAN));
+        assert_eq!(d["sessionsWithoutReplay"], serde_json::json!([]));
+    }
+}

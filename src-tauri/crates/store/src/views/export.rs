@@ -322,3 +322,43 @@ pub fn export_metrics(conn: &Connection) -> Result<ExportMetricsServiceRequest> 
     }
     Ok(ExportMetricsServiceRequest { resource_metrics })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, TRACE};
+
+    #[test]
+    fn stored_spans_and_logs_come_back_as_otlp() {
+        let traces = read(export_traces);
+        let spans: Vec<&Span> = traces
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .collect();
+        assert_eq!(spans.len(), 3);
+        let card = spans.iter().find(|s| s.name == "authorize card").unwrap();
+        assert_eq!(card.trace_id, TRACE);
+        assert_eq!(card.parent_span_id, vec![1; 8]);
+        assert_eq!(card.status.as_ref().unwrap().message, "card_declined");
+        assert_eq!(
+            traces.resource_spans[0].scope_spans[0]
+                .scope
+                .as_ref()
+                .unwrap()
+                .name,
+            "checkout"
+        );
+        let logs = read(export_logs);
+        let records: Vec<_> = logs
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .flat_map(|s| &s.log_records)
+            .collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].severity_number, 17);
+        assert_eq!(read(export_metrics).resource_metrics.len(), 0);
+    }
+}

@@ -45,3 +45,21 @@ pub fn trace_incidents(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, SESSION, TRACE};
+
+    #[test]
+    fn users_of_sessions_and_windows_of_traces() {
+        let users = read(|c| session_users(c, &[SESSION.into(), "nobody".into()]));
+        assert_eq!(users.get(SESSION).map(String::as_str), Some("u-ada"));
+        assert_eq!(users.len(), 1);
+        let windows = read(|c| trace_incidents(c, &[TRACE]));
+        assert!(
+            windows.is_empty(),
+            "the request was not recorded in a window"
+        );
+    }
+}

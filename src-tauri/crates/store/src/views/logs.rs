@@ -175,3 +175,80 @@ fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(Json
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, SESSION, TRACE};
+
+    fn bodies(f: LogFilter) -> Vec<String> {
+        read(|c| search_logs(c, &f, None, 10))
+            .0
+            .iter()
+            .map(|l| l["body"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn search_by_text_severity_trace_session_and_attribute() {
+        let one = ["payment declined for order 42".to_owned()];
+        assert_eq!(
+            bodies(LogFilter {
+                text: Some("declined".into()),
+                ..Default::default()
+            }),
+            one
+        );
+        assert!(bodies(LogFilter {
+            text: Some("approved".into()),
+            ..Default::default()
+        })
+        .is_empty());
+        assert_eq!(
+            bodies(LogFilter {
+                min_severity: Some(17),
+                ..Default::default()
+            }),
+            one
+        );
+        assert!(bodies(LogFilter {
+            min_severity: Some(21),
+            ..Default::default()
+        })
+        .is_empty());
+        assert_eq!(
+            bodies(LogFilter {
+                trace_id: Some(TRACE),
+                ..Default::default()
+            }),
+            one
+        );
+        assert_eq!(
+            bodies(LogFilter {
+                session: Some(SESSION.into()),
+                ..Default::default()
+            }),
+            one
+        );
+        assert_eq!(
+            bodies(LogFilter {
+                attribute: Some(("order.id".into(), "42".into())),
+                ..Default::default()
+            }),
+            one
+        );
+        assert_eq!(
+            bodies(LogFilter {
+                service: Some("shop-api".into()),
+                ..Default::default()
+            }),
+            one
+        );
+        // Typed text is never an FTS syntax error.
+        assert!(bodies(LogFilter {
+            text: Some("\"AND OR(".into()),
+            ..Default::default()
+        })
+        .is_empty());
+    }
+}

@@ -6,6 +6,8 @@ use serde_json::Value as Json;
 
 mod diagnostics;
 mod export;
+#[cfg(test)]
+mod fixture;
 mod incidents;
 mod logs;
 mod replay;

@@ -109,3 +109,22 @@ pub fn replay_window(
         chunks_decoded,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, SESSION, T0};
+
+    #[test]
+    fn events_whole_and_as_a_window_from_the_snapshot() {
+        let all = read(|c| replay_events(c, SESSION));
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0]["type"], 4);
+        assert_eq!(read(|c| replay_checkpoints(c, SESSION)), [(T0 + 5, 0, 1)]);
+        // From after the snapshot: the window starts at it, so the page can be drawn.
+        let w = read(|c| replay_window(c, SESSION, T0 + 500, T0 + 5_000));
+        assert_eq!(w.checkpoint_ms, Some(T0 + 5));
+        assert!(w.events.iter().any(|e| e["type"] == 2), "{:?}", w.events);
+        assert!(read(|c| replay_events(c, "nobody")).is_empty());
+    }
+}

@@ -47,3 +47,22 @@ pub fn service_map(conn: &Connection, from_ns: i64) -> Result<Vec<Json>> {
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_with_their_error_rate() {
+        let s = crate::views::fixture::read(services);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0]["serviceName"], "shop-api");
+        assert_eq!(s[0]["spanCount"], 3);
+        assert_eq!(s[0]["errorCount"], 2);
+        // One service calls no other: no edges.
+        assert_eq!(
+            crate::views::fixture::read(|c| service_map(c, 0)),
+            Vec::<Json>::new()
+        );
+    }
+}

@@ -493,6 +493,62 @@ mod tests {
     }
 
     #[test]
+    fn a_session_its_list_row_and_facets() {
+        use crate::views::fixture::{read, SESSION};
+        let v = read(|c| session_view(c, SESSION)).expect("the session");
+        assert_eq!(v["userEmail"], "ada@example.com");
+        assert_eq!(v["startUrl"], "https://shop.test/cart");
+        assert_eq!(v["failingTraceCount"], 1);
+        assert_eq!(v["pages"][0]["url"], "https://shop.test/cart");
+        assert!(read(|c| session_view(c, "nobody")).is_none());
+        let ids = |f: SessionFilter| -> Vec<String> {
+            read(|c| list_sessions(c, &f, None, 10))
+                .0
+                .iter()
+                .map(|s| s["sessionId"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(SessionFilter::default()), [SESSION]);
+        assert_eq!(
+            ids(SessionFilter {
+                has_error: Some(true),
+                ..Default::default()
+            }),
+            [SESSION],
+            "a failing trace is an error"
+        );
+        assert!(ids(SessionFilter {
+            has_error: Some(false),
+            ..Default::default()
+        })
+        .is_empty());
+        assert_eq!(
+            ids(SessionFilter {
+                url: Some("/cart".into()),
+                ..Default::default()
+            }),
+            [SESSION]
+        );
+        assert!(ids(SessionFilter {
+            user: Some("bob".into()),
+            ..Default::default()
+        })
+        .is_empty());
+        let facets = read(|c| session_facets(c, &SessionFilter::default()));
+        assert_eq!(facets["total"], 1);
+        assert_eq!(facets["errors"][0]["type"], "trace");
+        let kinds: Vec<String> = read(|c| session_events(c, SESSION))
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kinds, ["page_view", "click", "network", "network"]);
+        assert!(
+            read(|c| frustration_signals(c, SESSION)).is_empty(),
+            "one click on Pay is no frustration"
+        );
+    }
+
+    #[test]
     fn only_sessions_with_errors_are_erring() {
         let (_dir, conn) = store();
         conn.execute_batch(

@@ -77,3 +77,29 @@ pub fn activity_since(conn: &Connection, since_ms: i64) -> Result<Activity> {
         failed_traces,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::read;
+
+    #[test]
+    fn counts_what_the_store_holds() {
+        let s = read(|c| stats(c, Path::new("/nonexistent")));
+        assert_eq!((s.spans, s.traces, s.logs, s.sessions), (3, 2, 1, 1));
+        assert_eq!(s.recorded_sessions, 1);
+        assert_eq!(s.metrics, 0);
+    }
+
+    #[test]
+    fn activity_counts_failed_traces() {
+        let a = read(|c| activity_since(c, 0));
+        assert_eq!((a.sessions, a.traces, a.failed_traces), (1, 2, 1));
+        let later = read(|c| activity_since(c, i64::MAX));
+        assert_eq!(
+            later,
+            Activity::default(),
+            "nothing arrived after the end of time"
+        );
+    }
+}

@@ -283,3 +283,27 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         json!({ "sessionId": session_id, "startMs": start, "items": items, "truncated": truncated }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, SESSION, TRACE};
+
+    #[test]
+    fn the_story_in_order_with_the_request_s_trace_and_logs() {
+        let t = read(|c| session_timeline(c, SESSION)).expect("the session");
+        let items = t["items"].as_array().unwrap();
+        let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+        assert_eq!(&kinds[..3], ["page_view", "click", "network"]);
+        assert!(kinds.contains(&"log"), "{kinds:?}");
+        let request = &items[2];
+        assert_eq!(request["offsetMs"], 1000.0);
+        assert_eq!(request["trace"]["traceId"], hex::encode(TRACE));
+        assert_eq!(request["trace"]["errorCount"], 2);
+        assert_eq!(t["truncated"], false);
+        assert!(read(|c| session_timeline(c, "nobody")).is_none());
+        let id = request["eventId"].as_i64().unwrap();
+        let one = read(|c| session_event(c, SESSION, id)).expect("the event");
+        assert_eq!(one["kind"], "network");
+    }
+}

@@ -359,3 +359,89 @@ pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::fixture::{read, MISSING, ORPHAN, SESSION, TRACE};
+
+    #[test]
+    fn a_trace_with_its_spans_logs_and_session() {
+        let t = read(|c| trace_view(c, &TRACE)).expect("the trace");
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["traceId"], hex::encode(TRACE));
+        assert_eq!(v["sessionId"], SESSION);
+        let names: Vec<&str> = v["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["POST /api/checkout", "authorize card"]);
+        assert_eq!(v["spans"][1]["status"]["message"], "card_declined");
+        assert_eq!(
+            v["spans"][1]["startTimeUnixNano"], "1763000001010000000",
+            "times are strings"
+        );
+        assert_eq!(v["spans"][0]["attributes"]["http.route"], "/api/checkout");
+        assert!(read(|c| trace_view(c, &MISSING)).is_none());
+        assert!(read(|c| has_trace(c, &TRACE)));
+        assert!(!read(|c| has_trace(c, &MISSING)));
+    }
+
+    #[test]
+    fn search_filters_by_error_service_name_and_session() {
+        let ids = |f: TraceFilter| -> Vec<String> {
+            read(|c| search_traces(c, &f, None, 10))
+                .0
+                .iter()
+                .map(|t| t["traceId"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(TraceFilter::default()).len(), 2);
+        assert_eq!(
+            ids(TraceFilter {
+                error: Some(true),
+                ..Default::default()
+            }),
+            [hex::encode(TRACE)]
+        );
+        assert_eq!(
+            ids(TraceFilter {
+                error: Some(false),
+                ..Default::default()
+            }),
+            [hex::encode(ORPHAN)]
+        );
+        assert_eq!(
+            ids(TraceFilter {
+                span_name: Some("authorize".into()),
+                ..Default::default()
+            }),
+            [hex::encode(TRACE)]
+        );
+        assert_eq!(
+            ids(TraceFilter {
+                session: Some(SESSION.into()),
+                ..Default::default()
+            }),
+            [hex::encode(TRACE)]
+        );
+        assert!(ids(TraceFilter {
+            service: Some("nope".into()),
+            ..Default::default()
+        })
+        .is_empty());
+        let (page, next) = read(|c| search_traces(c, &TraceFilter::default(), None, 1));
+        assert_eq!(page.len(), 1);
+        assert!(next.is_some(), "a second page");
+    }
+
+    #[test]
+    fn the_sessions_of_a_trace_with_the_replay_offset() {
+        let s = read(|c| trace_sessions(c, &TRACE));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0]["sessionId"], SESSION);
+        assert_eq!(s[0]["offsetMs"], 1000.0);
+    }
+}
