@@ -350,9 +350,9 @@ async fn read<T: Send + 'static>(
     f: impl FnOnce(&Connection, &Readers) -> sightline_store::Result<T> + Send + 'static,
 ) -> Result<T, ServerError> {
     let r = readers.clone();
-    tokio::task::spawn_blocking(move || r.with_conn(|conn| f(conn, &readers)))
+    readers
+        .read(move |conn| f(conn, &r))
         .await
-        .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
         .map_err(ServerError::from)
 }
 

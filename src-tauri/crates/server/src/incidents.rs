@@ -224,11 +224,10 @@ impl Incidents {
     }
 
     async fn stored(&self, id: &str) -> Result<Incident> {
-        let readers = self.readers.clone();
         let key = id.to_owned();
-        tokio::task::spawn_blocking(move || readers.with_conn(|c| incident::get(c, &key)))
-            .await
-            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??
+        self.readers
+            .read(move |c| incident::get(c, &key))
+            .await?
             .ok_or_else(|| ServerError::NotFound(format!("no incident {id}")))
     }
 
@@ -257,11 +256,7 @@ impl Incidents {
     }
 
     pub async fn history(&self) -> Result<Vec<Incident>> {
-        let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || readers.with_conn(incident::history))
-            .await
-            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
-            .map_err(ServerError::from)
+        Ok(self.readers.read(incident::history).await?)
     }
 
     pub async fn get(&self, id: &str) -> Result<Incident> {
@@ -402,12 +397,10 @@ impl Incidents {
                 .filter_map(|f| f.session.clone())
                 .collect();
             if !wanted.is_empty() {
-                let readers = self.readers.clone();
-                let users = tokio::task::spawn_blocking(move || {
-                    readers.with_conn(|c| sightline_store::views::session_users(c, &wanted))
-                })
-                .await
-                .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;
+                let users = self
+                    .readers
+                    .read(move |c| sightline_store::views::session_users(c, &wanted))
+                    .await?;
                 for f in facts.iter_mut().filter(|f| f.user.is_none()) {
                     if let Some(s) = &f.session {
                         f.user = users.get(s).cloned();
@@ -451,12 +444,10 @@ impl Incidents {
                 .collect();
             wanted.sort_unstable();
             wanted.dedup();
-            let readers = self.readers.clone();
-            let recorded = tokio::task::spawn_blocking(move || {
-                readers.with_conn(|c| sightline_store::views::trace_incidents(c, &wanted))
-            })
-            .await
-            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))??;
+            let recorded = self
+                .readers
+                .read(move |c| sightline_store::views::trace_incidents(c, &wanted))
+                .await?;
             for (tag, trace) in tags.iter_mut().zip(&traces) {
                 if tag.is_none() {
                     *tag = trace.and_then(|t| recorded.get(&t).cloned());

@@ -354,11 +354,7 @@ impl Monitor {
         &self,
         f: impl FnOnce(&sightline_store::Connection) -> sightline_store::Result<T> + Send + 'static,
     ) -> Result<T> {
-        let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || readers.with_conn(f))
-            .await
-            .map_err(|e| ServerError::Internal(format!("query task failed: {e}")))?
-            .map_err(ServerError::from)
+        self.readers.read(f).await.map_err(ServerError::from)
     }
 
     /// Which of `ids` are sessions with errors (for the desktop's notifications).

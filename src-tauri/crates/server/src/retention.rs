@@ -44,11 +44,7 @@ async fn read<T: Send + 'static>(
     readers: &Readers,
     f: impl FnOnce(&sightline_store::Connection) -> sightline_store::Result<T> + Send + 'static,
 ) -> Result<T> {
-    let readers = readers.clone();
-    tokio::task::spawn_blocking(move || readers.with_conn(f))
-        .await
-        .map_err(|e| ServerError::Internal(format!("retention task failed: {e}")))?
-        .map_err(ServerError::from)
+    readers.read(f).await.map_err(ServerError::from)
 }
 
 async fn delete(writer: &Writer, d: Deletion, pruned: &mut Pruned) -> Result<()> {

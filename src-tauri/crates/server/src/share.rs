@@ -75,13 +75,10 @@ impl Share {
             source: source(),
             now_ms: crate::now_ms(),
         };
-        let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            readers.with_conn(|conn| bundle::export(conn, &selection, &info, &path))
-        })
-        .await
-        .map_err(|e| ServerError::Internal(format!("export task failed: {e}")))?
-        .map_err(ServerError::from)
+        self.readers
+            .read(move |conn| bundle::export(conn, &selection, &info, &path))
+            .await
+            .map_err(ServerError::from)
     }
 
     /// Imports the file at `path` (named `file_name` for the user) — a bundle, OTLP JSON lines
@@ -100,11 +97,10 @@ impl Share {
             s
         };
         let known = {
-            let readers = self.readers.clone();
             let sum = checksum.clone();
-            tokio::task::spawn_blocking(move || readers.with_conn(|c| bundle::imported(c, &sum)))
-                .await
-                .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??
+            self.readers
+                .read(move |c| bundle::imported(c, &sum))
+                .await?
         };
         if known.is_some() {
             return Ok(Imported {
@@ -164,9 +160,9 @@ impl Share {
         trace_ids.extend(batch.logs.iter().filter_map(|l| l.trace_id));
         trace_ids.sort_unstable();
         trace_ids.dedup();
-        let readers = self.readers.clone();
-        let here: std::collections::HashSet<[u8; 16]> = tokio::task::spawn_blocking(move || {
-            readers.with_conn(|c| {
+        let here: std::collections::HashSet<[u8; 16]> = self
+            .readers
+            .read(move |c| {
                 let mut here = std::collections::HashSet::new();
                 for t in trace_ids {
                     if sightline_store::views::has_trace(c, &t)? {
@@ -175,9 +171,7 @@ impl Share {
                 }
                 Ok(here)
             })
-        })
-        .await
-        .map_err(|e| ServerError::Internal(format!("import task failed: {e}")))??;
+            .await?;
         batch.spans.retain(|s| !here.contains(&s.trace_id));
         batch
             .logs

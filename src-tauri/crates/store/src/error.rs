@@ -47,6 +47,9 @@ pub enum StoreError {
     /// A user's SQL statement was refused or failed.
     #[error("{0}")]
     Sql(String),
+    /// A read's blocking task failed (it panicked, or the runtime is shutting down).
+    #[error("a read failed inside Sightline: {0}")]
+    ReadTask(String),
     /// A statement was stopped at its time limit.
     #[error("the statement ran past its time limit and was stopped")]
     Interrupted,

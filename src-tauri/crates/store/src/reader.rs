@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 use crate::db::open_reader;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
 /// Idle connections kept for reuse; more may be open at once under load, and are closed when
 /// returned to a full pool.
@@ -26,6 +26,18 @@ struct Inner {
 }
 
 impl Readers {
+    /// Runs `f` with a pooled read-only connection on a blocking thread: how async code reads
+    /// (SQLite calls block, and must not hold up the runtime's workers).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || readers.with_conn(f))
+            .await
+            .map_err(|e| StoreError::ReadTask(e.to_string()))?
+    }
+
     pub(crate) fn new(path: &Path) -> Self {
         Self {
             inner: Arc::new(Inner {
