@@ -1,7 +1,6 @@
 //! Log search: filters, full text and cursors over the logs table.
 
 use rusqlite::Connection;
-use serde_json::Value as Json;
 
 use crate::error::Result;
 use crate::filter_sql::{split_page, Clauses};
@@ -50,7 +49,7 @@ pub fn search_logs(
     filter: &LogFilter,
     cursor: Option<LogCursor>,
     limit: usize,
-) -> Result<(Vec<Json>, Option<LogCursor>)> {
+) -> Result<(Vec<LogView>, Option<LogCursor>)> {
     let text = filter.text.as_deref().and_then(fts_query);
     if let (Some(q), None) = (&text, &cursor) {
         if let Some(page) = newest_text_matches(conn, filter, q, limit)? {
@@ -81,7 +80,7 @@ fn newest_text_matches(
     filter: &LogFilter,
     q: &str,
     limit: usize,
-) -> Result<Option<(Vec<Json>, Option<LogCursor>)>> {
+) -> Result<Option<(Vec<LogView>, Option<LogCursor>)>> {
     let (oldest, found): (Option<i64>, i64) = conn
         .prepare_cached(&format!(
             "SELECT min(rowid), count(*) FROM (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?1
@@ -151,14 +150,18 @@ fn log_clauses(filter: &LogFilter) -> Result<Clauses> {
     Ok(c)
 }
 
-fn log_page(conn: &Connection, c: Clauses, limit: usize) -> Result<(Vec<Json>, Option<LogCursor>)> {
+fn log_page(
+    conn: &Connection,
+    c: Clauses,
+    limit: usize,
+) -> Result<(Vec<LogView>, Option<LogCursor>)> {
     let rows = log_rows(conn, c, limit)?;
     let (rows, next) = split_page(rows, limit, |(_, time, id)| (*time, *id));
     Ok((rows.into_iter().map(|(v, _, _)| v).collect(), next))
 }
 
 /// Logs meeting `c`, newest first, one past `limit`: each row's view, time and id.
-fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(Json, i64, i64)>> {
+fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(LogView, i64, i64)>> {
     let limit_arg = c.limit_one_past(limit);
     let sql = format!(
         "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
@@ -185,7 +188,7 @@ mod tests {
         read(|c| search_logs(c, &f, None, 10))
             .0
             .iter()
-            .map(|l| l["body"].as_str().unwrap().to_owned())
+            .map(|l| l.body.as_str().unwrap().to_owned())
             .collect()
     }
 

@@ -250,14 +250,11 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
              OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = ?1)
           ORDER BY l.time_unix_nano LIMIT {TIMELINE_CAP}"
     ))?;
-    let logs: Vec<Json> = stmt
+    let logs: Vec<LogView> = stmt
         .query_map([session_id], log_view)?
         .collect::<rusqlite::Result<_>>()?;
     for log in logs {
-        let ns: f64 = log["timeUnixNano"]
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0.0);
+        let ns: f64 = log.time_unix_nano.parse().unwrap_or(0.0);
         let ms = ns / 1e6;
         items.push((
             ms,

@@ -112,8 +112,8 @@ pub struct TraceView {
     pub session_id: Option<String>,
     pub spans: Vec<SpanView>,
     pub resources: serde_json::Map<String, Json>,
-    pub logs: Vec<Json>,
-    pub sessions: Vec<Json>,
+    pub logs: Vec<LogView>,
+    pub sessions: Vec<TraceSession>,
 }
 
 pub(super) const LOG_COLUMNS: &str =
@@ -121,23 +121,48 @@ pub(super) const LOG_COLUMNS: &str =
      l.severity_text, l.body, l.attributes, l.dropped_attributes_count, l.flags, l.trace_id,
      l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id), l.incident_id";
 
-pub(super) fn log_view(row: &Row<'_>) -> rusqlite::Result<Json> {
-    Ok(json!({
-        "timeUnixNano": (row.get::<_, i64>(0)? as u64).to_string(),
-        "observedTimeUnixNano": (row.get::<_, i64>(1)? as u64).to_string(),
-        "severityNumber": row.get::<_, i32>(2)?,
-        "severityText": row.get::<_, String>(3)?,
-        "body": row.get::<_, Option<String>>(4)?.map(|b| parse_json(&b)).unwrap_or(Json::Null),
-        "attributes": parse_json(&row.get::<_, String>(5)?),
-        "droppedAttributesCount": row.get::<_, u32>(6)?,
-        "flags": row.get::<_, u32>(7)?,
-        "traceId": hex_opt(row.get(8)?),
-        "spanId": hex_opt(row.get(9)?),
-        "eventName": row.get::<_, String>(10)?,
-        "serviceName": row.get::<_, Option<String>>(11)?,
-        "sessionId": row.get::<_, Option<String>>(12)?,
-        "incidentId": row.get::<_, Option<String>>(13)?,
-    }))
+/// One log record as the API shows it: times as strings of nanoseconds, ids as hex (empty
+/// when the record has none), the body and attributes as JSON values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogView {
+    pub time_unix_nano: String,
+    pub observed_time_unix_nano: String,
+    pub severity_number: i32,
+    pub severity_text: String,
+    /// `null` when the record has no body.
+    pub body: Json,
+    pub attributes: Json,
+    pub dropped_attributes_count: u32,
+    pub flags: u32,
+    pub trace_id: String,
+    pub span_id: String,
+    pub event_name: String,
+    pub service_name: Option<String>,
+    pub session_id: Option<String>,
+    pub incident_id: Option<String>,
+}
+
+pub(super) fn log_view(row: &Row<'_>) -> rusqlite::Result<LogView> {
+    Ok(LogView {
+        time_unix_nano: (row.get::<_, i64>(0)? as u64).to_string(),
+        observed_time_unix_nano: (row.get::<_, i64>(1)? as u64).to_string(),
+        severity_number: row.get(2)?,
+        severity_text: row.get(3)?,
+        body: row
+            .get::<_, Option<String>>(4)?
+            .map(|b| parse_json(&b))
+            .unwrap_or(Json::Null),
+        attributes: parse_json(&row.get::<_, String>(5)?),
+        dropped_attributes_count: row.get(6)?,
+        flags: row.get(7)?,
+        trace_id: hex_opt(row.get(8)?),
+        span_id: hex_opt(row.get(9)?),
+        event_name: row.get(10)?,
+        service_name: row.get(11)?,
+        session_id: row.get(12)?,
+        incident_id: row.get(13)?,
+    })
 }
 
 /// One trace for the API: its spans (in start order) and the logs that carry its id.
@@ -337,8 +362,18 @@ pub fn search_traces(
     Ok((traces, next))
 }
 
+/// A session a trace belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSession {
+    pub session_id: String,
+    pub user_id: Option<String>,
+    /// Where in the session's replay the trace starts (ms from the session's start).
+    pub offset_ms: Option<f64>,
+}
+
 /// The sessions a trace belongs to, with where in each session's replay it starts.
-pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json>> {
+pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<TraceSession>> {
     conn.prepare_cached(
         "SELECT s.session_id, s.first_seen_ms, t.start_time_unix_nano, s.user_id
            FROM traces t
@@ -350,11 +385,11 @@ pub fn trace_sessions(conn: &Connection, trace_id: &[u8; 16]) -> Result<Vec<Json
     .query_map([&trace_id[..]], |r| {
         let first: Option<i64> = r.get(1)?;
         let start: Option<i64> = r.get(2)?;
-        Ok(json!({
-            "sessionId": r.get::<_, String>(0)?,
-            "userId": r.get::<_, Option<String>>(3)?,
-            "offsetMs": first.zip(start).map(|(f, s)| s as f64 / 1e6 - f as f64),
-        }))
+        Ok(TraceSession {
+            session_id: r.get(0)?,
+            user_id: r.get(3)?,
+            offset_ms: first.zip(start).map(|(f, s)| s as f64 / 1e6 - f as f64),
+        })
     })?
     .collect::<rusqlite::Result<_>>()
     .map_err(Into::into)
@@ -441,7 +476,7 @@ mod tests {
     fn the_sessions_of_a_trace_with_the_replay_offset() {
         let s = read(|c| trace_sessions(c, &TRACE));
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0]["sessionId"], SESSION);
-        assert_eq!(s[0]["offsetMs"], 1000.0);
+        assert_eq!(s[0].session_id, SESSION);
+        assert_eq!(s[0].offset_ms, Some(1000.0));
     }
 }
