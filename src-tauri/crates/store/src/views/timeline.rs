@@ -1,6 +1,7 @@
 //! A session's timeline: its events, requests with their traces, and what an incident window captured.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use crate::error::Result;
@@ -10,7 +11,22 @@ use super::*;
 /// Items one timeline answer carries at most; a session longer than that says `truncated`.
 pub const TIMELINE_CAP: usize = 5_000;
 
-pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<Json>> {
+/// A trace in a list or on a timeline: its root, size, errors and duration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSummary {
+    pub trace_id: String,
+    /// Unix nanoseconds, as a string.
+    pub start_time_unix_nano: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub span_count: i64,
+    pub error_count: i64,
+    /// The root span's name (or the earliest span's, when the root has not arrived).
+    pub root_name: Option<String>,
+    pub service_name: Option<String>,
+}
+
+pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<TraceSummary>> {
     conn.prepare_cached(
         "SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
                 t.span_count, t.error_count,
@@ -23,15 +39,15 @@ pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<
     .query_row([trace_row], |r| {
         let start: Option<i64> = r.get(1)?;
         let end: Option<i64> = r.get(2)?;
-        Ok(json!({
-            "traceId": r.get::<_, String>(0)?,
-            "startTimeUnixNano": start.map(|v| v.to_string()),
-            "durationMs": start.zip(end).map(|(s, e)| (e - s) as f64 / 1e6),
-            "spanCount": r.get::<_, i64>(3)?,
-            "errorCount": r.get::<_, i64>(4)?,
-            "rootName": r.get::<_, Option<String>>(5)?,
-            "serviceName": r.get::<_, Option<String>>(6)?,
-        }))
+        Ok(TraceSummary {
+            trace_id: r.get(0)?,
+            start_time_unix_nano: start.map(|v| v.to_string()),
+            duration_ms: start.zip(end).map(|(s, e)| (e - s) as f64 / 1e6),
+            span_count: r.get(3)?,
+            error_count: r.get(4)?,
+            root_name: r.get(5)?,
+            service_name: r.get(6)?,
+        })
     })
     .optional()
     .map_err(Into::into)

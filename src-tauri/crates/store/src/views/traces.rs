@@ -266,13 +266,23 @@ pub struct TraceFilter {
 /// Where a page of traces ends: (start ns, row id) of its last trace.
 pub type TraceCursor = (i64, i64);
 
+/// A trace in the Traces list: its summary, every service it touched and its session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceListItem {
+    #[serde(flatten)]
+    pub summary: TraceSummary,
+    pub services: Vec<String>,
+    pub session_id: Option<String>,
+}
+
 /// Traces matching `filter`, newest first, with the cursor for the next page.
 pub fn search_traces(
     conn: &Connection,
     filter: &TraceFilter,
     cursor: Option<TraceCursor>,
     limit: usize,
-) -> Result<(Vec<Json>, Option<TraceCursor>)> {
+) -> Result<(Vec<TraceListItem>, Option<TraceCursor>)> {
     let mut c = Clauses::new("t.span_count > 0");
     if let Some(service) = &filter.service {
         let a = c.arg(service.clone());
@@ -344,19 +354,21 @@ pub fn search_traces(
     let (found, next) = split_page(found, limit, |(id, start)| (*start, *id));
     let mut traces = Vec::with_capacity(found.len());
     for (id, _) in found {
-        if let Some(mut summary) = trace_summary(conn, id)? {
+        if let Some(summary) = trace_summary(conn, id)? {
             let services: Vec<String> = conn
                 .prepare_cached(
                     "SELECT service_name FROM trace_services WHERE trace = ?1 ORDER BY 1",
                 )?
                 .query_map([id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
-            summary["services"] = json!(services);
-            summary["sessionId"] = conn
+            let session_id = conn
                 .prepare_cached("SELECT session_id FROM traces WHERE id = ?1")?
-                .query_row([id], |r| r.get::<_, Option<String>>(0))?
-                .map_or(Json::Null, Json::String);
-            traces.push(summary);
+                .query_row([id], |r| r.get::<_, Option<String>>(0))?;
+            traces.push(TraceListItem {
+                summary,
+                services,
+                session_id,
+            });
         }
     }
     Ok((traces, next))
@@ -430,7 +442,7 @@ mod tests {
             read(|c| search_traces(c, &f, None, 10))
                 .0
                 .iter()
-                .map(|t| t["traceId"].as_str().unwrap().to_owned())
+                .map(|t| t.summary.trace_id.clone())
                 .collect()
         };
         assert_eq!(ids(TraceFilter::default()).len(), 2);
