@@ -1,7 +1,7 @@
 //! Diagnostics: what did not link (requests without traces, sessions without replay, orphan spans).
 
 use rusqlite::Connection;
-use serde_json::{json, Value as Json};
+use serde::Serialize;
 
 use crate::error::Result;
 
@@ -13,6 +13,50 @@ pub const DIAGNOSTICS_CAP: i64 = 100;
 /// this keeps the check under 100 ms on a database of millions of spans.
 pub const DIAGNOSTICS_SCAN: i64 = 25_000;
 
+/// What did not link (see [`diagnostics`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostics {
+    pub missing_traces: Vec<MissingTrace>,
+    pub sessions_without_replay: Vec<SessionWithoutReplay>,
+    pub orphan_spans: Vec<OrphanSpan>,
+}
+
+/// A request the recorder saw whose trace never arrived.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingTrace {
+    pub session_id: String,
+    pub time_ms: i64,
+    /// The request as the recorder named it (`POST /api/checkout`).
+    pub url: Option<String>,
+    pub status: Option<String>,
+    pub trace_id: String,
+}
+
+/// A trace naming a session that has no recording.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionWithoutReplay {
+    pub trace_id: String,
+    pub session_id: String,
+    pub start_time_unix_nano: Option<String>,
+    pub root_name: Option<String>,
+    pub service_name: Option<String>,
+}
+
+/// A span whose parent never arrived.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrphanSpan {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: String,
+    pub name: String,
+    pub service_name: Option<String>,
+    pub start_time_unix_nano: String,
+}
+
 /// What did not link, so a user can fix their instrumentation:
 /// - `missingTraces`: requests the recorder saw whose trace never arrived (the backend is not
 ///   instrumented, or does not continue `traceparent`, or has not exported yet);
@@ -23,8 +67,8 @@ pub const DIAGNOSTICS_SCAN: i64 = 25_000;
 ///   an orphan: that parent is the browser.
 ///
 /// Each looks at the newest [`DIAGNOSTICS_SCAN`] rows of its kind.
-pub fn diagnostics(conn: &Connection) -> Result<Json> {
-    let missing: Vec<Json> = conn
+pub fn diagnostics(conn: &Connection) -> Result<Diagnostics> {
+    let missing: Vec<MissingTrace> = conn
         .prepare_cached(&format!(
             "SELECT e.session_id, e.timestamp_ms, e.target, e.level, e.trace_id
                FROM session_events e
@@ -35,16 +79,16 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
               ORDER BY e.timestamp_ms DESC LIMIT {DIAGNOSTICS_CAP}"
         ))?
         .query_map([], |r| {
-            Ok(json!({
-                "sessionId": r.get::<_, String>(0)?,
-                "timeMs": r.get::<_, i64>(1)?,
-                "url": r.get::<_, Option<String>>(2)?,
-                "status": r.get::<_, Option<String>>(3)?,
-                "traceId": r.get::<_, String>(4)?,
-            }))
+            Ok(MissingTrace {
+                session_id: r.get(0)?,
+                time_ms: r.get(1)?,
+                url: r.get(2)?,
+                status: r.get(3)?,
+                trace_id: r.get(4)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let without_replay: Vec<Json> = conn
+    let without_replay: Vec<SessionWithoutReplay> = conn
         .prepare_cached(&format!(
             "SELECT lower(hex(t.trace_id)), m.session_id, t.start_time_unix_nano,
                     (SELECT s.name FROM spans s WHERE s.trace = t.id
@@ -58,16 +102,16 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
               ORDER BY t.id DESC LIMIT {DIAGNOSTICS_CAP}"
         ))?
         .query_map([], |r| {
-            Ok(json!({
-                "traceId": r.get::<_, String>(0)?,
-                "sessionId": r.get::<_, String>(1)?,
-                "startTimeUnixNano": r.get::<_, Option<i64>>(2)?.map(|v| v.to_string()),
-                "rootName": r.get::<_, Option<String>>(3)?,
-                "serviceName": r.get::<_, Option<String>>(4)?,
-            }))
+            Ok(SessionWithoutReplay {
+                trace_id: r.get(0)?,
+                session_id: r.get(1)?,
+                start_time_unix_nano: r.get::<_, Option<i64>>(2)?.map(|v| v.to_string()),
+                root_name: r.get(3)?,
+                service_name: r.get(4)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let orphans: Vec<Json> = conn
+    let orphans: Vec<OrphanSpan> = conn
         .prepare_cached(&format!(
             "SELECT lower(hex(s.trace_id)), lower(hex(s.span_id)), lower(hex(s.parent_span_id)),
                     s.name, s.service_name, s.start_time_unix_nano
@@ -83,21 +127,21 @@ pub fn diagnostics(conn: &Connection) -> Result<Json> {
               ORDER BY s.id DESC LIMIT {DIAGNOSTICS_CAP}"
         ))?
         .query_map([], |r| {
-            Ok(json!({
-                "traceId": r.get::<_, String>(0)?,
-                "spanId": r.get::<_, String>(1)?,
-                "parentSpanId": r.get::<_, String>(2)?,
-                "name": r.get::<_, String>(3)?,
-                "serviceName": r.get::<_, Option<String>>(4)?,
-                "startTimeUnixNano": r.get::<_, i64>(5)?.to_string(),
-            }))
+            Ok(OrphanSpan {
+                trace_id: r.get(0)?,
+                span_id: r.get(1)?,
+                parent_span_id: r.get(2)?,
+                name: r.get(3)?,
+                service_name: r.get(4)?,
+                start_time_unix_nano: r.get::<_, i64>(5)?.to_string(),
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(json!({
-        "missingTraces": missing,
-        "sessionsWithoutReplay": without_replay,
-        "orphanSpans": orphans,
-    }))
+    Ok(Diagnostics {
+        missing_traces: missing,
+        sessions_without_replay: without_replay,
+        orphan_spans: orphans,
+    })
 }
 
 #[cfg(test)]
@@ -108,12 +152,12 @@ mod tests {
     #[test]
     fn what_did_not_link() {
         let d = read(diagnostics);
-        let missing = d["missingTraces"].as_array().unwrap();
-        assert_eq!(missing.len(), 1, "{d}");
-        assert_eq!(missing[0]["traceId"], hex::encode(MISSING));
-        let orphans = d["orphanSpans"].as_array().unwrap();
-        assert_eq!(orphans.len(), 1, "{d}");
-        assert_eq!(orphans[0]["traceId"], hex::encode(ORPHAN));
-        assert_eq!(d["sessionsWithoutReplay"], serde_json::json!([]));
+        assert_eq!(d.missing_traces.len(), 1, "{d:?}");
+        assert_eq!(d.missing_traces[0].trace_id, hex::encode(MISSING));
+        assert_eq!(d.missing_traces[0].url.as_deref(), Some("GET /api/stock"));
+        assert_eq!(d.orphan_spans.len(), 1, "{d:?}");
+        assert_eq!(d.orphan_spans[0].trace_id, hex::encode(ORPHAN));
+        assert_eq!(d.orphan_spans[0].parent_span_id, "0707070707070707");
+        assert!(d.sessions_without_replay.is_empty());
     }
 }
