@@ -218,13 +218,43 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
     c
 }
 
+/// A row of the Sessions list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionListItem {
+    pub session_id: String,
+    /// Unix ms.
+    pub first_seen_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub user_id: Option<String>,
+    pub user_email: Option<String>,
+    pub start_url: Option<String>,
+    pub event_count: i64,
+    /// Page (JavaScript) errors.
+    pub error_count: i64,
+    pub frustration_score: f64,
+    pub page_count: i64,
+    /// Backend traces linked to the session.
+    pub trace_count: i64,
+    pub imported: bool,
+    pub pinned: bool,
+    pub failing_trace_count: i64,
+    /// Requests that failed on the server's side (5xx) or got no answer.
+    pub failed_request_count: i64,
+    /// Requests answered 4xx.
+    pub client_error_count: i64,
+    /// A page error, a failed request or a failing backend trace.
+    pub has_errors: bool,
+}
+
 /// A page of sessions, newest first, and the cursor for the next page.
 pub fn list_sessions(
     conn: &Connection,
     filter: &SessionFilter,
     cursor: Option<SessionCursor>,
     limit: usize,
-) -> Result<(Vec<Json>, Option<SessionCursor>)> {
+) -> Result<(Vec<SessionListItem>, Option<SessionCursor>)> {
     let mut c = session_clauses(filter);
     c.before("(coalesce(s.first_seen_ms, 0), s.session_id)", cursor);
     let limit_arg = c.limit_one_past(limit);
@@ -246,7 +276,7 @@ pub fn list_sessions(
         c.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<(i64, String, Json)> = stmt
+    let rows: Vec<(i64, String, SessionListItem)> = stmt
         .query_map(c.params(), |r| {
             let first: Option<i64> = r.get(1)?;
             let last: Option<i64> = r.get(2)?;
@@ -254,28 +284,28 @@ pub fn list_sessions(
             Ok((
                 first.unwrap_or(0),
                 id.clone(),
-                json!({
-                    "sessionId": id,
-                    "firstSeenMs": first,
-                    "lastSeenMs": last,
-                    "durationMs": first.zip(last).map(|(f, l)| l - f),
-                    "userId": r.get::<_, Option<String>>(3)?,
-                    "userEmail": r.get::<_, Option<String>>(4)?,
-                    "startUrl": r.get::<_, Option<String>>(5)?,
-                    "eventCount": r.get::<_, i64>(6)?,
-                    "errorCount": r.get::<_, i64>(7)?,
-                    "frustrationScore": r.get::<_, f64>(8)?,
-                    "pageCount": r.get::<_, i64>(9)?,
-                    "traceCount": r.get::<_, i64>(10)?,
-                    "imported": r.get::<_, bool>(11)?,
-                    "pinned": r.get::<_, bool>(12)?,
-                    "failingTraceCount": r.get::<_, i64>(13)?,
-                    "failedRequestCount": r.get::<_, i64>(14)?,
-                    "clientErrorCount": r.get::<_, i64>(15)?,
-                    "hasErrors": r.get::<_, i64>(7)? > 0
+                SessionListItem {
+                    session_id: id,
+                    first_seen_ms: first,
+                    last_seen_ms: last,
+                    duration_ms: first.zip(last).map(|(f, l)| l - f),
+                    user_id: r.get(3)?,
+                    user_email: r.get(4)?,
+                    start_url: r.get(5)?,
+                    event_count: r.get(6)?,
+                    error_count: r.get(7)?,
+                    frustration_score: r.get(8)?,
+                    page_count: r.get(9)?,
+                    trace_count: r.get(10)?,
+                    imported: r.get(11)?,
+                    pinned: r.get(12)?,
+                    failing_trace_count: r.get(13)?,
+                    failed_request_count: r.get(14)?,
+                    client_error_count: r.get(15)?,
+                    has_errors: r.get::<_, i64>(7)? > 0
                         || r.get::<_, i64>(13)? > 0
                         || r.get::<_, i64>(14)? > 0,
-                }),
+                },
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -505,7 +535,7 @@ mod tests {
             read(|c| list_sessions(c, &f, None, 10))
                 .0
                 .iter()
-                .map(|s| s["sessionId"].as_str().unwrap().to_owned())
+                .map(|s| s.session_id.clone())
                 .collect()
         };
         assert_eq!(ids(SessionFilter::default()), [SESSION]);
