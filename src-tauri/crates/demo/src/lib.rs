@@ -19,6 +19,7 @@
 mod fraud;
 mod orders;
 mod payment;
+pub mod seed;
 mod storefront;
 mod telemetry;
 
@@ -61,6 +62,9 @@ pub enum DemoError {
     Startup(String),
     #[error("the demo's order database: {0}")]
     Database(#[source] rusqlite::Error),
+    /// `sightline dev seed` could not fill the store.
+    #[error("seeding failed: {0}")]
+    Seed(String),
     #[error("the demo's data folder {path}: {source}")]
     Io {
         path: PathBuf,

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sightline_store::retention::RetentionConfig;
 
-use crate::{config, seed, ServerConfig};
+use crate::{config, ServerConfig};
 use sightline_store::frustration::FrustrationConfig;
 
 #[derive(Parser)]
@@ -200,15 +200,15 @@ fn seed(args: SeedArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let store = sightline_store::Store::open_dir(&dir)?;
-    let config = seed::SeedConfig {
+    let config = sightline_demo::seed::SeedConfig {
         sessions: args.sessions,
         spans: args.spans,
         logs: args.logs,
         hours: args.hours.max(0.001),
         seed: args.seed,
-        ..seed::SeedConfig::default()
+        ..sightline_demo::seed::SeedConfig::default()
     };
-    let report = seed::run(&store.writer(), &config, |r| {
+    let report = sightline_demo::seed::run(&store.writer(), &config, |r| {
         eprintln!(
             "seeding: {} sessions, {} spans, {} logs so far",
             r.sessions, r.spans, r.logs

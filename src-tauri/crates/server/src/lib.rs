@@ -19,7 +19,6 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod pipeline;
 pub mod retention;
-pub mod seed;
 pub mod settings;
 pub mod share;
 pub mod share_cli;

@@ -23,7 +23,7 @@ use sightline_ingest::{normalize, replay};
 use sightline_store::model::{Batch, ReplayChunkRow};
 use sightline_store::Writer;
 
-use crate::error::{Result, ServerError};
+use crate::{DemoError, Result};
 
 /// What to generate. Totals are targets: traces have whole shapes, so the counts written
 /// (in [`SeedReport`]) land within a fraction of a percent.
@@ -113,7 +113,9 @@ pub fn run(
                         Err(_) => return Ok(()),
                     };
                     let Ok(batch) = next else { return Ok(()) };
-                    writer.write_blocking(batch)?;
+                    writer
+                        .write_blocking(batch)
+                        .map_err(|e| DemoError::Seed(e.to_string()))?;
                 }
             })
         })
@@ -129,7 +131,7 @@ pub fn run(
         }
     }
     if let Some(f) = failure {
-        return Err(ServerError::Internal(format!("seeding failed: {f}")));
+        return Err(DemoError::Seed(f.to_string()));
     }
     let mut report = generated?;
     report.elapsed = started.elapsed();
@@ -757,7 +759,7 @@ impl<'a> Generator<'a> {
 
     /// Sends what has accumulated once it makes full requests (or everything, at the end).
     fn flush(&mut self, out: &mpsc::SyncSender<Batch>, all: bool) -> Result<()> {
-        let closed = |_| ServerError::Internal("the writer stopped".into());
+        let closed = |_| DemoError::Seed("the writer stopped".into());
         while self.spans.len() >= ROWS_PER_REQUEST || (all && !self.spans.is_empty()) {
             let n = self.spans.len().min(ROWS_PER_REQUEST);
             let placed: Vec<Placed> = self.spans.drain(..n).collect();
@@ -1070,7 +1072,8 @@ impl<'a> Generator<'a> {
         let number = first * 1000 + *batch % 1000;
         *batch += 1;
         if let Some(chunk) =
-            replay::build_chunk(session_id.to_owned(), number, events, meta, received)?
+            replay::build_chunk(session_id.to_owned(), number, events, meta, received)
+                .map_err(|e| DemoError::Seed(e.to_string()))?
         {
             self.report.replay_bytes += chunk.raw_bytes;
             self.chunks.push(chunk);
