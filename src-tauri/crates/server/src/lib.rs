@@ -12,7 +12,6 @@ pub mod control;
 pub mod demo;
 pub mod error;
 pub mod inbox;
-pub mod incident_cli;
 pub mod incidents;
 pub mod listen;
 pub mod otlp_grpc;
@@ -21,7 +20,6 @@ pub mod pipeline;
 pub mod retention;
 pub mod settings;
 pub mod share;
-pub mod share_cli;
 mod ui;
 
 /// The browser code `build.rs` embedded: the recorder and the UI's files.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::incident_cli::Target;
+use super::target::Target;
 
 /// Exporting or importing a large bundle takes a while on a laptop; past this the engine is
 /// stuck, not busy.

@@ -1,10 +1,11 @@
 //! The `sightline` command line: `serve` runs the engine headless, `demo` runs it with the demo
-//! storefront, `incident` drives incident
-//! windows on a running engine, `dev seed` fills a database. Shared by the engine's binary and the desktop app, so both executables take the
-//! same commands.
+//! storefront, `incident` drives incident windows on a running engine, `export`/`import`/
+//! `report` share sessions, `dev seed` fills a database. Shared by the engine's binary and the
+//! desktop app, so both executables take the same commands. The commands that talk to a
+//! running engine are in this folder, each its own module.
 
 use std::ffi::OsString;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +13,13 @@ use clap::{Parser, Subcommand};
 use sightline_store::retention::RetentionConfig;
 
 use crate::{config, ServerConfig};
+
+mod incident;
+mod share;
+mod target;
+
 use sightline_store::frustration::FrustrationConfig;
+use target::parse_addr;
 
 #[derive(Parser)]
 #[command(
@@ -35,15 +42,15 @@ enum Command {
     /// Incident windows: time-boxed enriched capture (start, extend, stop, list) on a running
     /// engine.
     #[command(subcommand)]
-    Incident(crate::incident_cli::IncidentCommand),
+    Incident(incident::IncidentCommand),
     /// Export sessions, an incident or a time range to a `.sightline` bundle (from a running
     /// engine).
-    Export(crate::share_cli::ExportArgs),
+    Export(share::ExportArgs),
     /// Import `.sightline` bundles into a running engine (each once).
-    Import(crate::share_cli::ImportArgs),
+    Import(share::ImportArgs),
     /// A session as a bug report: steps to reproduce, failing requests, error logs (Markdown,
     /// or JSON with --json).
-    Report(crate::share_cli::ReportArgs),
+    Report(share::ReportArgs),
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -182,18 +189,6 @@ impl From<FrustrationArgs> for FrustrationConfig {
             thrash_window_ms: a.thrash_window_ms.max(0),
         }
     }
-}
-
-pub(crate) fn parse_addr_arg(s: &str) -> Result<SocketAddr, String> {
-    parse_addr(s)
-}
-
-fn parse_addr(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = s.parse::<u16>() {
-        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-    }
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an address: use HOST:PORT, e.g. 127.0.0.1:4318"))
 }
 
 fn seed(args: SeedArgs) -> anyhow::Result<()> {
@@ -387,10 +382,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
         Command::Dev(DevCommand::Seed(args)) => seed(args),
-        Command::Incident(command) => crate::incident_cli::run(command),
-        Command::Export(args) => crate::share_cli::export(args),
-        Command::Import(args) => crate::share_cli::import(args),
-        Command::Report(args) => crate::share_cli::report(args),
+        Command::Incident(command) => incident::run(command),
+        Command::Export(args) => share::export(args),
+        Command::Import(args) => share::import(args),
+        Command::Report(args) => share::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,23 +2,10 @@
 //! (the UI address, under its token when it has one). Prints one window per line, or JSON with
 //! `--json`.
 
-use std::net::SocketAddr;
-
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-#[derive(clap::Args)]
-pub struct Target {
-    /// The running engine's UI/API address
-    #[arg(long, default_value = "127.0.0.1:4320", value_parser = super::cli::parse_addr_arg)]
-    pub ui: SocketAddr,
-    /// The engine's API token, if it requires one
-    #[arg(long, env = "SIGHTLINE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Print the answer as JSON
-    #[arg(long)]
-    pub json: bool,
-}
+use super::target::Target;
 
 #[derive(clap::Subcommand)]
 pub enum IncidentCommand {
