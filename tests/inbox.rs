@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use sightline_server::inbox::InboxConfig;
+use sightline_server::config::InboxConfig;
 use sightline_tests::{eventually, Engine};
 
 /// A small rrweb recording: one page view and a click, distinct per `n`.

@@ -25,7 +25,7 @@ impl Overrides {
     /// The engine's configuration: settings first, then these.
     pub fn config(&self, settings: &Settings) -> ServerConfig {
         let mut config = ServerConfig::default();
-        settings.apply_to(&mut config);
+        config.apply_settings(settings);
         if let Some(a) = self.otlp_grpc {
             config.otlp_grpc = a;
         }

@@ -669,7 +669,7 @@ fn settings_json(store: &SettingsStore, restart: bool) -> serde_json::Value {
     serde_json::json!({
         "settings": store.get(),
         "file": store.path(),
-        "defaultDataDir": crate::config::default_data_dir(),
+        "defaultDataDir": crate::settings::default_data_dir(),
         "defaultInboxDir": crate::settings::default_inbox_dir(),
         "restart": restart,
     })

@@ -119,7 +119,7 @@ pub struct ServerConfig {
     pub settings: Option<std::sync::Arc<crate::settings::SettingsStore>>,
     /// A folder whose files are imported, and a file followed as it grows (both off unless
     /// set).
-    pub inbox: crate::inbox::InboxConfig,
+    pub inbox: InboxConfig,
     /// How long records are kept and how large the database may grow; `None`: kept forever
     /// (`sightline serve` and the desktop app turn it on with their defaults).
     pub retention: Option<sightline_store::retention::RetentionConfig>,
@@ -138,19 +138,38 @@ pub fn token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
-/// The platform's data directory for Sightline (`~/.local/share/sightline` on Linux,
-/// `~/Library/Application Support/sightline` on macOS); the working directory if there is no
-/// home.
-pub fn default_data_dir() -> PathBuf {
-    directories::BaseDirs::new()
-        .map(|d| d.data_dir().join("sightline"))
-        .unwrap_or_else(|| PathBuf::from("sightline-data"))
+/// The inbox, as configured (`serve --inbox`, the desktop's settings).
+#[derive(Debug, Clone, Default)]
+pub struct InboxConfig {
+    pub dir: Option<PathBuf>,
+    /// An OTLP JSON lines file to follow as it grows.
+    pub tail: Option<PathBuf>,
+    /// Poll instead of native change notification (network filesystems).
+    pub poll: bool,
+}
+
+impl ServerConfig {
+    /// Takes the engine's part of the desktop's settings (loopback addresses, data directory,
+    /// retention, inbox).
+    pub fn apply_settings(&mut self, settings: &crate::settings::Settings) {
+        let at = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self.otlp_grpc = at(settings.otlp_grpc_port);
+        self.otlp_http = at(settings.otlp_http_port);
+        self.ui = at(settings.ui_port);
+        self.data_dir = settings.data_dir();
+        self.retention = Some(settings.retention());
+        self.inbox = InboxConfig {
+            dir: settings.watch_inbox.then(|| settings.inbox_dir()),
+            tail: settings.tail_file.clone(),
+            poll: false,
+        };
+    }
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            data_dir: default_data_dir(),
+            data_dir: crate::settings::default_data_dir(),
             otlp_grpc: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4317)),
             otlp_http: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4318)),
             ui: SocketAddr::V4(SocketAddrV4::new(LOCALHOST, 4320)),

@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use sightline_ingest::{otlp, Format};
 use tokio::sync::watch;
 
+use crate::config::InboxConfig;
 use crate::pipeline::Pipeline;
 use crate::share::Share;
 
@@ -37,16 +38,6 @@ pub const FAILED: &str = "Failed";
 /// A tailed line longer than this is skipped (a JSON line of one export is far smaller); the
 /// partial line held in memory never grows past it.
 pub const MAX_TAIL_LINE: usize = 64 * 1024 * 1024;
-
-/// The inbox, as configured (`serve --inbox`, the desktop's settings).
-#[derive(Debug, Clone, Default)]
-pub struct InboxConfig {
-    pub dir: Option<PathBuf>,
-    /// An OTLP JSON lines file to follow as it grows.
-    pub tail: Option<PathBuf>,
-    /// Poll instead of native change notification (network filesystems).
-    pub poll: bool,
-}
 
 /// Names of files still being written, by the conventions of browsers and copy tools.
 fn in_progress(name: &str) -> bool {

@@ -4,7 +4,7 @@
 //! desktop app; the app follows [`SettingsStore::watch`] to apply them without a reinstall.
 //! `sightline serve` has no settings file: its flags are its settings.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ pub struct Settings {
     pub otlp_grpc_port: u16,
     pub otlp_http_port: u16,
     pub ui_port: u16,
-    /// `None`: the platform's data directory ([`crate::config::default_data_dir`]).
+    /// `None`: the platform's data directory ([`default_data_dir`]).
     pub data_dir: Option<PathBuf>,
     pub launch_at_login: bool,
     /// Closing the window hides it; the receivers keep running in the tray.
@@ -63,9 +63,7 @@ impl Default for Settings {
 
 impl Settings {
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(crate::config::default_data_dir)
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 
     pub fn inbox_dir(&self) -> PathBuf {
@@ -100,21 +98,15 @@ impl Settings {
                 .then_some(self.max_database_mib * 1024 * 1024),
         }
     }
+}
 
-    /// Applies the engine's part to a configuration (loopback addresses, data directory).
-    pub fn apply_to(&self, config: &mut crate::ServerConfig) {
-        let at = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        config.otlp_grpc = at(self.otlp_grpc_port);
-        config.otlp_http = at(self.otlp_http_port);
-        config.ui = at(self.ui_port);
-        config.data_dir = self.data_dir();
-        config.retention = Some(self.retention());
-        config.inbox = crate::inbox::InboxConfig {
-            dir: self.watch_inbox.then(|| self.inbox_dir()),
-            tail: self.tail_file.clone(),
-            poll: false,
-        };
-    }
+/// The platform's data directory for Sightline (`~/.local/share/sightline` on Linux,
+/// `~/Library/Application Support/sightline` on macOS); the working directory if there is no
+/// home.
+pub fn default_data_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.data_dir().join("sightline"))
+        .unwrap_or_else(|| PathBuf::from("sightline-data"))
 }
 
 /// Where the desktop app's inbox is unless the settings say otherwise: `~/Sightline/Inbox`.

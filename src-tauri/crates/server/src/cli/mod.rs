@@ -193,7 +193,9 @@ impl From<FrustrationArgs> for FrustrationConfig {
 
 fn seed(args: SeedArgs) -> anyhow::Result<()> {
     use std::io::Write;
-    let dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let dir = args
+        .data_dir
+        .unwrap_or_else(crate::settings::default_data_dir);
     let store = sightline_store::Store::open_dir(&dir)?;
     let config = sightline_demo::seed::SeedConfig {
         sessions: args.sessions,
@@ -232,7 +234,7 @@ fn server_config(args: ServeArgs) -> ServerConfig {
         otlp_http: args.otlp_http,
         ui: args.ui,
         api_token: args.token,
-        inbox: crate::inbox::InboxConfig {
+        inbox: crate::config::InboxConfig {
             dir: args.inbox,
             tail: args.tail,
             poll: args.inbox_poll,
