@@ -34,6 +34,8 @@ const MAX_KEY_LEN: usize = 96;
 const MAX_QUOTED_LEN: usize = 8192;
 /// How far a URL's authority is followed for the `@` of its userinfo.
 const MAX_AUTHORITY_LEN: usize = 512;
+/// Bytes of a PEM header line looked at for `PRIVATE KEY`.
+const MAX_PEM_HEADER: usize = 64;
 /// Bytes of one word looked at for a key shape; a real key is far shorter.
 const MAX_WORD_LEN: usize = 4096;
 
@@ -42,6 +44,7 @@ const MAX_WORD_LEN: usize = 4096;
 pub fn scrub(text: &str) -> Option<(String, usize)> {
     let b = text.as_bytes();
     let mut hits: Vec<(usize, usize)> = Vec::new();
+    let mut runs = Runs::default();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -58,7 +61,9 @@ pub fn scrub(text: &str) -> Option<(String, usize)> {
             // Dispatch on the first letter: most words start none of these, and this runs for
             // every word of every string at ingest.
             match c {
-                b'g' | b'x' | b's' | b'r' | b'w' | b'n' | b'A' | b'e' | b'S' => shaped_key_at(b, i),
+                b'g' | b'x' | b's' | b'r' | b'w' | b'n' | b'A' | b'e' | b'S' => {
+                    shaped_key_at(b, i, &mut runs)
+                }
                 b'b' | b'B' => scheme_at(b, i),
                 b'i' | b'I' => sql_at(b, i),
                 _ => None,
@@ -113,57 +118,81 @@ enum Found {
 }
 
 /// A card number starting at `i`: digits, optionally in groups (the first of 4, the others
-/// of 3 to 6) split by one space or dash each.
+/// of 3 to 6) split by one space or dash each. Digits grouped on after a card (`4242… 123`,
+/// a date before it, a quantity) do not hide it: each run of whole groups from the start is
+/// tried, longest first, and when none is a card the scan goes on after the first group.
 fn card_at(b: &[u8], i: usize) -> Found {
+    /// At most this many groups are looked at (a card has at most 5).
+    const MAX_GROUPS: usize = 8;
     let mut digits = [0u8; 19];
     let mut n = 0;
-    let mut j = i;
+    // Each complete group: (digits in it, digits so far, byte end).
+    let mut groups: [(usize, usize, usize); MAX_GROUPS] = [(0, 0, 0); MAX_GROUPS];
+    let mut count = 0;
     let mut group = 0;
-    let mut groups_ok = true;
-    let mut separated = false;
-    let mut first_group = 0;
-    let mut end = i;
+    let mut j = i;
     loop {
         match b.get(j) {
             Some(d) if d.is_ascii_digit() => {
                 if n == digits.len() {
-                    // Longer than any card: a number, skipped whole.
-                    while b.get(j).is_some_and(u8::is_ascii_digit) {
-                        j += 1;
+                    if count == 0 {
+                        // Longer than any card, ungrouped: a number, skipped whole.
+                        while b.get(j).is_some_and(u8::is_ascii_digit) {
+                            j += 1;
+                        }
+                        return Found::Skip(j);
                     }
-                    return Found::Skip(j);
+                    // A later group runs past 19 digits: only the groups before it count.
+                    group = 0;
+                    break;
                 }
                 digits[n] = d - b'0';
                 n += 1;
                 group += 1;
                 j += 1;
-                end = j;
             }
-            Some(b' ' | b'-') if n > 0 && b.get(j + 1).is_some_and(u8::is_ascii_digit) => {
-                if !separated {
-                    first_group = group;
-                } else if !(3..=6).contains(&group) {
-                    groups_ok = false;
-                }
-                separated = true;
+            Some(b' ' | b'-') if group > 0 && b.get(j + 1).is_some_and(u8::is_ascii_digit) => {
+                groups[count] = (group, n, j);
+                count += 1;
                 group = 0;
+                if count == MAX_GROUPS {
+                    break;
+                }
                 j += 1;
             }
             _ => break,
         }
     }
-    if separated && (first_group != 4 || !(1..=6).contains(&group)) {
-        groups_ok = false;
+    // The group the scan stopped in is complete when it ended at a non-digit.
+    let whole_run_end = j;
+    if group > 0 && count < MAX_GROUPS {
+        groups[count] = (group, n, j);
+        count += 1;
     }
-    let skip = Found::Skip(end);
-    if !groups_ok || !(13..=19).contains(&n) || b.get(end).is_some_and(|&c| is_word(c)) {
-        return skip;
+    if count == 0 {
+        return Found::Skip(j.max(i + 1));
     }
-    let d = &digits[..n];
-    if !card_prefix(d) || !luhn(d) {
-        return skip;
+    let first_end = groups[0].2;
+    for k in (1..=count).rev() {
+        let (_, total, end) = groups[k - 1];
+        let lens = || groups[..k].iter().map(|g| g.0);
+        let grouping = k == 1
+            || (groups[0].0 == 4
+                && lens()
+                    .skip(1)
+                    .take(k.saturating_sub(2))
+                    .all(|l| (3..=6).contains(&l))
+                && (1..=6).contains(&groups[k - 1].0));
+        // Inside a longer word (`id_4242…`, `4242…abc`) it is not a card.
+        let after_ok = !(end == whole_run_end && b.get(end).is_some_and(|&c| is_word(c)));
+        if grouping && after_ok && (13..=19).contains(&total) {
+            let d = &digits[..total];
+            if card_prefix(d) && luhn(d) {
+                return Found::Secret(i, end);
+            }
+        }
     }
-    Found::Secret(i, end)
+    Found::Skip(first_end)
 }
 
 /// A card network's prefix (Visa, Mastercard, American Express, Discover, Diners, JCB,
@@ -202,14 +231,57 @@ fn luhn(d: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// Where runs of token bytes and the next digit end, remembered across one scan: word starts
+/// inside one long run (`sk-sk-sk-…`) each asked for the rest of the run, which cost time
+/// quadratic in the run's length. Positions are asked in increasing order within a run, so
+/// the last answer holds for every position before it.
+#[derive(Default)]
+struct Runs {
+    /// `(from, end)`: the token run containing `from` ends at `end`.
+    token: Option<(usize, usize)>,
+    /// `(from, at)`: the first digit at or after `from` is at `at` (`b.len()` when none).
+    digit: Option<(usize, usize)>,
+}
+
+impl Runs {
+    fn token_end(&mut self, b: &[u8], at: usize) -> usize {
+        if let Some((from, end)) = self.token {
+            if from <= at && at <= end {
+                return end;
+            }
+        }
+        let end = at
+            + b.get(at..)
+                .map_or(0, |r| r.iter().take_while(|&&c| is_token(c)).count());
+        self.token = Some((at, end));
+        end
+    }
+
+    fn next_digit(&mut self, b: &[u8], at: usize) -> usize {
+        if let Some((from, found)) = self.digit {
+            if from <= at && at <= found {
+                return found;
+            }
+        }
+        let found = at
+            + b.get(at..)
+                .map_or(0, |r| r.iter().take_while(|c| !c.is_ascii_digit()).count());
+        self.digit = Some((at, found));
+        found
+    }
+}
+
 /// What may be in a key shape's body.
 fn is_token(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-')
 }
 
 /// A key with a published shape starting at `i` (a word start).
-fn shaped_key_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
+fn shaped_key_at(b: &[u8], i: usize, runs: &mut Runs) -> Option<(usize, usize)> {
     let rest = &b[i..b.len().min(i + MAX_WORD_LEN)];
+    // Token bytes from `at` (absolute), within this word's bound.
+    let limit = i + rest.len();
+    let tokens = |runs: &mut Runs, at: usize| runs.token_end(b, at).min(limit).saturating_sub(at);
     // (prefix, the least number of token bytes after it)
     const PREFIXES: &[(&[u8], usize)] = &[
         (b"ghp_", 30),
@@ -234,10 +306,7 @@ fn shaped_key_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     ];
     for (prefix, min) in PREFIXES {
         if rest.starts_with(prefix) {
-            let len = rest[prefix.len()..]
-                .iter()
-                .take_while(|&&c| is_token(c))
-                .count();
+            let len = tokens(runs, i + prefix.len());
             if len >= *min {
                 return Some((i, i + prefix.len() + len));
             }
@@ -255,32 +324,28 @@ fn shaped_key_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
     // OpenAI- and Anthropic-style keys: long, and with a digit (so `sk-learn` is a word).
     if rest.starts_with(b"sk-") {
-        let body = &rest[3..];
-        let len = body.iter().take_while(|&&c| is_token(c)).count();
-        if len >= 32 && body[..len].iter().any(u8::is_ascii_digit) {
+        let len = tokens(runs, i + 3);
+        if len >= 32 && runs.next_digit(b, i + 3) < i + 3 + len {
             return Some((i, i + 3 + len));
         }
     }
     // A JSON Web Token: `eyJ` (base64 of `{"`) header and payload, then a signature.
     if rest.starts_with(b"eyJ") {
-        let header = rest.iter().take_while(|&&c| is_token(c)).count();
+        let header = tokens(runs, i);
         if rest.get(header) == Some(&b'.') && rest[header + 1..].starts_with(b"eyJ") {
-            let payload = rest[header + 1..]
-                .iter()
-                .take_while(|&&c| is_token(c))
-                .count();
+            let payload = tokens(runs, i + header + 1);
             let mut end = header + 1 + payload;
             if rest.get(end) == Some(&b'.') {
-                end += 1 + rest[end + 1..].iter().take_while(|&&c| is_token(c)).count();
+                end += 1 + tokens(runs, i + end + 1);
             }
             return Some((i, i + end));
         }
     }
     // SendGrid: `SG.` 22 characters `.` 43 characters.
     if rest.starts_with(b"SG.") {
-        let a = rest[3..].iter().take_while(|&&c| is_token(c)).count();
+        let a = tokens(runs, i + 3);
         if a >= 16 && rest.get(3 + a) == Some(&b'.') {
-            let z = rest[4 + a..].iter().take_while(|&&c| is_token(c)).count();
+            let z = tokens(runs, i + 4 + a);
             if z >= 30 {
                 return Some((i, i + 4 + a + z));
             }
@@ -361,6 +426,23 @@ const STATE_WORDS: &[&str] = &[
     "valid", "rejected",
 ];
 
+/// Secret words that free-text keys glue to others or to digits (`PGPASSWORD`,
+/// `new_password1`, `gpg_passphrase`), which the word-by-word names check does not split.
+const GLUED_SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "private_key",
+    "privatekey",
+];
+
+/// Whether `key` holds one of [`GLUED_SECRET_WORDS`] anywhere, in any case.
+fn glued_secret(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    GLUED_SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
 /// Whether `key`'s last word is one of [`STATE_WORDS`].
 fn names_a_state(key: &str) -> bool {
     let last = key
@@ -406,7 +488,7 @@ fn pair_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
     // Keys are ASCII (is_key), so this is a valid str.
     let key = std::str::from_utf8(&b[k_start..k_end]).ok()?;
-    if !sensitive(key) || names_a_state(key) {
+    if !(sensitive(key) || glued_secret(key)) || names_a_state(key) {
         return None;
     }
     let mut at = i + 1;
@@ -424,6 +506,10 @@ fn pair_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
         return (len > 0 && &b[at..at + len] != REDACTED.as_bytes()).then_some((at, at + len));
     }
     if let Some(found) = quoted(b, at) {
+        return Some(found);
+    }
+    // `access_token: Bearer eyJ…`: the scheme word is kept, the credential after it is the value.
+    if let Some(found) = scheme_at(b, at) {
         return Some(found);
     }
     let len = b[at..]
@@ -514,7 +600,13 @@ fn pem_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     if !b[i..].starts_with(BEGIN) {
         return None;
     }
-    let line = b[i..].iter().take_while(|&&c| c != b'\n').count();
+    // The header line is short (`-----BEGIN ENCRYPTED PRIVATE KEY-----`); looking further
+    // made text of repeated `-----BEGIN ` cost quadratic time.
+    let line = b[i..]
+        .iter()
+        .take(MAX_PEM_HEADER)
+        .take_while(|&&c| c != b'\n')
+        .count();
     let head = &b[i..i + line];
     if !head.windows(11).any(|w| w == b"PRIVATE KEY") {
         return None;
@@ -565,6 +657,47 @@ mod tests {
         }
         assert!(is_card_number(4242424242424242));
         assert!(!is_card_number(1733144400123));
+    }
+
+    #[test]
+    fn a_card_next_to_other_numbers_is_still_a_card() {
+        for (text, want) in [
+            ("charge 4242424242424242 123", "charge [REDACTED] 123"),
+            (
+                "card 4242424242424242 12/25 cvc 123",
+                "card [REDACTED] 12/25 cvc 123",
+            ),
+            ("2026-12-02 4242424242424242", "2026-12-02 [REDACTED]"),
+            ("qty 1 4242424242424242", "qty 1 [REDACTED]"),
+            ("4242 4242 4242 4242 123", "[REDACTED] 123"),
+            ("4242 4242 4242 4242 12345678", "[REDACTED] 12345678"),
+        ] {
+            assert_eq!(s(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn repeated_triggers_are_not_secrets() {
+        // Text built to make each word start rescan the rest (the time it takes is measured by
+        // `cargo bench --bench stages`): none of it is a secret.
+        for unit in ["-----BEGIN ", "sk-", "eyJ-", "5555 ", "Bearer "] {
+            let text = unit.repeat(20_000 / unit.len());
+            assert_eq!(scrub(&text), None, "{unit:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_and_glued_names_after_a_key() {
+        assert_eq!(
+            s("access_token: Bearer 0123456789abcdefXYZ"),
+            "access_token: Bearer [REDACTED]"
+        );
+        assert_eq!(s("PGPASSWORD=hunter2 psql"), "PGPASSWORD=[REDACTED] psql");
+        assert_eq!(
+            s("new_password1=a&new_password2=b"),
+            "new_password1=[REDACTED]&new_password2=[REDACTED]"
+        );
+        assert_eq!(s("gpg_passphrase: x"), "gpg_passphrase: [REDACTED]");
     }
 
     #[test]
