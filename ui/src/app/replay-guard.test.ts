@@ -95,4 +95,31 @@ describe('the replay guard', () => {
     guardReplay(events, []);
     expect(JSON.stringify(events)).not.toContain('https://shop.example/logo.png');
   });
+
+  it('closes the holes an attacker\'s review found', () => {
+    const events: { type: number; data: unknown }[] = snapshot([
+      el(30, 'canvas', { rr_dataURL: `${EVIL}/canvas.png` }),
+      el(31, 'iframe', { SRCDOC: `<img src="${EVIL}/upper">` }),
+      el(32, 'iframe', { src: `data:text/html,<img src=${EVIL}/doc>` }),
+      el(33, 'link', { rel: 'stylesheet', href: `data:text/css,@import url(${EVIL}/x.css)` }),
+      el(34, 'img', { src: 'data:image/png;base64,iVBORw0KGgo=' }),
+      el(35, 'rect', { mask: `url(${EVIL}/m.svg#m)`, fill: 'url(#grad)' }),
+      el(36, 'style', {}, [{ type: 3, id: 37, textContent: '@import "https:/\\\n/evil.example/nl.css"; h1{background:image-set("https:evil.example/p" 1x)}' }]),
+      el(38, 'meta', { content: `0;url=${EVIL}/later` }),
+    ]);
+    events.push(
+      // The style element's own text set later, a text added before its <style> parent in the
+      // same mutation, and a sheet replaced whole.
+      { type: 3, data: { source: 0, adds: [
+        { parentId: 41, node: { type: 3, id: 42, textContent: `body{background:url(${EVIL}/early.png)}` } },
+        { parentId: 3, node: el(41, 'style', {}) },
+      ], removes: [], texts: [{ id: 36, value: `@import url(${EVIL}/own-text.css)` }], attributes: [{ id: 38, attributes: { 'HTTP-EQUIV': 'refresh' } }] } },
+      { type: 3, data: { source: 8, styleId: 1, replaceSync: `body{background:url(${EVIL}/sync.png)}` } },
+    );
+    guardReplay(events, [`${OWN}/checkout`]);
+    const text = JSON.stringify(events);
+    expect(text).not.toMatch(/evil\.example/);
+    expect(text).toContain('data:image/png;base64,iVBORw0KGgo=');
+    expect(text).toContain('url(#grad)');
+  });
 });

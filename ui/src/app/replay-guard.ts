@@ -15,11 +15,12 @@ const BLANK_IMAGE = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAAL
 const INERT = 'data:,';
 
 /** Attributes whose value is one URL the browser may fetch (or navigate a frame to). */
-const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'poster', 'data', 'background', 'ping', 'action', 'formaction', 'rr_src']);
+const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'poster', 'data', 'background', 'ping', 'action', 'formaction', 'rr_src', 'rr_dataurl']);
 /** Attributes holding candidate lists (`url 1x, url 2x`). */
 const SRCSET_ATTRIBUTES = new Set(['srcset', 'imagesrcset']);
-/** Attributes holding CSS text: rrweb's inlined stylesheet and the style attribute. */
-const CSS_ATTRIBUTES = new Set(['style', '_csstext']);
+/** Attributes holding CSS text: rrweb's inlined stylesheet, the style attribute, and the SVG
+ * presentation attributes that take `url()` (a remote mask or filter is fetched). */
+const CSS_ATTRIBUTES = new Set(['style', '_csstext', 'mask', 'filter', 'clip-path', 'marker-start', 'marker-mid', 'marker-end', 'fill', 'stroke']);
 
 // rrweb's numbers (rrweb-snapshot NodeType, rrweb EventType and IncrementalSource).
 const NODE_ELEMENT = 2;
@@ -32,6 +33,14 @@ const SOURCE_STYLESHEET_RULE = 8;
 const SOURCE_FONT = 10;
 const SOURCE_STYLE_DECLARATION = 13;
 const SOURCE_ADOPTED_STYLESHEET = 15;
+
+/** An element's tag as rrweb builds it: a `<link>` whose sheet was inlined (`_cssText`) is
+ * rebuilt as a `<style>`. */
+function tagOf(n: { tagName?: unknown; attributes?: unknown }): string {
+  const tag = typeof n.tagName === 'string' ? n.tagName.toLowerCase() : '';
+  const attrs = n.attributes && typeof n.attributes === 'object' ? (n.attributes as Record<string, unknown>) : {};
+  return tag === 'link' && Object.keys(attrs).some((k) => k.toLowerCase() === '_csstext') ? 'style' : tag;
+}
 
 /** A URL's origin (`https://shop.example`), or null when it has none. */
 export function originOf(url: string): string | null {
@@ -64,7 +73,11 @@ class Guard {
     // A backslash or a control character can be read differently by the URL parser here and
     // by CSS or HTML there (`ht\74p://`); such a URL is not worth the doubt.
     if (/[\\\u0000-\u001f]/.test(url)) return true;
-    if (/^(data|blob|about):/i.test(url)) return false;
+    // A data: URL fetches nothing itself, but one that is a document or a stylesheet
+    // (`data:text/html,<img src=…>`, `data:text/css,@import …`) loads what it holds: only
+    // images, fonts and the inert `data:,` pass.
+    if (/^data:/i.test(url)) return !/^data:(,|image\/(png|gif|jpeg|jpg|webp|avif|bmp|x-icon)[;,]|font\/|application\/(x-)?font)/i.test(url);
+    if (/^(blob|about):/i.test(url)) return false;
     let parsed: URL;
     try {
       // Relative URLs resolve against the player's own address (the <base> is removed).
@@ -95,31 +108,34 @@ class Guard {
 
   /** CSS text with every foreign `url(…)`, `@import "…"` and `image-set("…")` made inert. */
   css(text: string): string {
-    if (!/url\(|\/\/|\\/i.test(text)) return text;
     // `\75 rl(` is `url(`: escapes of letters, digits and URL punctuation are read as what they
     // stand for before looking (escaped quotes and backslashes stay, so strings stay strings).
-    const plain = text.replace(/\\([0-9a-f]{1,6})[ \t\n\r\f]?|\\([a-z0-9:/.()])/gi, (m, hex: string | undefined, ch: string | undefined) => {
+    // A backslash before a line break continues a string (`"https:/\⏎/evil"`): gone first.
+    const plain = text.replace(/\\(\r\n|[\n\r\f])/g, '').replace(/\\([0-9a-f]{1,6})[ \t\n\r\f]?|\\([a-z0-9:/.()])/gi, (m, hex: string | undefined, ch: string | undefined) => {
       const c = hex !== undefined ? String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff) || 0xfffd) : ch!;
       return /^[a-z0-9:/.()]$/i.test(c) ? c : m;
     });
     return plain
       .replace(/url\(\s*(['"]?)(.*?)\1\s*\)/gi, (m, _q: string, u: string) => (this.foreign(u) ? (this.blocked++, `url("${INERT}")`) : m))
-      .replace(/(['"])((?:[a-z][a-z0-9+.-]*:)?\/\/.*?)\1/gi, (m, _q: string, u: string) => (this.foreign(u) ? (this.blocked++, '""') : m));
+      .replace(/(['"])((?:(?:https?|wss?|ftp|data):|\/\/).*?)\1/gi, (m, _q: string, u: string) => (this.foreign(u) ? (this.blocked++, '""') : m));
   }
 
   private attributes(tag: string, attrs: Record<string, unknown>): void {
-    // A frame's inline document is a page of its own, out of reach of this guard.
-    if ('srcdoc' in attrs) {
-      delete attrs.srcdoc;
-      this.blocked++;
-    }
-    if (tag === 'base' && 'href' in attrs) {
-      delete attrs.href;
-      this.blocked++;
-    }
-    if (tag === 'meta' && typeof attrs['http-equiv'] === 'string' && attrs['http-equiv'].toLowerCase() === 'refresh') {
-      delete attrs.content;
-      this.blocked++;
+    // Attribute names in any case: the browser lowercases them when it sets them.
+    for (const name of Object.keys(attrs)) {
+      const key = name.toLowerCase();
+      const value = attrs[name];
+      // A frame's inline document is a page of its own, out of reach of this guard; a <base>
+      // would send relative URLs elsewhere.
+      const drop =
+        key === 'srcdoc' ||
+        (tag === 'base' && key === 'href') ||
+        // A refresh (whatever says it is one, now or in a later mutation) to another site.
+        (tag === 'meta' && key === 'content' && typeof value === 'string' && /^\s*\d*\s*[;,]\s*url\s*=/i.test(value) && this.foreign(value.replace(/^\s*\d*\s*[;,]\s*url\s*=\s*['"]?/i, '')));
+      if (drop) {
+        delete attrs[name];
+        this.blocked++;
+      }
     }
     for (const [name, value] of Object.entries(attrs)) {
       const key = name.toLowerCase();
@@ -147,7 +163,7 @@ class Guard {
       const n = stack.pop() as { type?: number; id?: number; tagName?: unknown; attributes?: unknown; childNodes?: unknown; textContent?: unknown; isStyle?: boolean } | null;
       if (!n || typeof n !== 'object') continue;
       if (n.type === NODE_ELEMENT && n.attributes && typeof n.attributes === 'object') {
-        const tag = typeof n.tagName === 'string' ? n.tagName.toLowerCase() : '';
+        const tag = tagOf(n);
         if (typeof n.id === 'number') this.tags.set(n.id, tag);
         this.attributes(tag, n.attributes as Record<string, unknown>);
         if (tag === 'style' && Array.isArray(n.childNodes)) {
@@ -170,7 +186,14 @@ class Guard {
     if (e.type !== EVENT_INCREMENTAL) return;
     switch (d.source) {
       case SOURCE_MUTATION: {
-        for (const a of (Array.isArray(d.adds) ? d.adds : []) as { parentId?: number; node?: unknown }[]) {
+        const adds = (Array.isArray(d.adds) ? d.adds : []) as { parentId?: number; node?: unknown }[];
+        // rrweb attaches a node whose parent comes later in the same list once the parent is
+        // there: every added element's tag is known before any child is looked at.
+        for (const a of adds) {
+          const n = a?.node as { type?: number; id?: number; tagName?: unknown; attributes?: unknown } | undefined;
+          if (n && n.type === NODE_ELEMENT && typeof n.id === 'number') this.tags.set(n.id, tagOf(n));
+        }
+        for (const a of adds) {
           const n = a?.node as { type?: number; id?: number } | undefined;
           // Text added under a <style> is CSS.
           if (n && n.type === NODE_TEXT && typeof n.id === 'number' && typeof a.parentId === 'number' && this.tags.get(a.parentId) === 'style') this.styleTexts.add(n.id);
@@ -180,12 +203,16 @@ class Guard {
           if (a?.attributes && typeof a.attributes === 'object') this.attributes((typeof a.id === 'number' && this.tags.get(a.id)) || '', a.attributes as Record<string, unknown>);
         }
         for (const t of (Array.isArray(d.texts) ? d.texts : []) as { id?: number; value?: unknown }[]) {
-          if (t && typeof t.id === 'number' && typeof t.value === 'string' && this.styleTexts.has(t.id)) t.value = this.css(t.value);
+          // A style's text, or the text of a <style> set through the element itself.
+          if (t && typeof t.id === 'number' && typeof t.value === 'string' && (this.styleTexts.has(t.id) || this.tags.get(t.id) === 'style')) t.value = this.css(t.value);
         }
         break;
       }
       case SOURCE_STYLESHEET_RULE:
         for (const a of (Array.isArray(d.adds) ? d.adds : []) as { rule?: unknown }[]) if (a && typeof a.rule === 'string') a.rule = this.css(a.rule);
+        // CSSStyleSheet.replace() / replaceSync(): a whole sheet's text.
+        if (typeof d.replace === 'string') d.replace = this.css(d.replace);
+        if (typeof d.replaceSync === 'string') d.replaceSync = this.css(d.replaceSync);
         break;
       case SOURCE_STYLE_DECLARATION: {
         const set = d.set as { value?: unknown } | undefined;
