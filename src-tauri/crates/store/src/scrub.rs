@@ -439,8 +439,12 @@ const GLUED_SECRET_WORDS: &[&str] = &[
 
 /// Whether `key` holds one of [`GLUED_SECRET_WORDS`] anywhere, in any case.
 fn glued_secret(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    GLUED_SECRET_WORDS.iter().any(|w| lower.contains(w))
+    // No allocation: this runs for the key of every `=` and `:` in every string.
+    GLUED_SECRET_WORDS.iter().any(|w| {
+        key.as_bytes()
+            .windows(w.len())
+            .any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Whether `key`'s last word is one of [`STATE_WORDS`].
