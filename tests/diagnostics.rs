@@ -1,11 +1,10 @@
 //! `GET /api/v1/diagnostics`: what did not link, so a user can fix their instrumentation.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::json;
-use sightline_tests::Engine;
+use sightline_tests::{spans_request, Engine};
 
 fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, session: Option<&str>) -> Span {
     Span {
@@ -49,15 +48,7 @@ fn what_did_not_link_is_listed_with_what_to_fix() {
         // Trace 4: a child whose parent span was never exported.
         span(4, 0x42, Some(0x41), "SELECT orders", None),
     ];
-    let req = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    };
+    let req = spans_request(spans);
     e.post_protobuf("/v1/traces", req.encode_to_vec());
 
     let (status, d) = e.api("/api/v1/diagnostics");
@@ -79,15 +70,7 @@ fn what_did_not_link_is_listed_with_what_to_fix() {
     assert_eq!(orphans[0]["parentSpanId"], hex::encode([0x41u8; 8]));
 
     // The missing parent arrives late: the orphan is gone.
-    let late = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![span(4, 0x41, None, "GET /orders", None)],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    };
+    let late = spans_request(vec![span(4, 0x41, None, "GET /orders", None)]);
     e.post_protobuf("/v1/traces", late.encode_to_vec());
     let (_, d) = e.api("/api/v1/diagnostics");
     assert!(d["orphanSpans"].as_array().unwrap().is_empty(), "{d}");

@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use sightline_tests::{api_get, Process};
+use sightline_tests::{api_get, spans_request, Process};
 
 /// The disk: small, so filling it takes a moment.
 const DISK_MIB: u64 = 32;
@@ -105,15 +104,7 @@ fn export(http: std::net::SocketAddr, n: u32) -> u16 {
             }
         })
         .collect();
-    let req = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    };
+    let req = spans_request(spans);
     reqwest::blocking::Client::new()
         .post(format!("http://{http}/v1/traces"))
         .header("content-type", "application/x-protobuf")

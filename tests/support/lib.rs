@@ -234,25 +234,32 @@ impl Engine {
     }
 }
 
-/// A request of one span named `span {n}`, its ids made of `n`.
-pub fn one_span(
-    n: u8,
+/// A request of `spans` under one resource and scope, neither with anything set.
+pub fn spans_request(
+    spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
 ) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
     opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans {
-                spans: vec![Span {
-                    trace_id: vec![n; 16],
-                    span_id: vec![n; 8],
-                    name: format!("span {n}"),
-                    ..Default::default()
-                }],
+                spans,
                 ..Default::default()
             }],
             ..Default::default()
         }],
     }
+}
+
+/// A request of one span named `span {n}`, its ids made of `n`.
+pub fn one_span(
+    n: u8,
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    spans_request(vec![opentelemetry_proto::tonic::trace::v1::Span {
+        trace_id: vec![n; 16],
+        span_id: vec![n; 8],
+        name: format!("span {n}"),
+        ..Default::default()
+    }])
 }
 
 /// Builds a binary of the workspace with cargo, in this test's profile, and gives its path.
