@@ -33,6 +33,9 @@ try {
   await page.locator('.setup h2', { hasText: 'No sessions yet' }).waitFor({ timeout: 15000 });
   server.kill('SIGTERM');
   await page.locator('.banner', { hasText: 'not answering' }).waitFor({ timeout: 20000 });
+  // Read once the banner is up, and again a moment later: an answer to a status asked for
+  // before the engine stopped must not paint it as receiving.
+  await page.waitForTimeout(1500);
   const down = await page.locator('.nav .engine').innerText();
   if (!(await page.locator('.setup h2').isVisible())) throw new Error('what was loaded stays on screen');
   server = start();

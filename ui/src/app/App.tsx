@@ -55,13 +55,22 @@ function useEngine(every: number): Status | null | 'down' {
   const [s, setS] = useState<Status | null | 'down'>(null);
   useEffect(() => {
     let stop = false;
-    const fetchStatus = () =>
-      api
+    // Bumped when the stream is cut: a status asked for before then (its answer may come while
+    // the engine shuts down) must not paint a stopped engine as receiving.
+    let generation = 0;
+    const fetchStatus = () => {
+      const asked = generation;
+      return api
         .get<Status>('/status')
-        .then((st) => !stop && setS(st))
+        .then((st) => !stop && asked === generation && setS(st))
         .catch(() => !stop && setS('down'));
+    };
     void fetchStatus();
-    const off = onConnection((up) => (up ? void fetchStatus() : setS('down')));
+    const off = onConnection((up) => {
+      if (up) return void fetchStatus();
+      generation += 1;
+      setS('down');
+    });
     const t = setInterval(fetchStatus, every);
     return () => {
       stop = true;
