@@ -6,7 +6,7 @@ PYTHON_ENV := $(CACHE)/py-clients
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test test-clients ui bundle
+.PHONY: run test test-clients ui bundle api
 
 # The browser code is built first: the engine embeds the UI (served at /) and the recorder
 # (served at /sightline.js).
@@ -22,10 +22,16 @@ run:
 test:
 	.ci/install-deps test
 	$(MAKE) ui test-clients
-	cd ui && npm run typecheck && npm test
+	cd ui && npm run check:api && npm run typecheck && npm test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	SIGHTLINE_TEST_PYTHON=$(PYTHON_ENV)/bin/python $(CARGO) test --workspace -- --include-ignored
+
+# The API's OpenAPI document, from the engine's answer types, and the UI's TypeScript types
+# from it (`make test` fails while either is stale).
+api:
+	$(CARGO) run -q -p sightline-server -- openapi > ui/src/api/openapi.json
+	cd ui && npm run api
 
 test-clients:
 	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error && npm run build

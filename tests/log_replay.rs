@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::{json, Value};
 use sightline_store::views;
-use sightline_tests::Engine;
+use sightline_tests::{json, json_list, Engine};
 
 fn s(key: &str, v: &str) -> KeyValue {
     KeyValue {
@@ -137,9 +137,10 @@ fn hyperdx_replay_in_otlp_logs_becomes_a_session() {
     );
     let checkpoints = e.read(|c| views::replay_checkpoints(c, "hdx-1").unwrap());
     assert_eq!(checkpoints.len(), 1);
-    let session = e
-        .read(|c| views::session_view(c, "hdx-1").unwrap())
-        .unwrap();
+    let session = json(
+        e.read(|c| views::session_view(c, "hdx-1").unwrap())
+            .unwrap(),
+    );
     assert_eq!(session["eventCount"], 4);
     assert_eq!(session["pages"][0]["url"], "http://shop/");
     assert_eq!(e.stats()["logs"], 1, "only the ordinary line is a log");
@@ -230,9 +231,10 @@ fn semantic_events_are_logs_and_the_sessions_story() {
     );
     assert_eq!(send(&e, &req).partial_success, None);
 
-    let session = e
-        .read(|c| views::session_view(c, "sem-1").unwrap())
-        .unwrap();
+    let session = json(
+        e.read(|c| views::session_view(c, "sem-1").unwrap())
+            .unwrap(),
+    );
     assert_eq!(session["userId"], "u-9");
     assert_eq!(session["userEmail"], "ada@example.com");
     assert_eq!(session["startUrl"], checkout);
@@ -244,7 +246,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
         .map(|p| p["url"].as_str().unwrap())
         .collect();
     assert_eq!(pages, [checkout, "http://shop/orders"]);
-    let indexed = e.read(|c| views::session_events(c, "sem-1").unwrap());
+    let indexed = json_list(e.read(|c| views::session_events(c, "sem-1").unwrap()));
     let clicks: Vec<&Value> = indexed.iter().filter(|ev| ev["kind"] == "click").collect();
     assert_eq!(clicks[0]["target"], "Place order");
     assert!(
@@ -257,7 +259,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
 
     // The reported rage click is the session's signal, marked as reported, with its score;
     // the engine adds no copy and, with no DOM stream, no dead clicks.
-    let signals = e.read(|c| views::frustration_signals(c, "sem-1").unwrap());
+    let signals = json_list(e.read(|c| views::frustration_signals(c, "sem-1").unwrap()));
     let kinds: Vec<(&str, &str)> = signals
         .iter()
         .map(|s| (s["kind"].as_str().unwrap(), s["source"].as_str().unwrap()))
@@ -295,7 +297,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
 
     // A retried request changes nothing in the session.
     assert_eq!(send(&e, &req).partial_success, None);
-    let again = e.read(|c| views::frustration_signals(c, "sem-1").unwrap());
+    let again = json_list(e.read(|c| views::frustration_signals(c, "sem-1").unwrap()));
     assert_eq!(again.len(), 2);
 
     // The agent exports every few seconds: a later export on the same page is no new visit.
@@ -310,8 +312,7 @@ fn semantic_events_are_logs_and_the_sessions_story() {
         vec![record("user.click", t + 15_000, later)],
     );
     assert_eq!(send(&e, &next).partial_success, None);
-    let visits = e
-        .read(|c| views::session_events(c, "sem-1").unwrap())
+    let visits = json_list(e.read(|c| views::session_events(c, "sem-1").unwrap()))
         .into_iter()
         .filter(|ev| ev["kind"] == "page_view")
         .count();
@@ -350,7 +351,7 @@ fn reported_signals_outside_the_rules_names_are_bounded() {
         ],
     );
     assert_eq!(send(&e, &req).partial_success, None);
-    let signals = e.read(|c| views::frustration_signals(c, "sem-2").unwrap());
+    let signals = json_list(e.read(|c| views::frustration_signals(c, "sem-2").unwrap()));
     let kinds: Vec<&str> = signals
         .iter()
         .map(|s| s["kind"].as_str().unwrap())

@@ -246,5 +246,5 @@ fn frustration_thresholds_are_set_on_the_command_line() {
     let conn = sightline_store::Connection::open(dir.path().join("sightline.db")).unwrap();
     let signals = sightline_store::views::frustration_signals(&conn, "cli").unwrap();
     assert_eq!(signals.len(), 1, "{signals:?}");
-    assert_eq!(signals[0]["kind"], "rage_click");
+    assert_eq!(signals[0].kind, "rage_click");
 }

@@ -20,7 +20,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{json, Value};
 use sightline_store::views;
-use sightline_tests::{Engine, HeaderCarrier};
+use sightline_tests::{json, json_list, Engine, HeaderCarrier};
 
 const SECRETS: [&str; 3] = [
     "hunter2-SECRET-4711",
@@ -158,9 +158,10 @@ fn checkout_session(otel: Otel) {
     traces.force_flush().expect("backend spans exported");
 
     // The session and its replay.
-    let session = e
-        .read(|c| views::session_view(c, &session_id).unwrap())
-        .expect("session stored");
+    let session = json(
+        e.read(|c| views::session_view(c, &session_id).unwrap())
+            .expect("session stored"),
+    );
     assert_eq!(session["userId"], "shopper-7");
     assert!(session["eventCount"].as_i64().unwrap() > 10, "{session}");
     let events = e.read(|c| views::replay_events(c, &session_id).unwrap());
@@ -170,7 +171,7 @@ fn checkout_session(otel: Otel) {
         .is_empty());
 
     // The rage click, with the control's name and why.
-    let signals = e.read(|c| views::frustration_signals(c, &session_id).unwrap());
+    let signals = json_list(e.read(|c| views::frustration_signals(c, &session_id).unwrap()));
     let rage = signals
         .iter()
         .find(|s| s["kind"] == "rage_click")
@@ -180,7 +181,7 @@ fn checkout_session(otel: Otel) {
 
     // The request the browser made and the span the backend made share one trace, and that
     // trace (with its backend span) belongs to the session.
-    let indexed = e.read(|c| views::session_events(c, &session_id).unwrap());
+    let indexed = json_list(e.read(|c| views::session_events(c, &session_id).unwrap()));
     let request = indexed
         .iter()
         .find(|ev| {

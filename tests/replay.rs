@@ -6,7 +6,7 @@ use std::io::Write;
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 use sightline_store::views;
-use sightline_tests::Engine;
+use sightline_tests::{json, json_list, Engine};
 
 fn send(e: &Engine, ctype: &str, gzip: bool, body: &Value) -> Response {
     let mut bytes = body.to_string().into_bytes();
@@ -44,7 +44,7 @@ fn batch(session: &str, n: u64, start_ms: u64) -> Value {
 }
 
 fn session(e: &Engine, id: &str) -> Option<Value> {
-    e.read(|c| views::session_view(c, id).unwrap())
+    e.read(|c| views::session_view(c, id).unwrap()).map(json)
 }
 
 fn events(e: &Engine, id: &str) -> Vec<Value> {
@@ -213,7 +213,7 @@ fn dom(t: u64) -> Value {
 }
 
 fn signals(e: &Engine, id: &str) -> Vec<Value> {
-    e.read(|c| views::frustration_signals(c, id).unwrap())
+    json_list(e.read(|c| views::frustration_signals(c, id).unwrap()))
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn rage_clicks_are_detected_with_their_reason_and_raise_the_score() {
     // A retry changes nothing.
     assert_eq!(send(&e, "application/json", false, &b).status(), 200);
     assert_eq!(signals(&e, "rage").len(), 1);
-    let indexed = e.read(|c| views::session_events(c, "rage").unwrap());
+    let indexed = json_list(e.read(|c| views::session_events(c, "rage").unwrap()));
     assert_eq!(indexed.iter().filter(|ev| ev["kind"] == "click").count(), 5);
 }
 
@@ -313,7 +313,7 @@ fn errors_and_network_requests_are_indexed() {
     );
     let found = signals(&e, "errs");
     assert_eq!(found[0]["kind"], "error_click");
-    let indexed = e.read(|c| views::session_events(c, "errs").unwrap());
+    let indexed = json_list(e.read(|c| views::session_events(c, "errs").unwrap()));
     let network = indexed.iter().find(|ev| ev["kind"] == "network").unwrap();
     assert_eq!(network["traceId"], "5b8efff798038103d269b633813fc60c");
     assert_eq!(network["target"], "http://api/cart");
@@ -399,8 +399,7 @@ fn plain_rrweb_clicks_are_named_from_the_dom_and_fields_are_never_dead() {
     ]});
     assert_eq!(send(&e, "application/json", false, &b1).status(), 200);
 
-    let clicks: Vec<Value> = e
-        .read(|c| views::session_events(c, "plain").unwrap())
+    let clicks: Vec<Value> = json_list(e.read(|c| views::session_events(c, "plain").unwrap()))
         .into_iter()
         .filter(|ev| ev["kind"] == "click")
         .collect();

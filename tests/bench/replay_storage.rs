@@ -96,14 +96,12 @@ fn main() {
         .read(|c| views::session_view(c, &id))
         .expect("query")
         .expect("session stored");
-    let raw = s["rawBytes"].as_f64().unwrap_or(0.0);
-    let stored = s["storedBytes"].as_f64().unwrap_or(1.0);
-    let minutes = (s["lastSeenMs"].as_f64().unwrap_or(0.0)
-        - s["firstSeenMs"].as_f64().unwrap_or(0.0))
-        / 60_000.0;
+    let raw = s.raw_bytes as f64;
+    let stored = (s.stored_bytes as f64).max(1.0);
+    let minutes = (s.last_seen_ms.unwrap_or(0) - s.first_seen_ms.unwrap_or(0)) as f64 / 60_000.0;
     println!(
         "replay storage: {minutes:.1} min session, {} events in {} batches, {} rounds of interaction",
-        s["eventCount"], s["batchCount"], run["rounds"]
+        s.event_count, s.batch_count, run["rounds"]
     );
     println!(
         "  raw rrweb JSON {:.0} KiB, stored {:.0} KiB: ratio {:.1}x",

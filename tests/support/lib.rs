@@ -449,6 +449,17 @@ impl Drop for Process {
 
 /// Polls `f` until it holds, for at most 30 s (a condition that never comes fails the test
 /// instead of hanging it; nothing is asserted about how long it took).
+/// A view's answer as the API sends it: JSON, for tests that read a view and index its fields
+/// by their wire names.
+pub fn json<T: serde::Serialize>(value: T) -> serde_json::Value {
+    serde_json::to_value(value).expect("a view's answer is JSON")
+}
+
+/// The same, for a list of answers.
+pub fn json_list<T: serde::Serialize>(values: Vec<T>) -> Vec<serde_json::Value> {
+    values.into_iter().map(json).collect()
+}
+
 pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..300 {
         if f() {

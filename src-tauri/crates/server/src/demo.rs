@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use crate::Result;
 
 /// What the UI and the CLI are told about the demo.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoView {
     pub running: bool,
@@ -20,9 +20,11 @@ pub struct DemoView {
     pub services: Vec<DemoService>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DemoService {
     pub name: &'static str,
+    /// `host:port`.
+    #[schema(value_type = String)]
     pub addr: SocketAddr,
 }
 

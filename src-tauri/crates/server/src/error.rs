@@ -167,13 +167,26 @@ impl ServerError {
             StatusCode::REQUEST_TIMEOUT => "timeout",
             _ => "internal",
         };
-        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        let body = ApiError {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         if let Some(delay) = self.retry_after() {
             set_retry_after(&mut resp, delay);
         }
         resp
     }
+}
+
+/// How the query API says no.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    /// Stable, for programs: `bad_request`, `not_found`, `forbidden`, `unauthorized`,
+    /// `too_large`, `unavailable`, `bad_bundle`, `conflict`, `timeout`, `internal`, …
+    pub error: String,
+    /// For people.
+    pub message: String,
 }
 
 /// A `google.rpc.Status` response for errors found before a request reaches a handler (404, 405).

@@ -24,7 +24,7 @@ const MAX_LABEL: usize = 200;
 const MAX_URL: usize = 2_000;
 
 /// A request to start a window.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartRequest {
     /// How long it lasts: `minutes`, or `seconds` for a short one; exactly one of them.

@@ -13,13 +13,14 @@ use tokio::sync::watch;
 
 use crate::error::{Result, ServerError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Settings {
     pub otlp_grpc_port: u16,
     pub otlp_http_port: u16,
     pub ui_port: u16,
     /// `None`: the platform's data directory ([`default_data_dir`]).
+    #[schema(value_type = Option<String>)]
     pub data_dir: Option<PathBuf>,
     pub launch_at_login: bool,
     /// Closing the window hides it; the receivers keep running in the tray.
@@ -29,8 +30,10 @@ pub struct Settings {
     /// Import what is dropped into the inbox folder.
     pub watch_inbox: bool,
     /// `None`: [`default_inbox_dir`] (`~/Sightline/Inbox`).
+    #[schema(value_type = Option<String>)]
     pub inbox_dir: Option<PathBuf>,
     /// An OTLP JSON lines file to follow as it grows (the Collector's file exporter).
+    #[schema(value_type = Option<String>)]
     pub tail_file: Option<PathBuf>,
     /// Retention: days sessions without errors, with errors, and traces and logs of no session
     /// are kept; the database's size cap in MiB (0: none).

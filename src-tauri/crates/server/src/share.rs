@@ -31,7 +31,7 @@ pub struct Share {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Imported {
     /// False when this bundle had been imported before (nothing was stored again).
@@ -350,9 +350,4 @@ pub fn selection(
             "say what to export: session=ID (one or more), incident=ID, or fromMs and toMs".into(),
         )),
     }
-}
-
-/// The answer to an export's caller, besides the file.
-pub fn counts_json(counts: &Counts) -> Value {
-    json!(counts)
 }

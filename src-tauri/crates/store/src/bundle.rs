@@ -68,7 +68,7 @@ pub struct ExportInfo {
 }
 
 /// What an export wrote.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub sessions: usize,

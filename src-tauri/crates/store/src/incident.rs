@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Who a window covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
 pub enum Scope {
     All,
@@ -88,7 +88,7 @@ pub fn url_matches(pattern: &str, url: &str) -> bool {
 }
 
 /// Where a window was started from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     Ui,
@@ -123,7 +123,7 @@ impl Origin {
 pub const MAX_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// One incident window. Times are Unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Incident {
     pub id: String,

@@ -19,7 +19,7 @@ pub const MAX_ERROR_LOGS: usize = 20;
 /// Clicks on one element this close together are told as one step ("6 times in 0.8 s").
 const CLICK_RUN_MS: i64 = 1_500;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub session_id: String,
@@ -34,7 +34,7 @@ pub struct Report {
     pub bundle_file: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
     pub user: Option<String>,
@@ -45,7 +45,7 @@ pub struct Environment {
     pub duration_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// From the session's start.
@@ -53,7 +53,7 @@ pub struct Step {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailingRequest {
     pub offset_ms: i64,
@@ -66,7 +66,7 @@ pub struct FailingRequest {
     pub failing_span: Option<FailingSpan>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FailingSpan {
     pub service: Option<String>,
@@ -75,7 +75,7 @@ pub struct FailingSpan {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorLog {
     pub offset_ms: i64,

@@ -7,21 +7,25 @@ use serde_json::Value as Json;
 
 use crate::attrs::{attrs_from_value, Attrs};
 
-#[derive(Serialize)]
+/// A span event as stored and served.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct EventDoc<'a> {
+pub struct EventDoc<'a> {
     time_unix_nano: String,
     name: &'a str,
+    #[schema(value_type = HashMap<String, Value>)]
     attributes: Attrs<'a>,
     dropped_attributes_count: u32,
 }
 
-#[derive(Serialize)]
+/// A span link as stored and served.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct LinkDoc<'a> {
+pub struct LinkDoc<'a> {
     trace_id: String,
     span_id: String,
     trace_state: &'a str,
+    #[schema(value_type = HashMap<String, Value>)]
     attributes: Attrs<'a>,
     dropped_attributes_count: u32,
     flags: u32,

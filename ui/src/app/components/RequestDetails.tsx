@@ -2,7 +2,7 @@
 // incident window) its headers and bodies as the recorder captured them, with the redactions
 // shown as redactions.
 
-import { api, type BrowserItem, type SessionEvent } from '../api';
+import { api, type BrowserItem, type CapturedRequest, type SessionEvent } from '../api';
 import { bytes, duration } from '../format';
 import { useLoad } from '../hooks';
 import { href } from '../router';
@@ -136,7 +136,8 @@ function Captured({ sessionId, eventId }: { sessionId: string; eventId: number }
   );
   if (e.error && !e.data) return <Failed error={e.error} retry={e.reload} />;
   if (!e.data) return <Loading what="the captured request" />;
-  const d = e.data.data;
+  // The recorder's capture of the request, as it sent it.
+  const d = e.data.data as CapturedRequest;
   return (
     <div className="captured">
       <Headers title="Request headers" headers={d.requestHeaders} />

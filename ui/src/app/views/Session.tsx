@@ -43,13 +43,19 @@ async function replayWindow(id: string, at: number, pages: string[], signal?: Ab
 
 type Tab = 'network' | 'console' | 'backend' | 'diagnostics';
 
+/** Where the session's offsets count from: its start, else its first item (a session whose
+ * events carried no time). */
+function sessionStart(timeline: Timeline): number {
+  return timeline.startMs ?? timeline.items[0]?.timeMs ?? 0;
+}
+
 export function SessionView({ id, params }: { id: string; params: URLSearchParams }) {
   const data = useLoad<Loaded>(id, async (signal) => {
     const [detail, timeline] = await Promise.all([
       api.get<SessionDetail>(`/sessions/${encodeURIComponent(id)}`, signal),
       api.get<Timeline>(`/sessions/${encodeURIComponent(id)}/timeline`, signal),
     ]);
-    const at = timeline.startMs + (parseOffset(params.get('t')) ?? 0);
+    const at = sessionStart(timeline) + (parseOffset(params.get('t')) ?? 0);
     const replay = await replayWindow(id, at, detail.pages.map((p) => p.url), signal);
     return { detail, timeline, replay };
   });
@@ -99,7 +105,9 @@ function itemTitle(item: TimelineItem): { icon: string; tone: string; title: str
         why: item.reason,
       };
     case 'trace':
-      return { icon: 'T', tone: 'info', title: `Backend: ${item.trace.rootName ?? item.trace.traceId.slice(0, 8)}`, sub: `${item.trace.serviceName ?? ''} · ${duration(item.trace.durationMs)}` };
+      return item.trace
+        ? { icon: 'T', tone: 'info', title: `Backend: ${item.trace.rootName ?? item.trace.traceId.slice(0, 8)}`, sub: `${item.trace.serviceName ?? ''} · ${duration(item.trace.durationMs)}` }
+        : { icon: 'T', tone: 'info', title: 'Backend trace', sub: '' };
     case 'log':
       return { icon: 'L', tone: item.log.severityNumber >= 17 ? 'error' : 'plain', title: typeof item.log.body === 'string' ? item.log.body : JSON.stringify(item.log.body), sub: item.log.serviceName ?? '' };
   }
@@ -117,7 +125,7 @@ const TONES: Record<string, [string, string]> = {
 const IDLE_MS = 5_000;
 
 function SessionScreen({ id, params, detail, timeline, replay: first }: { id: string; params: URLSearchParams } & Loaded) {
-  const startMs = timeline.startMs;
+  const startMs = sessionStart(timeline);
   const [win, setWin] = useState<{ replay: LoadedWindow; at: number; play: boolean }>(() => ({
     replay: first,
     at: parseOffset(params.get('t')) ?? 0,
@@ -201,13 +209,15 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
     if (it.kind === 'network' && it.traceId) {
       setRequest(it.traceId);
       setTab('backend');
-    } else if (it.kind === 'trace') {
+    } else if (it.kind === 'trace' && it.trace) {
       setRequest(it.trace.traceId);
       setTab('backend');
     } else if (it.kind === 'console' || it.kind === 'error') setTab('console');
   }, []);
 
   const user = detail.userEmail ?? detail.userId ?? 'Anonymous';
+  // The recorder's own report of the window's size, passed through as it came.
+  const viewport = detail.viewport as { width?: number; height?: number } | null;
   const errors = items.filter((i) => i.kind === 'error' || (i.kind === 'console' && i.level === 'error')).length;
   return (
     <>
@@ -226,9 +236,9 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
           <span>
             pages <b>{detail.pages.length}</b>
           </span>
-          {detail.viewport?.width && (
+          {viewport?.width && (
             <span>
-              viewport <b>{detail.viewport.width}×{detail.viewport.height}</b>
+              viewport <b>{viewport.width}×{viewport.height}</b>
             </span>
           )}
         </div>

@@ -51,6 +51,8 @@ enum Command {
     /// A session as a bug report: steps to reproduce, failing requests, error logs (Markdown,
     /// or JSON with --json).
     Report(share::ReportArgs),
+    /// Print the query API's OpenAPI document (what `/api/v1/openapi.json` serves).
+    Openapi,
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -388,6 +390,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Export(args) => share::export(args),
         Command::Import(args) => share::import(args),
         Command::Report(args) => share::report(args),
+        Command::Openapi => {
+            print!("{}", crate::api::doc::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,7 +14,7 @@ pub const DIAGNOSTICS_CAP: i64 = 100;
 pub const DIAGNOSTICS_SCAN: i64 = 25_000;
 
 /// What did not link (see [`diagnostics`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnostics {
     pub missing_traces: Vec<MissingTrace>,
@@ -23,7 +23,7 @@ pub struct Diagnostics {
 }
 
 /// A request the recorder saw whose trace never arrived.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MissingTrace {
     pub session_id: String,
@@ -35,7 +35,7 @@ pub struct MissingTrace {
 }
 
 /// A trace naming a session that has no recording.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionWithoutReplay {
     pub trace_id: String,
@@ -46,7 +46,7 @@ pub struct SessionWithoutReplay {
 }
 
 /// A span whose parent never arrived.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrphanSpan {
     pub trace_id: String,

@@ -45,13 +45,29 @@ pub fn replay_checkpoints(conn: &Connection, session_id: &str) -> Result<Vec<(i6
 }
 
 /// The events a player needs to show `[from_ms, to_ms]` of a session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplayWindow {
     /// The full snapshot playback starts from, if the session has one at or before `from_ms`.
     pub checkpoint_ms: Option<i64>,
+    /// rrweb events as recorded, in order.
+    #[schema(value_type = Vec<RrwebEvent>)]
     pub events: Vec<Json>,
     /// Chunks decompressed to answer: the cost of the seek.
     pub chunks_decoded: usize,
+}
+
+/// An rrweb event as the recorder sent it (stored and served as it came: the envelope is
+/// rrweb's, the rest is the player's business).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the served JSON; never built
+pub struct RrwebEvent {
+    /// rrweb's `EventType`: 2 full snapshot, 3 incremental, 4 meta, 5 custom, 6 plugin.
+    r#type: i64,
+    /// Unix ms.
+    timestamp: i64,
+    #[schema(value_type = Value)]
+    data: Json,
 }
 
 const RRWEB_META: i64 = 4;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::Result;
 
 /// A service with its span counts and error rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     pub service_name: String,
@@ -20,7 +20,7 @@ pub struct Service {
 }
 
 /// Calls from one service to another, and how many failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEdge {
     pub from: String,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Result;
 
 /// Counts per signal and the database's size on disk.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub spans: i64,
@@ -52,7 +52,7 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
 
 /// What arrived since a moment (the tray's "today"): recorded sessions, traces, and traces
 /// with an error span. Each is a range over a start-time index.
-#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy, Default)]
+#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
     pub sessions: i64,

@@ -12,7 +12,7 @@ use super::*;
 pub const TIMELINE_CAP: usize = 5_000;
 
 /// A trace in a list or on a timeline: its root, size, errors and duration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceSummary {
     pub trace_id: String,
@@ -53,31 +53,54 @@ pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<
     .map_err(Into::into)
 }
 
-/// One chronological list of what happened in a session, in the browser and behind it: page
-/// views, clicks, inputs, network requests (each with its linked trace), console output and
-/// errors, frustration signals, the session's backend traces and its logs. Every item has its
-/// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
-/// `None` if the session is unknown.
+/// A browser request recorded in an incident window.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentRequest {
+    pub session_id: String,
+    /// Its event, for `/sessions/{id}/events/{eventId}` (what was captured of it).
+    pub event_id: i64,
+    /// Unix ms.
+    pub time_ms: i64,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    /// The HTTP status as recorded (`0`: no answer).
+    pub status: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub trace_id: Option<String>,
+    /// Whether its headers and bodies were captured.
+    pub captured: bool,
+    pub user_id: Option<String>,
+}
+
 /// The browser requests recorded in incident window `id`, in time order (at most `limit`),
 /// and whether there were more.
-pub fn incident_requests(conn: &Connection, id: &str, limit: usize) -> Result<(Vec<Json>, bool)> {
+pub fn incident_requests(
+    conn: &Connection,
+    id: &str,
+    limit: usize,
+) -> Result<(Vec<IncidentRequest>, bool)> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.session_id, e.id, e.timestamp_ms, e.target, e.level, e.trace_id, e.data, s.user_id
            FROM session_events e LEFT JOIN sessions s ON s.session_id = e.session_id
           WHERE e.incident_id = ?1 AND e.kind = 'network'
           ORDER BY e.timestamp_ms, e.id LIMIT ?2",
     )?;
-    let mut rows: Vec<Json> = stmt
+    let mut rows: Vec<IncidentRequest> = stmt
         .query_map(params![id, limit as i64 + 1], |r| {
             let data = parse_json(&r.get::<_, String>(6)?);
-            let captured = CAPTURED_FIELDS.iter().any(|f| data.get(*f).is_some());
-            Ok(json!({
-                "sessionId": r.get::<_, String>(0)?, "eventId": r.get::<_, i64>(1)?,
-                "timeMs": r.get::<_, i64>(2)?, "url": r.get::<_, Option<String>>(3)?,
-                "status": r.get::<_, Option<String>>(4)?, "traceId": r.get::<_, Option<String>>(5)?,
-                "method": data.get("method"), "durationMs": data.get("durationMs"),
-                "captured": captured, "userId": r.get::<_, Option<String>>(7)?,
-            }))
+            Ok(IncidentRequest {
+                session_id: r.get(0)?,
+                event_id: r.get(1)?,
+                time_ms: r.get(2)?,
+                url: r.get(3)?,
+                status: r.get(4)?,
+                trace_id: r.get(5)?,
+                method: data.get("method").and_then(Json::as_str).map(str::to_owned),
+                duration_ms: data.get("durationMs").and_then(Json::as_f64),
+                captured: CAPTURED_FIELDS.iter().any(|f| data.get(*f).is_some()),
+                user_id: r.get(7)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
     let truncated = rows.len() > limit;
@@ -93,33 +116,215 @@ const CAPTURED_FIELDS: &[&str] = &[
     "responseBody",
 ];
 
+/// One recorded event with everything captured for it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEvent {
+    pub event_id: i64,
+    /// Unix ms.
+    pub time_ms: i64,
+    pub kind: String,
+    pub target: Option<String>,
+    pub level: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    /// What the recorder reported of it; for a request in an incident window, its headers
+    /// and bodies (redacted in the page).
+    #[schema(value_type = HashMap<String, Value>)]
+    pub data: Json,
+    /// The incident window it was recorded in.
+    pub incident_id: Option<String>,
+}
+
 /// One recorded event of a session with everything captured for it (headers and bodies of a
 /// request recorded in an incident window).
-pub fn session_event(conn: &Connection, session_id: &str, event_id: i64) -> Result<Option<Json>> {
+pub fn session_event(
+    conn: &Connection,
+    session_id: &str,
+    event_id: i64,
+) -> Result<Option<SessionEvent>> {
     conn.prepare_cached(
         "SELECT timestamp_ms, kind, target, level, trace_id, span_id, data, incident_id
            FROM session_events WHERE session_id = ?1 AND id = ?2",
     )?
     .query_row(params![session_id, event_id], |r| {
-        Ok(json!({
-            "eventId": event_id, "timeMs": r.get::<_, i64>(0)?, "kind": r.get::<_, String>(1)?,
-            "target": r.get::<_, Option<String>>(2)?, "level": r.get::<_, Option<String>>(3)?,
-            "traceId": r.get::<_, Option<String>>(4)?, "spanId": r.get::<_, Option<String>>(5)?,
-            "data": parse_json(&r.get::<_, String>(6)?),
-            "incidentId": r.get::<_, Option<String>>(7)?,
-        }))
+        Ok(SessionEvent {
+            event_id,
+            time_ms: r.get(0)?,
+            kind: r.get(1)?,
+            target: r.get(2)?,
+            level: r.get(3)?,
+            trace_id: r.get(4)?,
+            span_id: r.get(5)?,
+            data: parse_json(&r.get::<_, String>(6)?),
+            incident_id: r.get(7)?,
+        })
     })
     .optional()
     .map_err(Into::into)
 }
 
-pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Json>> {
+/// Everything that happened in a session, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    pub session_id: String,
+    /// The session's start (Unix ms): every item's `offsetMs` counts from it.
+    pub start_ms: Option<i64>,
+    pub items: Vec<TimelineItem>,
+    /// More than [`TIMELINE_CAP`] items: the rest were left out.
+    pub truncated: bool,
+}
+
+/// One thing on a session's timeline; `kind` says which.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TimelineItem {
+    Browser(BrowserItem),
+    Frustration(FrustrationItem),
+    Trace(TraceItem),
+    Log(LogItem),
+}
+
+impl TimelineItem {
+    fn offset_mut(&mut self) -> &mut f64 {
+        match self {
+            TimelineItem::Browser(i) => &mut i.offset_ms,
+            TimelineItem::Frustration(i) => &mut i.offset_ms,
+            TimelineItem::Trace(i) => &mut i.offset_ms,
+            TimelineItem::Log(i) => &mut i.offset_ms,
+        }
+    }
+}
+
+/// Something the recorder saw: a page view, click, input (a run of typing into one field),
+/// request, console line or error.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrowserItem {
+    pub kind: BrowserKind,
+    /// Unix ms.
+    pub time_ms: i64,
+    /// From the session's start.
+    pub offset_ms: f64,
+    pub target: Option<String>,
+    pub level: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    /// What the recorder reported, less captured headers and bodies; for typing,
+    /// `{inputs, untilMs}`.
+    #[schema(value_type = Option<HashMap<String, Value>>)]
+    pub data: Json,
+    /// A request's backend trace, when it is stored.
+    pub trace: Option<TraceSummary>,
+    /// Its row, for `/sessions/{id}/events/{eventId}`.
+    pub event_id: i64,
+    /// The incident window it was recorded in.
+    pub incident_id: Option<String>,
+    /// A request whose headers and bodies were captured.
+    pub captured: bool,
+}
+
+/// What the recorder saw. Ingest writes only these kinds on the timeline (DOM changes,
+/// scrolls, focus and selection stay off it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BrowserKind {
+    PageView,
+    Click,
+    Input,
+    Network,
+    Console,
+    Error,
+    /// A recorder's own event (rrweb custom events, semantic events of no known kind).
+    Custom,
+}
+
+impl BrowserKind {
+    fn of(kind: &str) -> BrowserKind {
+        match kind {
+            "page_view" => BrowserKind::PageView,
+            "click" => BrowserKind::Click,
+            "input" => BrowserKind::Input,
+            "network" => BrowserKind::Network,
+            "console" => BrowserKind::Console,
+            "error" => BrowserKind::Error,
+            _ => BrowserKind::Custom,
+        }
+    }
+}
+
+/// A frustration signal on the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrustrationItem {
+    pub kind: FrustrationKind,
+    pub time_ms: i64,
+    pub offset_ms: f64,
+    /// `rage_click`, `dead_click`, …
+    pub signal: String,
+    pub target: Option<String>,
+    pub score: f64,
+    pub reason: String,
+    #[schema(value_type = Vec<i64>)]
+    pub evidence: Json,
+    /// `engine` or `client`.
+    pub source: String,
+}
+
+/// A backend trace of the session that no recorded request points at.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceItem {
+    pub kind: TraceKind,
+    pub time_ms: i64,
+    pub offset_ms: f64,
+    pub trace: Option<TraceSummary>,
+}
+
+/// A log record of the session or of one of its traces.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogItem {
+    pub kind: LogKind,
+    pub time_ms: i64,
+    pub offset_ms: f64,
+    pub log: LogView,
+}
+
+/// The `kind` of a [`FrustrationItem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FrustrationKind {
+    Frustration,
+}
+
+/// The `kind` of a [`TraceItem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceKind {
+    Trace,
+}
+
+/// The `kind` of a [`LogItem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogKind {
+    Log,
+}
+
+/// One chronological list of what happened in a session, in the browser and behind it: page
+/// views, clicks, inputs, network requests (each with its linked trace), console output and
+/// errors, frustration signals, the session's backend traces and its logs. Every item has its
+/// time (`timeMs`, Unix ms) and its offset from the session's start (`offsetMs`).
+/// `None` if the session is unknown.
+pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Timeline>> {
     let start: Option<Option<i64>> = conn
         .prepare_cached("SELECT first_seen_ms FROM sessions WHERE session_id = ?1")?
         .query_row([session_id], |r| r.get(0))
         .optional()?;
     let Some(start) = start else { return Ok(None) };
-    let mut items: Vec<(f64, Json)> = Vec::new();
+    let mut items: Vec<(f64, TimelineItem)> = Vec::new();
     let mut linked_traces = std::collections::HashSet::new();
 
     let mut stmt = conn.prepare_cached(
@@ -180,16 +385,16 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
     {
         if kind == "input" {
             if let Some((at, field)) = typing {
-                let item = &mut items[at].1;
-                let same = match (field, node_id) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => target.is_some() && item["target"].as_str() == target.as_deref(),
-                };
-                if same {
-                    item["data"]["inputs"] =
-                        json!(item["data"]["inputs"].as_i64().unwrap_or(1) + 1);
-                    item["data"]["untilMs"] = json!(ms);
-                    continue;
+                if let TimelineItem::Browser(item) = &mut items[at].1 {
+                    let same = match (field, node_id) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => target.is_some() && item.target == target,
+                    };
+                    if same {
+                        item.data["inputs"] = json!(item.data["inputs"].as_i64().unwrap_or(1) + 1);
+                        item.data["untilMs"] = json!(ms);
+                        continue;
+                    }
                 }
             }
             typing = Some((items.len(), node_id));
@@ -219,23 +424,37 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         };
         items.push((
             ms as f64,
-            json!({
-                "kind": kind, "timeMs": ms, "target": target, "level": level,
-                "traceId": trace_id, "spanId": span_id, "data": data, "trace": trace,
-                "eventId": event_id, "incidentId": incident_id, "captured": captured,
+            TimelineItem::Browser(BrowserItem {
+                kind: BrowserKind::of(&kind),
+                time_ms: ms,
+                offset_ms: 0.0,
+                target,
+                level,
+                trace_id,
+                span_id,
+                data,
+                trace,
+                event_id,
+                incident_id,
+                captured,
             }),
         ));
     }
 
     for signal in frustration_signals(conn, session_id)? {
-        let ms = signal["timestampMs"].as_i64().unwrap_or(0);
+        let ms = signal.timestamp_ms;
         items.push((
             ms as f64,
-            json!({
-                "kind": "frustration", "timeMs": ms, "signal": signal["kind"],
-                "target": signal["target"], "score": signal["score"],
-                "reason": signal["reason"], "evidence": signal["evidence"],
-                "source": signal["source"],
+            TimelineItem::Frustration(FrustrationItem {
+                kind: FrustrationKind::Frustration,
+                time_ms: ms,
+                offset_ms: 0.0,
+                signal: signal.kind,
+                target: signal.target,
+                score: signal.score,
+                reason: signal.reason,
+                evidence: signal.evidence,
+                source: signal.source,
             }),
         ));
     }
@@ -256,7 +475,12 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         let ms = start_ns.unwrap_or(0) as f64 / 1e6;
         items.push((
             ms,
-            json!({ "kind": "trace", "timeMs": ms.floor() as i64, "trace": trace_summary(conn, row)? }),
+            TimelineItem::Trace(TraceItem {
+                kind: TraceKind::Trace,
+                time_ms: ms.floor() as i64,
+                offset_ms: 0.0,
+                trace: trace_summary(conn, row)?,
+            }),
         ));
     }
 
@@ -274,7 +498,12 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         let ms = ns / 1e6;
         items.push((
             ms,
-            json!({ "kind": "log", "timeMs": ms.floor() as i64, "log": log }),
+            TimelineItem::Log(LogItem {
+                kind: LogKind::Log,
+                time_ms: ms.floor() as i64,
+                offset_ms: 0.0,
+                log,
+            }),
         ));
     }
 
@@ -285,16 +514,19 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Js
         .map(|s| s as f64)
         .or_else(|| items.first().map(|i| i.0))
         .unwrap_or(0.0);
-    let items: Vec<Json> = items
+    let items: Vec<TimelineItem> = items
         .into_iter()
         .map(|(ms, mut item)| {
-            item["offsetMs"] = json!(((ms - origin) * 1000.0).round() / 1000.0);
+            *item.offset_mut() = ((ms - origin) * 1000.0).round() / 1000.0;
             item
         })
         .collect();
-    Ok(Some(
-        json!({ "sessionId": session_id, "startMs": start, "items": items, "truncated": truncated }),
-    ))
+    Ok(Some(Timeline {
+        session_id: session_id.to_owned(),
+        start_ms: start,
+        items,
+        truncated,
+    }))
 }
 
 #[cfg(test)]
@@ -305,7 +537,8 @@ mod tests {
     #[test]
     fn the_story_in_order_with_the_request_s_trace_and_logs() {
         let t = read(|c| session_timeline(c, SESSION)).expect("the session");
-        let items = t["items"].as_array().unwrap();
+        let json = serde_json::to_value(&t).unwrap();
+        let items = json["items"].as_array().unwrap();
         let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
         assert_eq!(&kinds[..3], ["page_view", "click", "network"]);
         assert!(kinds.contains(&"log"), "{kinds:?}");
@@ -313,10 +546,13 @@ mod tests {
         assert_eq!(request["offsetMs"], 1000.0);
         assert_eq!(request["trace"]["traceId"], hex::encode(TRACE));
         assert_eq!(request["trace"]["errorCount"], 2);
-        assert_eq!(t["truncated"], false);
+        assert!(!t.truncated);
         assert!(read(|c| session_timeline(c, "nobody")).is_none());
-        let id = request["eventId"].as_i64().unwrap();
-        let one = read(|c| session_event(c, SESSION, id)).expect("the event");
-        assert_eq!(one["kind"], "network");
+        let TimelineItem::Browser(request) = &t.items[2] else {
+            panic!("a request is a browser item")
+        };
+        let one = read(|c| session_event(c, SESSION, request.event_id)).expect("the event");
+        assert_eq!(one.kind, "network");
+        assert!(read(|c| session_event(c, SESSION, i64::MAX)).is_none());
     }
 }

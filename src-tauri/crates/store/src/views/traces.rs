@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::error::Result;
 use crate::filter_sql::{split_page, Clauses};
@@ -19,7 +19,7 @@ const SPAN_COLUMNS: &str =
 
 /// A span as the API gives it. Attribute sets, events and links are stored as JSON and go out
 /// as they are (checked, not rebuilt): a 20,000-span trace is mostly these.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SpanView {
     trace_id: String,
@@ -31,10 +31,13 @@ pub struct SpanView {
     kind: i32,
     start_time_unix_nano: String,
     end_time_unix_nano: String,
+    #[schema(value_type = HashMap<String, Value>)]
     attributes: Box<RawValue>,
     dropped_attributes_count: u32,
+    #[schema(value_type = Vec<crate::span_json::EventDoc>)]
     events: Box<RawValue>,
     dropped_events_count: u32,
+    #[schema(value_type = Vec<crate::span_json::LinkDoc>)]
     links: Box<RawValue>,
     dropped_links_count: u32,
     status: SpanStatus,
@@ -48,13 +51,13 @@ pub struct SpanView {
     resource_row: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SpanStatus {
     code: i32,
     message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SpanScope {
     name: String,
     version: String,
@@ -105,15 +108,27 @@ fn span_view(row: &Row<'_>) -> rusqlite::Result<SpanView> {
 
 /// One trace: its spans in start order, each resource once, its logs and the sessions it
 /// belongs to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceView {
     pub trace_id: String,
     pub session_id: Option<String>,
     pub spans: Vec<SpanView>,
-    pub resources: serde_json::Map<String, Json>,
+    /// Each resource once, by the `resourceId` its spans name.
+    pub resources: std::collections::BTreeMap<String, ResourceView>,
     pub logs: Vec<LogView>,
     pub sessions: Vec<TraceSession>,
+}
+
+/// A resource (the service, host and process that sent spans), once per trace.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceView {
+    #[schema(value_type = HashMap<String, Value>)]
+    pub attributes: Json,
+    pub dropped_attributes_count: u32,
+    pub schema_url: String,
+    pub service_name: Option<String>,
 }
 
 pub(super) const LOG_COLUMNS: &str =
@@ -123,7 +138,7 @@ pub(super) const LOG_COLUMNS: &str =
 
 /// One log record as the API shows it: times as strings of nanoseconds, ids as hex (empty
 /// when the record has none), the body and attributes as JSON values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogView {
     pub time_unix_nano: String,
@@ -131,7 +146,9 @@ pub struct LogView {
     pub severity_number: i32,
     pub severity_text: String,
     /// `null` when the record has no body.
+    #[schema(value_type = Value)]
     pub body: Json,
+    #[schema(value_type = HashMap<String, Value>)]
     pub attributes: Json,
     pub dropped_attributes_count: u32,
     pub flags: u32,
@@ -189,7 +206,7 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Trace
         .collect::<rusqlite::Result<Vec<_>>>()?;
     // Each resource once, as Jaeger's `processes` do: a service's resource is the same on all
     // its spans, and repeating it made a 20,000-span answer several times larger.
-    let mut resources = serde_json::Map::new();
+    let mut resources = std::collections::BTreeMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT attributes, dropped_attributes_count, schema_url, service_name
            FROM resources WHERE id = ?1",
@@ -199,12 +216,12 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Trace
             continue;
         }
         let resource = stmt.query_row([span.resource_row], |r| {
-            Ok(json!({
-                "attributes": parse_json(&r.get::<_, String>(0)?),
-                "droppedAttributesCount": r.get::<_, u32>(1)?,
-                "schemaUrl": r.get::<_, String>(2)?,
-                "serviceName": r.get::<_, Option<String>>(3)?,
-            }))
+            Ok(ResourceView {
+                attributes: parse_json(&r.get::<_, String>(0)?),
+                dropped_attributes_count: r.get(1)?,
+                schema_url: r.get(2)?,
+                service_name: r.get(3)?,
+            })
         })?;
         resources.insert(span.resource_id.clone(), resource);
     }
@@ -267,7 +284,7 @@ pub struct TraceFilter {
 pub type TraceCursor = (i64, i64);
 
 /// A trace in the Traces list: its summary, every service it touched and its session.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceListItem {
     #[serde(flatten)]
@@ -375,7 +392,7 @@ pub fn search_traces(
 }
 
 /// A session a trace belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceSession {
     pub session_id: String,

@@ -1,0 +1,167 @@
+//! What every resource's handlers share: the blocking read, query parameters and their
+//! errors, JSON bodies, page sizes and cursors, and how an answer or an error goes out.
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sightline_store::{views, Connection, Readers};
+
+use crate::error::ServerError;
+
+/// Runs a read on a blocking thread with a pooled read-only connection.
+pub(super) async fn read<T: Send + 'static>(
+    readers: Readers,
+    f: impl FnOnce(&Connection, &Readers) -> sightline_store::Result<T> + Send + 'static,
+) -> Result<T, ServerError> {
+    let r = readers.clone();
+    readers
+        .read(move |conn| f(conn, &r))
+        .await
+        .map_err(ServerError::from)
+}
+
+/// A JSON answer, or the error as the API reports errors.
+pub(super) fn reply<T: Serialize>(result: Result<T, ServerError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.to_api(),
+    }
+}
+
+pub(super) fn json_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ServerError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ServerError::BadRequest(format!("the body must be {what}: {e}")))
+}
+
+/// Query parameters as a resource's typed struct (every field text, so any value is taken
+/// and checked by the handler with the parameter's own words); a malformed query is a
+/// `400` in the API's error shape, not axum's plain text.
+pub(super) struct Q<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Q(q.0))
+            .map_err(|e| ServerError::BadRequest(e.body_text()).to_api())
+    }
+}
+
+/// A parameter parsed as `T`; empty counts as absent.
+pub(super) fn param<T: std::str::FromStr>(
+    value: &Option<String>,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, ServerError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ServerError::BadRequest(format!("{key}={v:?} is not {what}")))
+        })
+        .transpose()
+}
+
+/// A text parameter; empty counts as absent.
+pub(super) fn text(value: &Option<String>) -> Option<String> {
+    value.as_ref().filter(|v| !v.is_empty()).cloned()
+}
+
+/// `attribute=key=value`.
+pub(super) fn attribute_param(
+    value: &Option<String>,
+) -> Result<Option<(String, String)>, ServerError> {
+    text(value)
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
+            None => Err(ServerError::BadRequest(format!(
+                "attribute={kv:?} must be key=value"
+            ))),
+        })
+        .transpose()
+}
+
+/// Rows a page holds by default, and at most.
+pub(super) const DEFAULT_PAGE: usize = 50;
+pub(super) const MAX_PAGE: usize = 500;
+
+/// `limit`, checked against the page bounds.
+pub(super) fn page_size(value: &Option<String>) -> Result<usize, ServerError> {
+    let limit: usize = param(value, "limit", "a page size")?.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ServerError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
+/// `incident=ID` or `incident=any`: what was captured in that incident window, or in any.
+pub(super) fn incident_param(value: &Option<String>) -> Option<views::IncidentFilter> {
+    text(value).map(|v| match v.as_str() {
+        "any" => views::IncidentFilter::Any,
+        _ => views::IncidentFilter::Id(v),
+    })
+}
+
+pub(super) fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
+    let bad = || {
+        ServerError::BadRequest(format!(
+            "{text:?} is not a trace id: expected 32 hexadecimal digits"
+        ))
+    };
+    let bytes = hex::decode(text).map_err(|_| bad())?;
+    bytes.try_into().map_err(|_| bad())
+}
+
+/// Cursors are opaque to clients: hex of "first_seen_ms.session_id".
+pub(super) fn encode_cursor((first, id): (i64, String)) -> String {
+    hex::encode(format!("{first}.{id}"))
+}
+
+pub(super) fn decode_cursor(text: &str) -> Result<(i64, String), ServerError> {
+    let bad = || ServerError::BadRequest(format!("cursor {text:?} is not one this API gave out"));
+    let raw = String::from_utf8(hex::decode(text).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (first, id) = raw.split_once('.').ok_or_else(bad)?;
+    Ok((first.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// Cursors for time-ordered pages (traces, logs) are opaque: hex of "time_ns.row".
+pub(super) fn encode_pair_cursor((start, id): (i64, i64)) -> String {
+    hex::encode(format!("{start}.{id}"))
+}
+
+pub(super) fn decode_pair_cursor(text: &str) -> Result<(i64, i64), ServerError> {
+    let bad = || ServerError::BadRequest(format!("cursor {text:?} is not one this API gave out"));
+    let raw = String::from_utf8(hex::decode(text).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (start, id) = raw.split_once('.').ok_or_else(bad)?;
+    Ok((
+        start.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// Severity names as OTLP numbers them (the first number of each range).
+pub(super) fn severity(text: &str) -> Result<i32, ServerError> {
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "trace" => 1,
+        "debug" => 5,
+        "info" => 9,
+        "warn" | "warning" => 13,
+        "error" => 17,
+        "fatal" => 21,
+        other => other.parse().map_err(|_| {
+            ServerError::BadRequest(format!(
+                "minSeverity={text:?} is not a severity (trace, debug, info, warn, error, fatal or 1-24)"
+            ))
+        })?,
+    })
+}
