@@ -1921,14 +1921,16 @@ export interface operations {
                 session?: string;
                 /** @description `key=value`: a log attribute. */
                 attribute?: string;
+                /** @description An incident window's id, or `any`. */
+                incident?: string;
+                /** @description At or after this (Unix ms). */
                 fromMs?: number;
+                /** @description At or before this (Unix ms). */
                 toMs?: number;
                 /** @description Page size, 1-500 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description An incident window's id, or `any`. */
-                incident?: string;
             };
             header?: never;
             path?: never;
@@ -2038,18 +2040,18 @@ export interface operations {
                 hasBackendTraces?: boolean;
                 /** @description Free text over user, email, session id and pages. */
                 q?: string;
-                /** @description Sessions active at or after this (Unix ms). */
-                fromMs?: number;
-                /** @description Sessions active at or before this (Unix ms). */
-                toMs?: number;
                 /** @description Whether the first page carries the facets (default true). */
                 facets?: boolean;
+                /** @description An incident window's id, or `any`: sessions with something captured in it. */
+                incident?: string;
+                /** @description At or after this (Unix ms). */
+                fromMs?: number;
+                /** @description At or before this (Unix ms). */
+                toMs?: number;
                 /** @description Page size, 1-500 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description An incident window's id, or `any`: sessions with something captured in it. */
-                incident?: string;
             };
             header?: never;
             path?: never;
@@ -2215,7 +2217,9 @@ export interface operations {
     session_replay: {
         parameters: {
             query?: {
+                /** @description At or after this (Unix ms). */
                 fromMs?: number;
+                /** @description At or before this (Unix ms). */
                 toMs?: number;
             };
             header?: never;
@@ -2492,15 +2496,16 @@ export interface operations {
                 attribute?: string;
                 /** @description Traces of this session. */
                 session?: string;
-                /** @description Traces that started at or after / before these (Unix ms). */
+                /** @description An incident window's id, or `any`: traces with a span captured in it. */
+                incident?: string;
+                /** @description At or after this (Unix ms). */
                 fromMs?: number;
+                /** @description At or before this (Unix ms). */
                 toMs?: number;
                 /** @description Page size, 1-500 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description An incident window's id, or `any`: traces with a span captured in it. */
-                incident?: string;
             };
             header?: never;
             path?: never;

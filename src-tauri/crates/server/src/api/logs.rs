@@ -7,8 +7,8 @@ use sightline_store::views;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
-    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
-    parse_trace_id, read, reply, severity, text, Q,
+    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size,
+    parse_trace_id, read, reply, severity, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
 use crate::error::ServerError;
@@ -28,15 +28,6 @@ pub struct LogQuery {
     session: Option<String>,
     /// `key=value`: a log attribute.
     attribute: Option<String>,
-    #[param(value_type = Option<i64>)]
-    from_ms: Option<String>,
-    #[param(value_type = Option<i64>)]
-    to_ms: Option<String>,
-    /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<usize>)]
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
     /// An incident window's id, or `any`.
     incident: Option<String>,
 }
@@ -50,9 +41,18 @@ pub struct LogList {
 }
 
 /// Log search (FTS5 full text and filters), newest first.
-#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(LogQuery),
+#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(LogQuery, RangeQuery, PageQuery),
     responses((status = 200, body = LogList), (status = 400, body = ApiError)))]
-pub(super) async fn logs(State(s): State<ApiState>, Q(p): Q<LogQuery>) -> Response {
+pub(super) async fn logs(
+    State(s): State<ApiState>,
+    Q(p): Q<LogQuery>,
+    Q(range): Q<RangeQuery>,
+    Q(page): Q<PageQuery>,
+) -> Response {
+    let (from_ms, to_ms) = match range.parse() {
+        Ok(r) => r,
+        Err(e) => return e.to_api(),
+    };
     let result = async {
         let attribute = attribute_param(&p.attribute)?;
         let trace_id = text(&p.trace_id).map(|t| parse_trace_id(&t)).transpose()?;
@@ -63,12 +63,12 @@ pub(super) async fn logs(State(s): State<ApiState>, Q(p): Q<LogQuery>) -> Respon
             trace_id,
             session: text(&p.session),
             attribute,
-            from_ms: param(&p.from_ms, "fromMs", "Unix milliseconds")?,
-            to_ms: param(&p.to_ms, "toMs", "Unix milliseconds")?,
+            from_ms,
+            to_ms,
             incident: incident_param(&p.incident),
         };
-        let limit = page_size(&p.limit)?;
-        let cursor = p.cursor.as_deref().map(decode_pair_cursor).transpose()?;
+        let limit = page_size(&page.limit)?;
+        let cursor = page.cursor.as_deref().map(decode_pair_cursor).transpose()?;
         let (logs, next) = read(s.readers, move |conn, _| {
             views::search_logs(conn, &filter, cursor, limit)
         })

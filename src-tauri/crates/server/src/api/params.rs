@@ -53,6 +53,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
     }
 }
 
+/// A time range (Unix ms), shared by the lists: what overlaps it, or started in it.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub(super) struct RangeQuery {
+    /// At or after this (Unix ms).
+    #[param(value_type = Option<i64>)]
+    pub(super) from_ms: Option<String>,
+    /// At or before this (Unix ms).
+    #[param(value_type = Option<i64>)]
+    pub(super) to_ms: Option<String>,
+}
+
+impl RangeQuery {
+    pub(super) fn parse(&self) -> Result<(Option<i64>, Option<i64>), ServerError> {
+        Ok((
+            param(&self.from_ms, "fromMs", "Unix milliseconds")?,
+            param(&self.to_ms, "toMs", "Unix milliseconds")?,
+        ))
+    }
+}
+
+/// A page of a list: its size and where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PageQuery {
+    /// Page size, 1-500 (default 50).
+    #[param(value_type = Option<usize>)]
+    pub(super) limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    pub(super) cursor: Option<String>,
+}
+
 /// A parameter parsed as `T`; empty counts as absent.
 pub(super) fn param<T: std::str::FromStr>(
     value: &Option<String>,

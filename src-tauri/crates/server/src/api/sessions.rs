@@ -10,7 +10,8 @@ use sightline_store::views;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
-    decode_cursor, encode_cursor, incident_param, json_body, page_size, param, read, reply, text, Q,
+    decode_cursor, encode_cursor, incident_param, json_body, page_size, param, read, reply, text,
+    PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
 use crate::error::ServerError;
@@ -35,20 +36,9 @@ pub struct SessionQuery {
     has_backend_traces: Option<String>,
     /// Free text over user, email, session id and pages.
     q: Option<String>,
-    /// Sessions active at or after this (Unix ms).
-    #[param(value_type = Option<i64>)]
-    from_ms: Option<String>,
-    /// Sessions active at or before this (Unix ms).
-    #[param(value_type = Option<i64>)]
-    to_ms: Option<String>,
     /// Whether the first page carries the facets (default true).
     #[param(value_type = Option<bool>)]
     facets: Option<String>,
-    /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<usize>)]
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
     /// An incident window's id, or `any`: sessions with something captured in it.
     incident: Option<String>,
 }
@@ -66,9 +56,18 @@ pub struct SessionList {
 }
 
 /// Sessions, newest first, filtered, a page at a time.
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(SessionQuery),
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(SessionQuery, RangeQuery, PageQuery),
     responses((status = 200, body = SessionList), (status = 400, body = ApiError)))]
-pub(super) async fn sessions(State(s): State<ApiState>, Q(p): Q<SessionQuery>) -> Response {
+pub(super) async fn sessions(
+    State(s): State<ApiState>,
+    Q(p): Q<SessionQuery>,
+    Q(range): Q<RangeQuery>,
+    Q(page): Q<PageQuery>,
+) -> Response {
+    let (from_ms, to_ms) = match range.parse() {
+        Ok(r) => r,
+        Err(e) => return e.to_api(),
+    };
     let result = async {
         let filter = views::SessionFilter {
             user: text(&p.user),
@@ -76,13 +75,13 @@ pub(super) async fn sessions(State(s): State<ApiState>, Q(p): Q<SessionQuery>) -
             has_error: param(&p.has_error, "hasError", "true or false")?,
             min_frustration: param(&p.min_frustration, "minFrustration", "a number")?,
             has_backend_traces: param(&p.has_backend_traces, "hasBackendTraces", "true or false")?,
-            from_ms: param(&p.from_ms, "fromMs", "Unix milliseconds")?,
-            to_ms: param(&p.to_ms, "toMs", "Unix milliseconds")?,
+            from_ms,
+            to_ms,
             text: text(&p.q),
             incident: incident_param(&p.incident),
         };
-        let limit = page_size(&p.limit)?;
-        let cursor = p.cursor.as_deref().map(decode_cursor).transpose()?;
+        let limit = page_size(&page.limit)?;
+        let cursor = page.cursor.as_deref().map(decode_cursor).transpose()?;
         // Facets describe the whole filtered set, so the first page carries them and later
         // pages (same filters) do not repeat the work.
         let want_facets = cursor.is_none()
@@ -123,31 +122,20 @@ pub(super) async fn session(State(s): State<ApiState>, Path(session_id): Path<St
     reply(result)
 }
 
-/// The replay's range, in Unix ms; both may be left out.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ReplayQuery {
-    #[param(value_type = Option<i64>)]
-    from_ms: Option<String>,
-    #[param(value_type = Option<i64>)]
-    to_ms: Option<String>,
-}
-
 /// The rrweb events a player needs for a range, starting at the nearest full snapshot (so
 /// seeking decodes little). Without a range, the whole session.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/replay", tag = "sessions",
-    params(("session_id" = String, Path), ReplayQuery),
+    params(("session_id" = String, Path), RangeQuery),
     responses((status = 200, body = views::ReplayWindow), (status = 400, body = ApiError),
         (status = 404, body = ApiError)))]
 pub(super) async fn session_replay(
     State(s): State<ApiState>,
     Path(session_id): Path<String>,
-    Q(p): Q<ReplayQuery>,
+    Q(range): Q<RangeQuery>,
 ) -> Response {
     let result = async {
-        let from: i64 = param(&p.from_ms, "fromMs", "Unix milliseconds")?.unwrap_or(0);
-        let to: i64 = param(&p.to_ms, "toMs", "Unix milliseconds")?.unwrap_or(i64::MAX);
+        let (from, to) = range.parse()?;
+        let (from, to) = (from.unwrap_or(0), to.unwrap_or(i64::MAX));
         if to < from {
             return Err(ServerError::BadRequest("toMs is before fromMs".into()));
         }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
     attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
-    parse_trace_id, read, reply, text, Q,
+    parse_trace_id, read, reply, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
 use crate::error::ServerError;
@@ -33,16 +33,6 @@ pub struct TraceQuery {
     attribute: Option<String>,
     /// Traces of this session.
     session: Option<String>,
-    /// Traces that started at or after / before these (Unix ms).
-    #[param(value_type = Option<i64>)]
-    from_ms: Option<String>,
-    #[param(value_type = Option<i64>)]
-    to_ms: Option<String>,
-    /// Page size, 1-500 (default 50).
-    #[param(value_type = Option<usize>)]
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
     /// An incident window's id, or `any`: traces with a span captured in it.
     incident: Option<String>,
 }
@@ -56,9 +46,18 @@ pub struct TraceList {
 }
 
 /// Trace search, newest first.
-#[utoipa::path(get, path = "/api/v1/traces", tag = "traces", params(TraceQuery),
+#[utoipa::path(get, path = "/api/v1/traces", tag = "traces", params(TraceQuery, RangeQuery, PageQuery),
     responses((status = 200, body = TraceList), (status = 400, body = ApiError)))]
-pub(super) async fn traces(State(s): State<ApiState>, Q(p): Q<TraceQuery>) -> Response {
+pub(super) async fn traces(
+    State(s): State<ApiState>,
+    Q(p): Q<TraceQuery>,
+    Q(range): Q<RangeQuery>,
+    Q(page): Q<PageQuery>,
+) -> Response {
+    let (from_ms, to_ms) = match range.parse() {
+        Ok(r) => r,
+        Err(e) => return e.to_api(),
+    };
     let result = async {
         let attribute = attribute_param(&p.attribute)?;
         let error = match p.status.as_deref() {
@@ -87,12 +86,12 @@ pub(super) async fn traces(State(s): State<ApiState>, Q(p): Q<TraceQuery>) -> Re
             )?,
             attribute,
             session: text(&p.session),
-            from_ms: param(&p.from_ms, "fromMs", "Unix milliseconds")?,
-            to_ms: param(&p.to_ms, "toMs", "Unix milliseconds")?,
+            from_ms,
+            to_ms,
             incident: incident_param(&p.incident),
         };
-        let limit = page_size(&p.limit)?;
-        let cursor = p.cursor.as_deref().map(decode_pair_cursor).transpose()?;
+        let limit = page_size(&page.limit)?;
+        let cursor = page.cursor.as_deref().map(decode_pair_cursor).transpose()?;
         let (traces, next) = read(s.readers, move |conn, _| {
             views::search_traces(conn, &filter, cursor, limit)
         })
