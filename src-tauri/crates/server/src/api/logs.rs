@@ -49,11 +49,8 @@ pub(super) async fn logs(
     Q(range): Q<RangeQuery>,
     Q(page): Q<PageQuery>,
 ) -> Response {
-    let (from_ms, to_ms) = match range.parse() {
-        Ok(r) => r,
-        Err(e) => return e.to_api(),
-    };
     let result = async {
+        let (from_ms, to_ms) = range.parse()?;
         let attribute = attribute_param(&p.attribute)?;
         let trace_id = text(&p.trace_id).map(|t| parse_trace_id(&t)).transpose()?;
         let filter = views::LogFilter {

@@ -64,11 +64,8 @@ pub(super) async fn sessions(
     Q(range): Q<RangeQuery>,
     Q(page): Q<PageQuery>,
 ) -> Response {
-    let (from_ms, to_ms) = match range.parse() {
-        Ok(r) => r,
-        Err(e) => return e.to_api(),
-    };
     let result = async {
+        let (from_ms, to_ms) = range.parse()?;
         let filter = views::SessionFilter {
             user: text(&p.user),
             url: text(&p.url),

@@ -54,11 +54,8 @@ pub(super) async fn traces(
     Q(range): Q<RangeQuery>,
     Q(page): Q<PageQuery>,
 ) -> Response {
-    let (from_ms, to_ms) = match range.parse() {
-        Ok(r) => r,
-        Err(e) => return e.to_api(),
-    };
     let result = async {
+        let (from_ms, to_ms) = range.parse()?;
         let attribute = attribute_param(&p.attribute)?;
         let error = match p.status.as_deref() {
             None | Some("") | Some("any") => None,
