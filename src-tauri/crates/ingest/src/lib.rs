@@ -7,6 +7,7 @@
 pub mod content;
 pub mod dom;
 mod error;
+pub mod facts;
 pub mod files;
 pub mod log_replay;
 pub mod normalize;

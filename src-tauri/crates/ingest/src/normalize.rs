@@ -16,6 +16,7 @@ use sightline_store::model::{Batch, LogRow, MetricRow, PointRow, ResourceRow, Sc
 use sightline_store::redact::redacted;
 use sightline_store::span_json::{events_to_json, links_to_json};
 
+use crate::facts::record_facts;
 use crate::session::session_for;
 
 /// Rows to store, and what was refused with the first reason.
@@ -163,6 +164,7 @@ pub fn traces(req: &ExportTraceServiceRequest) -> Normalized {
                     status_message: redacted(status.message),
                     session_id: session_for(&span.attributes, resource_attrs),
                     incident_id: None,
+                    facts: record_facts(&span.attributes, resource_attrs),
                 });
             }
         }
@@ -229,6 +231,7 @@ pub fn logs(req: &ExportLogsServiceRequest, received_ms: i64) -> Normalized {
                     event_name: log.event_name.clone(),
                     session_id: session_for(&log.attributes, resource_attrs),
                     incident_id: None,
+                    facts: record_facts(&log.attributes, resource_attrs),
                 });
             }
         }

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use serde::Deserialize;
 use sightline_store::incident::{self, Incident, Origin, Scope, Who};
-use sightline_store::model::ReplayChunkRow;
+use sightline_store::model::{IncidentMark, ReplayChunkRow};
 use sightline_store::{Readers, Writer};
 
 use crate::error::{Result, ServerError};
@@ -270,43 +270,6 @@ impl Incidents {
     }
 }
 
-/// Attributes that name the user a record is about, most specific first.
-const USER_KEYS: &[&str] = &["enduser.id", "user.id", "user_id", "usr.id"];
-/// Attributes that name the URL a record is about.
-const URL_KEYS: &[&str] = &[
-    "url.full",
-    "http.url",
-    "url.path",
-    "http.target",
-    "http.route",
-];
-
-fn text_attr<'a>(attrs: &'a serde_json::Value, keys: &[&str]) -> Option<&'a str> {
-    keys.iter()
-        .find_map(|k| attrs.get(*k).and_then(serde_json::Value::as_str))
-        .filter(|v| !v.is_empty())
-}
-
-/// A sender's own mark: `incident.id` names a window; `incident.mode=true` means "the window I
-/// was told about", i.e. the newest active one.
-enum Mark {
-    Id(String),
-    Mode,
-}
-
-fn mark(attrs: &serde_json::Value) -> Option<Mark> {
-    if let Some(id) = attrs.get("incident.id").and_then(serde_json::Value::as_str) {
-        if !id.is_empty() {
-            return Some(Mark::Id(id.to_owned()));
-        }
-    }
-    match attrs.get("incident.mode") {
-        Some(serde_json::Value::Bool(true)) => Some(Mark::Mode),
-        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(Mark::Mode),
-        _ => None,
-    }
-}
-
 /// One record's facts for scope matching, gathered from its attributes, its resource's, and
 /// (for a user scope) its session's recorded user.
 struct Facts {
@@ -335,9 +298,8 @@ impl Incidents {
             .into_iter()
             .filter(|w| w.active_at(now_ms))
             .collect();
-        let may_be_marked = |attrs: &str| attrs.contains("\"incident.");
-        let marked = batch.logs.iter().any(|l| may_be_marked(&l.attributes))
-            || batch.spans.iter().any(|s| may_be_marked(&s.attributes));
+        let marked = batch.logs.iter().any(|l| l.facts.incident.is_some())
+            || batch.spans.iter().any(|s| s.facts.incident.is_some());
         let recent = self
             .latest_end_ms
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -346,46 +308,24 @@ impl Incidents {
         if open.is_empty() && !marked && !recent {
             return Ok(());
         }
-        let needs_attrs = open
-            .iter()
-            .any(|w| matches!(w.scope, Scope::User(_) | Scope::Url(_)));
-        let parse = |text: &str| -> serde_json::Value {
-            serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
-        };
-        let resources: Vec<serde_json::Value> = if needs_attrs {
-            batch
-                .resources
-                .iter()
-                .map(|r| parse(&r.attributes))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        // Facts and marks of every record, spans first, then logs.
-        let mut facts = Vec::with_capacity(batch.spans.len() + batch.logs.len());
-        let mut marks = Vec::with_capacity(facts.capacity());
+        // Facts and marks of every record, spans first, then logs: normalize read them from
+        // the attributes.
         let records = batch
             .spans
             .iter()
-            .map(|s| {
-                let at = record_ms(s.start_time_unix_nano);
-                (s.resource, &s.attributes, &s.session_id, at)
-            })
+            .map(|s| (&s.facts, &s.session_id, record_ms(s.start_time_unix_nano)))
             .chain(batch.logs.iter().map(|l| {
                 let at = record_ms(l.time_unix_nano).or(record_ms(l.observed_time_unix_nano));
-                (l.resource, &l.attributes, &l.session_id, at)
+                (&l.facts, &l.session_id, at)
             }));
-        for (resource, attrs, session, at_ms) in records {
-            let parsed = (needs_attrs || may_be_marked(attrs)).then(|| parse(attrs));
-            marks.push(parsed.as_ref().and_then(mark));
-            let own = parsed.unwrap_or(serde_json::Value::Null);
-            let res = resources.get(resource).unwrap_or(&serde_json::Value::Null);
+        let mut facts = Vec::with_capacity(batch.spans.len() + batch.logs.len());
+        let mut marks = Vec::with_capacity(facts.capacity());
+        for (known, session, at_ms) in records {
+            marks.push(known.incident.clone());
             facts.push(Facts {
-                user: text_attr(&own, USER_KEYS)
-                    .or_else(|| text_attr(res, USER_KEYS))
-                    .map(str::to_owned),
+                user: known.user.clone(),
                 session: session.clone(),
-                url: text_attr(&own, URL_KEYS).map(str::to_owned),
+                url: known.url.clone(),
                 at_ms,
             });
         }
@@ -416,8 +356,8 @@ impl Incidents {
             .iter()
             .zip(marks)
             .map(|(f, m)| match m {
-                Some(Mark::Id(id)) => Some(id),
-                Some(Mark::Mode) => newest.clone(),
+                Some(IncidentMark::Id(id)) => Some(id),
+                Some(IncidentMark::Newest) => newest.clone(),
                 None => {
                     let who = Who {
                         user: f.user.as_deref(),

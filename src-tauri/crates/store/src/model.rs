@@ -90,6 +90,28 @@ impl ScopeRow {
     }
 }
 
+/// What a span or log record says about who and where, read once by normalize from its own
+/// attributes and its resource's (the incident tagger matches windows on these, and would
+/// otherwise parse the attribute JSON normalize had just written).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordFacts {
+    /// The end user (`enduser.id`, `user.id`, …): the record's own, else its resource's.
+    pub user: Option<String>,
+    /// The URL the record is about (`url.full`, `http.url`, `url.path`, …).
+    pub url: Option<String>,
+    /// The sender's own incident mark.
+    pub incident: Option<IncidentMark>,
+}
+
+/// How a sender marks a record as an incident window's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncidentMark {
+    /// `incident.id`: that window.
+    Id(String),
+    /// `incident.mode=true`: the window the sender was told about, the newest open one.
+    Newest,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanRow {
     pub resource: usize,
@@ -116,6 +138,8 @@ pub struct SpanRow {
     pub session_id: Option<String>,
     /// The incident window it arrived in (within the window's scope).
     pub incident_id: Option<String>,
+    /// Read by normalize; not stored.
+    pub facts: RecordFacts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +162,8 @@ pub struct LogRow {
     /// The incident window it belongs to: arrived in one (within its scope), or marked by its
     /// sender (`incident.id`, `incident.mode=true`).
     pub incident_id: Option<String>,
+    /// Read by normalize; not stored.
+    pub facts: RecordFacts,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -41,6 +41,7 @@ fn span(id: u8, parent: Option<u8>, name: &str, start_ms: i64, error: Option<&st
         status_message: error.unwrap_or_default().into(),
         session_id: (id != 9).then(|| SESSION.into()),
         incident_id: None,
+        facts: Default::default(),
     }
 }
 
@@ -125,6 +126,7 @@ pub fn shop() -> (TempDir, Store) {
             event_name: String::new(),
             session_id: Some(SESSION.into()),
             incident_id: None,
+            facts: Default::default(),
         }],
         replay: vec![ReplayChunkRow {
             session_id: SESSION.into(),
