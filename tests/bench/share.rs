@@ -198,7 +198,7 @@ fn main() {
         max_db_bytes: None,
     };
     let t = Instant::now();
-    let mut total = sightline_server::retention::Pruned::default();
+    let mut total = sightline_server::jobs::retention::Pruned::default();
     // Passes stop after 500 steps; the next picks up the rest, as the background task does.
     loop {
         let p = rt

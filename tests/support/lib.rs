@@ -143,7 +143,7 @@ impl Engine {
         &self,
         policy: &sightline_store::retention::RetentionConfig,
         now_ms: i64,
-    ) -> sightline_server::retention::Pruned {
+    ) -> sightline_server::jobs::retention::Pruned {
         let handle = self.handle.as_ref().expect("a running engine");
         self.rt
             .block_on(handle.prune(policy, now_ms))

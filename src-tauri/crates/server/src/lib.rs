@@ -11,13 +11,10 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod error;
-pub mod inbox;
 pub mod incidents;
+pub mod jobs;
 pub mod listen;
-pub mod otlp_grpc;
-pub mod otlp_http;
-pub mod pipeline;
-pub mod retention;
+pub mod receivers;
 pub mod settings;
 pub mod share;
 mod ui;
@@ -142,7 +139,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         sightline_ui: Some(format!("http://{ui_addr}/")),
         ..config.demo.clone()
     }));
-    let pipeline = Arc::new(pipeline::Pipeline::new(
+    let pipeline = Arc::new(receivers::pipeline::Pipeline::new(
         store.writer(),
         config.limits.clone(),
         control.clone(),
@@ -159,7 +156,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
 
     let mut tasks = Vec::new();
 
-    let (traces, logs, metrics) = otlp_grpc::services(pipeline.clone());
+    let (traces, logs, metrics) = receivers::grpc::services(pipeline.clone());
     // HTTP/2's default 64 KiB windows make a typical OTLP export (hundreds of KiB) wait for
     // several WINDOW_UPDATE round trips; windows of a few MiB let it arrive in one flight.
     // Memory stays bounded by admission: a stream's window only fills with its request body.
@@ -168,9 +165,9 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         .initial_connection_window_size(GRPC_CONNECTION_WINDOW)
         .max_frame_size(GRPC_MAX_FRAME)
         .layer(tower::util::MapResponseLayer::new(
-            otlp_grpc::remap_status::<tonic::body::Body>,
+            receivers::grpc::remap_status::<tonic::body::Body>,
         ))
-        .layer(otlp_grpc::AdmitLayer::new(pipeline.clone()))
+        .layer(receivers::grpc::AdmitLayer::new(pipeline.clone()))
         .add_service(traces)
         .add_service(logs)
         .add_service(metrics)
@@ -186,7 +183,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
 
     tasks.push(tokio::spawn(listen::serve_http(
         http,
-        otlp_http::router(pipeline.clone(), incidents.clone()),
+        receivers::http::router(pipeline.clone(), incidents.clone()),
         config.limits.clone(),
         "OTLP/HTTP",
         stopped(&stop),
@@ -219,7 +216,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
     );
     tasks.push(tokio::spawn(ui_server));
     if let Some(policy) = config.retention.clone() {
-        tasks.push(tokio::spawn(retention::run(
+        tasks.push(tokio::spawn(jobs::retention::run(
             store.readers(),
             store.writer(),
             policy,
@@ -227,7 +224,7 @@ pub async fn start(config: ServerConfig) -> Result<Handle> {
         )));
     }
     if config.inbox.dir.is_some() || config.inbox.tail.is_some() {
-        tasks.push(tokio::spawn(inbox::run(
+        tasks.push(tokio::spawn(jobs::inbox::run(
             config.inbox.clone(),
             share.clone(),
             pipeline.clone(),
@@ -262,8 +259,8 @@ impl Handle {
         &self,
         policy: &sightline_store::retention::RetentionConfig,
         now_ms: i64,
-    ) -> Result<retention::Pruned> {
-        retention::prune(&self.store.readers(), &self.store.writer(), policy, now_ms).await
+    ) -> Result<jobs::retention::Pruned> {
+        jobs::retention::prune(&self.store.readers(), &self.store.writer(), policy, now_ms).await
     }
 
     /// The demo storefront next to this engine (started by `sightline demo` or the UI).

@@ -23,7 +23,7 @@ use sightline_ingest::{otlp, Format};
 use tokio::sync::watch;
 
 use crate::config::InboxConfig;
-use crate::pipeline::Pipeline;
+use crate::receivers::pipeline::Pipeline;
 use crate::share::Share;
 
 /// A file is complete once its size and modification time have not changed for this long: a

@@ -37,7 +37,7 @@ use std::task::{Context, Poll};
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::pipeline::Pipeline;
+use crate::receivers::pipeline::Pipeline;
 
 #[derive(Clone)]
 pub struct Receiver {
