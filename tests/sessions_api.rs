@@ -110,6 +110,10 @@ fn the_list_is_newest_first_filtered_and_paged() {
     let (_, second) = e.api(&format!("/api/v1/sessions?limit=2&cursor={cursor}"));
     assert_eq!(ids(&second), ["calm"]);
     assert_eq!(second["nextCursor"], Value::Null);
+    // A repeated parameter takes its last value; a parameter the API does not know is ignored.
+    let (status, repeated) = e.api("/api/v1/sessions?limit=1&limit=2&token=x");
+    assert_eq!(status, 200, "{repeated}");
+    assert_eq!(ids(&repeated), ["angry", "broken"]);
 
     for (query, expected) in [
         ("user=carol@example.com", vec!["broken"]),

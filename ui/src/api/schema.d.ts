@@ -794,13 +794,17 @@ export interface components {
         IncidentRequest: {
             /** @description Whether its headers and bodies were captured. */
             captured: boolean;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description As the recorder sent it.
+             */
             durationMs: number | null;
             /**
              * Format: int64
              * @description Its event, for `/sessions/{id}/events/{eventId}` (what was captured of it).
              */
             eventId: number;
+            /** @description As the recorder sent it. */
             method: string | null;
             sessionId: string;
             /** @description The HTTP status as recorded (`0`: no answer). */
@@ -928,7 +932,7 @@ export interface components {
         /** @description A pin's note (optional; the body may be empty). */
         PinRequest: {
             /** @description One line, at most 2000 characters. */
-            note: string | null;
+            note?: string | null;
         };
         /** @description The events a player needs to show `[from_ms, to_ms]` of a session. */
         ReplayWindow: {
@@ -1341,20 +1345,20 @@ export interface components {
         };
         /** @description A request to start a window. */
         StartRequest: {
-            label: string | null;
+            label?: string | null;
             /**
              * Format: int64
              * @description How long it lasts: `minutes`, or `seconds` for a short one; exactly one of them.
              */
-            minutes: number | null;
+            minutes?: number | null;
             /** Format: int64 */
-            seconds: number | null;
-            session: string | null;
-            startedBy: components["schemas"]["Origin"] | null;
-            ticketUrl: string | null;
-            url: string | null;
+            seconds?: number | null;
+            session?: string | null;
+            startedBy?: components["schemas"]["Origin"] | null;
+            ticketUrl?: string | null;
+            url?: string | null;
             /** @description At most one of `user`, `session`, `url`; none means everyone. */
-            user: string | null;
+            user?: string | null;
         };
         /** @description Counts per signal and the database's size on disk. */
         Stats: {

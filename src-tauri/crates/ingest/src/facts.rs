@@ -16,23 +16,30 @@ pub const URL_KEYS: &[&str] = &[
     "http.route",
 ];
 
-/// The first of `keys` (in their order) that `attrs` holds as non-empty text.
-fn text<'a>(attrs: &'a [KeyValue], keys: &[&str]) -> Option<&'a str> {
-    keys.iter().find_map(|key| {
-        attrs.iter().find(|kv| kv.key == *key).and_then(|kv| {
+/// The text of the first of `keys` (in their order) that `attrs` holds as text, as the stored
+/// attributes hold it: the last value of a repeated key, `[REDACTED]` under a sensitive key;
+/// `None` when that text is empty. Other redaction (by content) is the tagger's to apply, only
+/// when a window needs the text.
+fn text(attrs: &[KeyValue], keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|key| {
+            let kv = attrs.iter().rev().find(|kv| kv.key == *key)?;
             match kv.value.as_ref()?.value.as_ref()? {
-                Value::StringValue(s) if !s.is_empty() => Some(s.as_str()),
+                _ if sightline_store::redact::sensitive(key) => {
+                    Some(sightline_store::redact::REDACTED.to_owned())
+                }
+                Value::StringValue(s) => Some(s.clone()),
                 _ => None,
             }
         })
-    })
+        .filter(|v| !v.is_empty())
 }
 
 fn mark(attrs: &[KeyValue]) -> Option<IncidentMark> {
     if let Some(id) = text(attrs, &["incident.id"]) {
-        return Some(IncidentMark::Id(id.to_owned()));
+        return Some(IncidentMark::Id(id));
     }
-    let mode = attrs.iter().find(|kv| kv.key == "incident.mode")?;
+    let mode = attrs.iter().rev().find(|kv| kv.key == "incident.mode")?;
     match mode.value.as_ref()?.value.as_ref()? {
         Value::BoolValue(true) => Some(IncidentMark::Newest),
         Value::StringValue(s) if s.eq_ignore_ascii_case("true") => Some(IncidentMark::Newest),
@@ -44,10 +51,8 @@ fn mark(attrs: &[KeyValue]) -> Option<IncidentMark> {
 /// and the mark are the record's own).
 pub fn record_facts(record: &[KeyValue], resource: &[KeyValue]) -> RecordFacts {
     RecordFacts {
-        user: text(record, USER_KEYS)
-            .or_else(|| text(resource, USER_KEYS))
-            .map(str::to_owned),
-        url: text(record, URL_KEYS).map(str::to_owned),
+        user: text(record, USER_KEYS).or_else(|| text(resource, USER_KEYS)),
+        url: text(record, URL_KEYS),
         incident: mark(record),
     }
 }
@@ -79,6 +84,14 @@ mod tests {
         assert_eq!(f.incident, None);
         let f = record_facts(&[kv("user.id", s(""))], &resource);
         assert_eq!(f.user.as_deref(), Some("r1"), "an empty id names nobody");
+        let f = record_facts(&[kv("enduser.id", s("")), kv("user.id", s("u2"))], &[]);
+        assert_eq!(f.user, None, "the first key present decides, as before");
+        let f = record_facts(&[kv("user.id", s("a")), kv("user.id", s("b"))], &[]);
+        assert_eq!(
+            f.user.as_deref(),
+            Some("b"),
+            "a repeated key's last value, as stored"
+        );
         let f = record_facts(&[kv("enduser.id", Value::IntValue(7))], &[]);
         assert_eq!(f.user, None, "an id is text");
         let f = record_facts(

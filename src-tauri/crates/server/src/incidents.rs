@@ -308,6 +308,9 @@ impl Incidents {
         if open.is_empty() && !marked && !recent {
             return Ok(());
         }
+        let needs_attrs = open
+            .iter()
+            .any(|w| matches!(w.scope, Scope::User(_) | Scope::Url(_)));
         // Facts and marks of every record, spans first, then logs: normalize read them from
         // the attributes.
         let records = batch
@@ -320,12 +323,20 @@ impl Incidents {
             }));
         let mut facts = Vec::with_capacity(batch.spans.len() + batch.logs.len());
         let mut marks = Vec::with_capacity(facts.capacity());
+        // A window's user or URL is matched against what is stored (and shown): redacted.
+        let text = |t: &Option<String>| {
+            if needs_attrs {
+                t.clone().map(sightline_store::redact::redacted)
+            } else {
+                None
+            }
+        };
         for (known, session, at_ms) in records {
             marks.push(known.incident.clone());
             facts.push(Facts {
-                user: known.user.clone(),
+                user: text(&known.user),
                 session: session.clone(),
-                url: known.url.clone(),
+                url: text(&known.url),
                 at_ms,
             });
         }

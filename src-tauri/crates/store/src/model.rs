@@ -95,9 +95,10 @@ impl ScopeRow {
 /// otherwise parse the attribute JSON normalize had just written).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordFacts {
-    /// The end user (`enduser.id`, `user.id`, …): the record's own, else its resource's.
+    /// The end user (`enduser.id`, `user.id`, …): the record's own, else its resource's. As
+    /// sent (redacted by key, not yet by content: see `redact::redacted`).
     pub user: Option<String>,
-    /// The URL the record is about (`url.full`, `http.url`, `url.path`, …).
+    /// The URL the record is about (`url.full`, `http.url`, `url.path`, …), likewise.
     pub url: Option<String>,
     /// The sender's own incident mark.
     pub incident: Option<IncidentMark>,

@@ -79,9 +79,21 @@ fn nulls_are_written(doc: &mut Value) {
             }
         }
     }
+    // Request bodies are what a client sends, where a left-out field means "not this one"
+    // (a settings patch holds only what changes): they keep utoipa's optional fields.
+    let text = doc["paths"].to_string();
+    let sent: Vec<String> = text
+        .split("\"requestBody\"")
+        .skip(1)
+        .filter_map(|rest| rest.split("#/components/schemas/").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect();
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
         for (name, schema) in schemas.iter_mut() {
-            walk(name, schema);
+            if !sent.contains(name) {
+                walk(name, schema);
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use sightline_store::views;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
-    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size,
+    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
     parse_trace_id, read, reply, severity, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
@@ -50,7 +50,6 @@ pub(super) async fn logs(
     Q(page): Q<PageQuery>,
 ) -> Response {
     let result = async {
-        let (from_ms, to_ms) = range.parse()?;
         let attribute = attribute_param(&p.attribute)?;
         let trace_id = text(&p.trace_id).map(|t| parse_trace_id(&t)).transpose()?;
         let filter = views::LogFilter {
@@ -60,8 +59,8 @@ pub(super) async fn logs(
             trace_id,
             session: text(&p.session),
             attribute,
-            from_ms,
-            to_ms,
+            from_ms: param(&range.from_ms, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&range.to_ms, "toMs", "Unix milliseconds")?,
             incident: incident_param(&p.incident),
         };
         let limit = page_size(&page.limit)?;

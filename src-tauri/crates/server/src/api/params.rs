@@ -36,8 +36,7 @@ pub(super) fn json_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<
 }
 
 /// Query parameters as a resource's typed struct (every field text, so any value is taken
-/// and checked by the handler with the parameter's own words); a malformed query is a
-/// `400` in the API's error shape, not axum's plain text.
+/// and checked by the handler with the parameter's own words; unknown keys are ignored).
 pub(super) struct Q<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
@@ -47,9 +46,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
         parts: &mut http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|q| Q(q.0))
-            .map_err(|e| ServerError::BadRequest(e.body_text()).to_api())
+        // A repeated key takes its last value, as the API always has: read the pairs into a
+        // map first, then into the struct.
+        let pairs: serde_json::Map<String, serde_json::Value> =
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+        serde_json::from_value(serde_json::Value::Object(pairs))
+            .map(Q)
+            .map_err(|e| {
+                ServerError::BadRequest(format!("the query is not one this API takes: {e}"))
+                    .to_api()
+            })
     }
 }
 

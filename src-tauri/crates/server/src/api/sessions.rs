@@ -65,15 +65,14 @@ pub(super) async fn sessions(
     Q(page): Q<PageQuery>,
 ) -> Response {
     let result = async {
-        let (from_ms, to_ms) = range.parse()?;
         let filter = views::SessionFilter {
             user: text(&p.user),
             url: text(&p.url),
             has_error: param(&p.has_error, "hasError", "true or false")?,
             min_frustration: param(&p.min_frustration, "minFrustration", "a number")?,
             has_backend_traces: param(&p.has_backend_traces, "hasBackendTraces", "true or false")?,
-            from_ms,
-            to_ms,
+            from_ms: param(&range.from_ms, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&range.to_ms, "toMs", "Unix milliseconds")?,
             text: text(&p.q),
             incident: incident_param(&p.incident),
         };

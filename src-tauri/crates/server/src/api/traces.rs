@@ -55,7 +55,6 @@ pub(super) async fn traces(
     Q(page): Q<PageQuery>,
 ) -> Response {
     let result = async {
-        let (from_ms, to_ms) = range.parse()?;
         let attribute = attribute_param(&p.attribute)?;
         let error = match p.status.as_deref() {
             None | Some("") | Some("any") => None,
@@ -83,8 +82,8 @@ pub(super) async fn traces(
             )?,
             attribute,
             session: text(&p.session),
-            from_ms,
-            to_ms,
+            from_ms: param(&range.from_ms, "fromMs", "Unix milliseconds")?,
+            to_ms: param(&range.to_ms, "toMs", "Unix milliseconds")?,
             incident: incident_param(&p.incident),
         };
         let limit = page_size(&page.limit)?;

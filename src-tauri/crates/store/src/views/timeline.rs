@@ -62,11 +62,15 @@ pub struct IncidentRequest {
     pub event_id: i64,
     /// Unix ms.
     pub time_ms: i64,
-    pub method: Option<String>,
+    /// As the recorder sent it.
+    #[schema(value_type = Option<String>)]
+    pub method: Json,
     pub url: Option<String>,
     /// The HTTP status as recorded (`0`: no answer).
     pub status: Option<String>,
-    pub duration_ms: Option<f64>,
+    /// As the recorder sent it.
+    #[schema(value_type = Option<f64>)]
+    pub duration_ms: Json,
     pub trace_id: Option<String>,
     /// Whether its headers and bodies were captured.
     pub captured: bool,
@@ -96,8 +100,8 @@ pub fn incident_requests(
                 url: r.get(3)?,
                 status: r.get(4)?,
                 trace_id: r.get(5)?,
-                method: data.get("method").and_then(Json::as_str).map(str::to_owned),
-                duration_ms: data.get("durationMs").and_then(Json::as_f64),
+                method: data.get("method").cloned().unwrap_or(Json::Null),
+                duration_ms: data.get("durationMs").cloned().unwrap_or(Json::Null),
                 captured: CAPTURED_FIELDS.iter().any(|f| data.get(*f).is_some()),
                 user_id: r.get(7)?,
             })
