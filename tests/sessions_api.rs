@@ -339,8 +339,8 @@ fn the_timeline_merges_browser_and_backend_in_order() {
     assert_eq!(e.api("/api/v1/sessions/nobody/timeline").0, 404);
 }
 
-/// The OpenAPI document is served, and every documented GET answers with the fields its
-/// schema requires (so the document cannot drift from the API).
+/// The OpenAPI document is served, and every documented GET answers as its schema says (so the
+/// document, and the UI's types generated from it, cannot drift from the API).
 #[test]
 fn the_openapi_document_matches_the_answers() {
     // With a settings file, as in the desktop app, so /api/v1/settings answers too.
@@ -388,6 +388,33 @@ fn the_openapi_document_matches_the_answers() {
             .replace("{trace_id}", &hex::encode([0xab_u8; 16]));
         let (status, body) = e.api(&url);
         assert_eq!(status, 200, "{url}: {body}");
+        // The whole answer against its schema: every field's type, nullability and presence.
+        let mut root = Value::Object(schema.clone());
+        root["components"] = doc["components"].clone();
+        let validator = jsonschema::validator_for(&root).expect("the schema compiles");
+        let wrong: Vec<String> = validator
+            .iter_errors(&body)
+            .take(5)
+            .map(|err| format!("{} at {}", err, err.instance_path()))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{url} does not match its schema: {wrong:#?}"
+        );
+        // And the schema says something: an answer of the wrong shape fails it.
+        let mut mangled = body.clone();
+        if let Some(first) = mangled
+            .as_object_mut()
+            .and_then(|o| o.keys().next().cloned())
+        {
+            mangled[&first] = json!({"not": ["what", "the", "schema", "says"]});
+        }
+        assert!(
+            !validator.is_valid(&json!("not an answer"))
+                && (mangled == body || !validator.is_valid(&mangled))
+                || url.ends_with("openapi.json"),
+            "{url}: its schema accepts anything"
+        );
         let schema = resolve(&Value::Object(schema.clone()));
         for field in schema["required"].as_array().into_iter().flatten() {
             let field = field.as_str().unwrap();
