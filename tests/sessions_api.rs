@@ -479,3 +479,70 @@ fn an_aborted_request_is_no_error_and_no_answer_is() {
         json!([{"value": "no answer: GET /api/search", "count": 1, "type": "request"}])
     );
 }
+
+/// An agent reads the same sessions through `sightline mcp`, with the official MCP
+/// TypeScript SDK's client over stdio: the failing session first, its story naming the
+/// failed request and its span, answers within their byte budget, and wrong arguments told
+/// apart from the engine's own errors.
+#[test]
+#[ignore = "needs tests/clients (npm ci); the README's test command runs it"]
+fn an_agent_reads_sessions_through_mcp() {
+    let e = Engine::start();
+    seed(&e);
+    let seen = sightline_tests::node_client([
+        std::ffi::OsString::from("mcp-stdio.mjs"),
+        sightline_tests::sightline_bin().into(),
+        e.ui.to_string().into(),
+    ]);
+    assert_eq!(seen["server"]["name"], "sightline");
+    let tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "list_sessions",
+        "get_session_story",
+        "search_traces",
+        "search_logs",
+        "query_sql",
+        "diagnostics",
+    ] {
+        assert!(tools.contains(&name), "{name} in {tools:?}");
+    }
+    assert!(
+        seen["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["readOnly"] == true),
+        "{seen}"
+    );
+    // The failing sessions, newest first: the 502 at checkout, then the page error.
+    assert_eq!(seen["failing"], json!(["angry", "broken"]), "{seen}");
+    let story = &seen["story"];
+    assert_eq!(story["sessionId"], "angry");
+    let failed = &story["failingRequests"][0];
+    assert_eq!(failed["status"], 502, "{story}");
+    assert_eq!(failed["traceId"], "ab".repeat(16));
+    assert!(story["link"]
+        .as_str()
+        .unwrap()
+        .starts_with("sightline://session/angry"));
+    assert_eq!(seen["traces"], json!(["ab".repeat(16)]), "{seen}");
+    assert_eq!(seen["sql"], json!([[3]]));
+    assert!(seen["smallBytes"].as_u64().unwrap() <= 1024 + 64, "{seen}");
+    for (what, says) in [
+        ("badLimit", "\"many\""),
+        ("unknownArgument", "colour"),
+        ("badBudget", "max_bytes"),
+        ("unknownSession", "nobody"),
+        ("badStatus", "status"),
+    ] {
+        let message = seen[what]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what} was not refused: {seen}"));
+        assert!(message.contains(says), "{what}: {message}");
+    }
+}

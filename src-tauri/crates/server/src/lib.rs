@@ -14,6 +14,7 @@ pub mod error;
 pub mod incidents;
 pub mod jobs;
 pub mod listen;
+pub mod mcp;
 pub mod receivers;
 pub mod settings;
 pub mod share;

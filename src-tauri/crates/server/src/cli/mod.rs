@@ -53,6 +53,9 @@ enum Command {
     Report(share::ReportArgs),
     /// Print the query API's OpenAPI document (what `/api/v1/openapi.json` serves).
     Openapi,
+    /// A Model Context Protocol server over stdio for coding agents, on a running engine
+    /// (e.g. `claude mcp add sightline -- sightline mcp`).
+    Mcp(target::Target),
     /// Tools for working on Sightline itself.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -390,6 +393,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Export(args) => share::export(args),
         Command::Import(args) => share::import(args),
         Command::Report(args) => share::report(args),
+        Command::Mcp(target) => runtime.block_on(async {
+            let engine = crate::mcp::Engine::new(target.ui, target.token)?;
+            engine.check().await?;
+            crate::mcp::serve_stdio(engine).await
+        }),
         Command::Openapi => {
             print!("{}", crate::api::doc::document_json());
             Ok(())
