@@ -81,14 +81,32 @@ fn nulls_are_written(doc: &mut Value) {
     }
     // Request bodies are what a client sends, where a left-out field means "not this one"
     // (a settings patch holds only what changes): they keep utoipa's optional fields.
-    let text = doc["paths"].to_string();
-    let sent: Vec<String> = text
-        .split("\"requestBody\"")
-        .skip(1)
-        .filter_map(|rest| rest.split("#/components/schemas/").nth(1))
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect();
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(name) = o
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    out.push(name.to_owned());
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut sent = Vec::new();
+    for operations in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in operations.as_object().into_iter().flat_map(|o| o.values()) {
+            refs(&op["requestBody"], &mut sent);
+        }
+    }
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
         for (name, schema) in schemas.iter_mut() {
             if !sent.contains(name) {
