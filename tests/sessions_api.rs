@@ -80,6 +80,17 @@ fn seed(e: &Engine) {
     e.post_protobuf("/v1/traces", spans.encode_to_vec());
 }
 
+fn kv(key: &str, v: &str) -> opentelemetry_proto::tonic::common::v1::KeyValue {
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
 fn ids(body: &Value) -> Vec<&str> {
     body["sessions"]
         .as_array()
@@ -385,7 +396,8 @@ fn the_openapi_document_matches_the_answers() {
             .replace("{id}", &incident)
             .replace("{session_id}", "angry")
             .replace("{event_id}", &event)
-            .replace("{trace_id}", &hex::encode([0xab_u8; 16]));
+            .replace("{trace_id}", &hex::encode([0xab_u8; 16]))
+            .replace("{span_id}", "0202020202020202");
         let (status, body) = e.api(&url);
         assert_eq!(status, 200, "{url}: {body}");
         // The whole answer against its schema: every field's type, nullability and presence.
@@ -489,60 +501,215 @@ fn an_aborted_request_is_no_error_and_no_answer_is() {
 fn an_agent_reads_sessions_through_mcp() {
     let e = Engine::start();
     seed(&e);
-    let seen = sightline_tests::node_client([
-        std::ffi::OsString::from("mcp-stdio.mjs"),
-        sightline_tests::sightline_bin().into(),
-        e.ui.to_string().into(),
-    ]);
-    assert_eq!(seen["server"]["name"], "sightline");
-    let tools: Vec<&str> = seen["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    for name in [
-        "list_sessions",
-        "get_session_story",
-        "search_traces",
-        "search_logs",
-        "query_sql",
-        "diagnostics",
-    ] {
-        assert!(tools.contains(&name), "{name} in {tools:?}");
-    }
-    assert!(
-        seen["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["readOnly"] == true),
-        "{seen}"
+    // The 502's trace failed in a payment service below the API: the story names that span.
+    let child =
+        |id: u8, parent: u8, name: &str, service: &str, error: Option<&str>| ResourceSpans {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![kv("service.name", service)],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![0xab; 16],
+                    span_id: vec![id; 8],
+                    parent_span_id: vec![parent; 8],
+                    name: name.into(),
+                    start_time_unix_nano: (T0 + 121_000) * 1_000_000 + u64::from(id) * 1_000_000,
+                    end_time_unix_nano: (T0 + 121_000) * 1_000_000 + 50_000_000,
+                    attributes: error
+                        .map(|_| vec![kv("error.type", "card_declined")])
+                        .unwrap_or_default(),
+                    status: error.map(|m| opentelemetry_proto::tonic::trace::v1::Status {
+                        code: 2,
+                        message: m.into(),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+    e.post_protobuf(
+        "/v1/traces",
+        ExportTraceServiceRequest {
+            resource_spans: vec![
+                child(
+                    3,
+                    2,
+                    "authorize card",
+                    "payment-svc",
+                    Some("card_declined: insufficient funds"),
+                ),
+                child(4, 3, "POST /issuer", "payment-svc", None),
+            ],
+        }
+        .encode_to_vec(),
     );
-    // The failing sessions, newest first: the 502 at checkout, then the page error.
-    assert_eq!(seen["failing"], json!(["angry", "broken"]), "{seen}");
-    let story = &seen["story"];
-    assert_eq!(story["sessionId"], "angry");
-    let failed = &story["failingRequests"][0];
-    assert_eq!(failed["status"], 502, "{story}");
-    assert_eq!(failed["traceId"], "ab".repeat(16));
-    assert!(story["link"]
-        .as_str()
-        .unwrap()
-        .starts_with("sightline://session/angry"));
-    assert_eq!(seen["traces"], json!(["ab".repeat(16)]), "{seen}");
-    assert_eq!(seen["sql"], json!([[3]]));
-    assert!(seen["smallBytes"].as_u64().unwrap() <= 1024 + 64, "{seen}");
-    for (what, says) in [
-        ("badLimit", "\"many\""),
-        ("unknownArgument", "colour"),
-        ("badBudget", "max_bytes"),
-        ("unknownSession", "nobody"),
-        ("badStatus", "status"),
-    ] {
-        let message = seen[what]
+    let bin: std::ffi::OsString = sightline_tests::sightline_bin().into();
+    let ui = e.ui.to_string();
+    let mcp_url = format!("http://{}/mcp", e.ui);
+    let stdio = sightline_tests::node_client([
+        "mcp-agent.mjs".into(),
+        "stdio".into(),
+        bin.clone(),
+        ui.clone().into(),
+    ]);
+    let http = sightline_tests::node_client(["mcp-agent.mjs", "http", &mcp_url]);
+    for (transport, seen) in [("stdio", &stdio), ("http", &http)] {
+        assert_eq!(seen["server"]["name"], "sightline", "{transport}");
+        let tools = seen["tools"].as_array().unwrap();
+        let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        for name in [
+            "list_sessions",
+            "get_session_story",
+            "search_traces",
+            "get_trace",
+            "get_span",
+            "search_logs",
+            "query_sql",
+            "list_incidents",
+            "get_incident",
+            "start_incident",
+            "stop_incident",
+            "diagnostics",
+        ] {
+            assert!(names.contains(&name), "{transport}: {name} in {names:?}");
+        }
+        for t in tools {
+            let writes = ["start_incident", "stop_incident"].contains(&t["name"].as_str().unwrap());
+            assert_eq!(t["readOnly"], !writes, "{transport}: {t}");
+            assert_eq!(t["outputSchema"], "object", "{transport}: {t}");
+        }
+        assert_eq!(
+            seen["prompts"],
+            json!([{"name": "debug_session", "args": ["session_id"]}]),
+            "{transport}"
+        );
+        assert!(
+            seen["prompt"].as_str().unwrap().contains("get_trace"),
+            "{seen}"
+        );
+        // The failing sessions, newest first: the 502 at checkout, then the page error.
+        assert_eq!(
+            seen["failing"],
+            json!(["angry", "broken"]),
+            "{transport}: {seen}"
+        );
+        let story = &seen["stories"]["angry"];
+        let failed = &story["failingRequests"][0];
+        assert_eq!(failed["status"], 502, "{story}");
+        assert_eq!(failed["traceId"], "ab".repeat(16));
+        assert_eq!(failed["failingSpan"]["service"], "payment-svc", "{story}");
+        assert_eq!(failed["failingSpan"]["name"], "authorize card");
+        assert_eq!(failed["failingSpan"]["errorType"], "card_declined");
+        assert!(story["link"]
             .as_str()
-            .unwrap_or_else(|| panic!("{what} was not refused: {seen}"));
-        assert!(message.contains(says), "{what}: {message}");
+            .unwrap()
+            .starts_with("sightline://session/angry?t="));
+        assert!(
+            story["uiLink"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("http://{}/#/sessions/angry?t=", e.ui)),
+            "{story}"
+        );
+        let rage = &story["signals"][0];
+        assert_eq!(rage["kind"], "rage_click", "{story}");
+        assert!(!rage["reason"].as_str().unwrap().is_empty());
+        assert_eq!(
+            seen["stories"]["broken"]["pageErrors"][0]["message"],
+            "boom"
+        );
+        // The trace in brief: the deepest error first, its span in full.
+        let trace = &seen["traces"]["ab".repeat(16)];
+        assert_eq!(trace["spanCount"], 3, "{trace}");
+        assert_eq!(trace["errors"][0]["name"], "authorize card");
+        assert_eq!(trace["errors"][0]["errorType"], "card_declined");
+        assert_eq!(trace["root"]["name"], "POST /api/pay");
+        assert_eq!(trace["sessions"][0]["sessionId"], "angry");
+        // (The seeded root has no times, so the path is the root alone.)
+        assert_eq!(trace["criticalPath"][0]["name"], "POST /api/pay", "{trace}");
+        let span = &seen["spans"]["ab".repeat(16)];
+        assert_eq!(
+            span["span"]["attributes"]["error.type"], "card_declined",
+            "{span}"
+        );
+        assert_eq!(span["resource"]["serviceName"], "payment-svc");
+        assert_eq!(span["children"], json!(["04".repeat(8)]));
+        assert_eq!(seen["sessionTraces"], json!(["ab".repeat(16)]), "{seen}");
+        assert_eq!(seen["sql"], json!([[3]]));
+        assert!(seen["small"].to_string().len() <= 1024, "{seen}");
+        for (what, says) in [
+            ("badLimit", "\"many\""),
+            ("unknownArgument", "colour"),
+            ("badBudget", "max_bytes"),
+            ("unknownSession", "nobody"),
+            ("badStatus", "status"),
+            ("badTrace", "xyz"),
+            ("missingArgument", "session_id"),
+        ] {
+            let message = seen[what]
+                .as_str()
+                .unwrap_or_else(|| panic!("{transport}: {what} was not refused: {seen}"));
+            assert!(message.contains(says), "{transport}: {what}: {message}");
+        }
     }
+    // The Python SDK's client, over both transports, sees the same.
+    for py in [
+        sightline_tests::python_client(["mcp_agent.py".into(), "stdio".into(), bin, ui.into()]),
+        sightline_tests::python_client(["mcp_agent.py", "http", &mcp_url]),
+    ] {
+        assert_eq!(py["tools"], py["withSchema"], "{py}");
+        assert_eq!(py["tools"].as_array().unwrap().len(), 12, "{py}");
+        assert_eq!(py["failing"], json!(["angry", "broken"]), "{py}");
+        assert_eq!(
+            py["stories"]["angry"]["failingRequests"][0]["failingSpan"]["name"],
+            "authorize card"
+        );
+        assert_eq!(
+            py["traces"]["ab".repeat(16)]["errors"][0]["service"],
+            "payment-svc"
+        );
+        assert_eq!(py["sql"], json!([[3]]));
+        assert!(
+            py["badBudget"].as_str().unwrap().contains("max_bytes"),
+            "{py}"
+        );
+        assert!(
+            py["unknownSession"].as_str().unwrap().contains("nobody"),
+            "{py}"
+        );
+    }
+    // `/mcp` stands behind the API's guard: a rebinding page's Host, a foreign page's Origin
+    // and a form body are refused before MCP sees them.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "probe", "version": "1"}}});
+    let client = reqwest::blocking::Client::new();
+    let post = || {
+        client
+            .post(&mcp_url)
+            .header("accept", "application/json, text/event-stream")
+    };
+    let ok = post().json(&init).send().unwrap();
+    assert_eq!(ok.status(), 200);
+    let rebound = post()
+        .header("host", "evil.test")
+        .json(&init)
+        .send()
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let foreign = post()
+        .header("origin", "http://evil.test")
+        .json(&init)
+        .send()
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let form = post()
+        .header("content-type", "text/plain")
+        .body(init.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(form.status(), 403);
+    assert!(ok.headers().get("access-control-allow-origin").is_none());
 }

@@ -504,6 +504,29 @@ pub fn xvfb(screen: &str) -> (Killed, String) {
     (Killed(xvfb), format!(":{}", line.trim()))
 }
 
+/// Runs one of the Python clients in `tests/clients` with the test Python (the venv `make
+/// test` fills, `SIGHTLINE_TEST_PYTHON`), asserts it succeeded, and returns the JSON it printed.
+pub fn python_client<I, A>(args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let python = std::env::var("SIGHTLINE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = Command::new(python)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
+        .args(&args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json on stdout")
+}
+
 /// Runs one of the JS clients in `tests/clients` (`node SCRIPT ARGS…`), asserts it succeeded
 /// (its output is the failure message), and returns the JSON it printed.
 pub fn node_client<I, A>(args: I) -> Value

@@ -543,6 +543,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/{trace_id}/outline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A trace in brief, never an unbounded dump: its root, services, error spans with their
+         *     messages, the critical path, the spans with the most time of their own, its sessions with
+         *     the replay offset, the traces of the same services that overlapped it, and a page of its
+         *     spans in tree order.
+         */
+        get: operations["trace_outline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traces/{trace_id}/spans/{span_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One span in full: attributes, events, links, its resource, its logs and its children. */
+        get: operations["span"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -613,6 +652,19 @@ export interface components {
          * @enum {string}
          */
         BrowserKind: "page_view" | "click" | "input" | "network" | "console" | "error" | "custom";
+        /** @description A span on the critical path and the time it holds of it. */
+        CriticalStep: {
+            /**
+             * Format: double
+             * @description The part of the trace's duration spent in this span itself, on the path.
+             */
+            criticalMs: number;
+            name: string;
+            service: string | null;
+            spanId: string;
+            /** Format: double */
+            startOffsetMs: number;
+        };
         DemoService: {
             /** @description `host:port`. */
             addr: string;
@@ -677,10 +729,17 @@ export interface components {
             value: string | null;
         };
         FailingRequest: {
+            /** @description The error logs of its trace, at most [`MAX_REQUEST_LOGS`]. */
+            errorLogs: components["schemas"]["ErrorLog"][];
             failingSpan: components["schemas"]["FailingSpan"] | null;
             method: string;
             /** Format: int64 */
             offsetMs: number;
+            /**
+             * @description Other traces of the same services that ran at the same time (what held a lock, say),
+             *     at most [`MAX_OVERLAPPING`].
+             */
+            overlapping: components["schemas"]["OverlappingTrace"][];
             /**
              * Format: int64
              * @description The HTTP status, or 0 when the request never got an answer.
@@ -690,6 +749,8 @@ export interface components {
             url: string;
         };
         FailingSpan: {
+            /** @description Its `error.type` attribute, or its exception event's type. */
+            errorType: string | null;
             message: string | null;
             name: string;
             service: string | null;
@@ -919,6 +980,66 @@ export interface components {
             startTimeUnixNano: string;
             traceId: string;
         };
+        OutlineService: {
+            errors: number;
+            name: string;
+            /**
+             * Format: double
+             * @description The own time of its spans.
+             */
+            selfMs: number;
+            spans: number;
+        };
+        /** @description One span in brief. */
+        OutlineSpan: {
+            /** @description 0 for a root. */
+            depth: number;
+            /** Format: double */
+            durationMs: number;
+            error: boolean;
+            /** @description The `error.type` attribute, or the exception event's `exception.type`. */
+            errorType: string | null;
+            /** @description The status message, or the exception event's message. */
+            message: string | null;
+            name: string;
+            /** @description Empty for a root. */
+            parentSpanId: string;
+            /**
+             * Format: double
+             * @description Its duration less the time its children covered.
+             */
+            selfMs: number;
+            service: string | null;
+            spanId: string;
+            /**
+             * Format: double
+             * @description From the trace's start.
+             */
+            startOffsetMs: number;
+        };
+        OverlappingTrace: {
+            /** Format: double */
+            durationMs: number;
+            /** Format: int64 */
+            errorCount: number;
+            /** Format: double */
+            overlapMs: number;
+            rootName: string | null;
+            serviceName: string | null;
+            sessionId: string | null;
+            sharedServices: string[];
+            /**
+             * Format: double
+             * @description Its start from this trace's start (negative: it started before).
+             */
+            startOffsetMs: number;
+            traceId: string;
+        };
+        PageError: {
+            message: string;
+            /** Format: int64 */
+            offsetMs: number;
+        };
         Pin: {
             note: string | null;
             /** Format: int64 */
@@ -954,9 +1075,15 @@ export interface components {
             failingRequests: components["schemas"]["FailingRequest"][];
             /** @description `sightline://session/{id}?t=…`: opens the session at the first failure. */
             link: string;
+            /** @description Errors the page threw, at most [`MAX_FAILURES`]. */
+            pageErrors: components["schemas"]["PageError"][];
             sessionId: string;
+            /** @description Frustration signals, each with why it fired, at most [`MAX_SIGNALS`]. */
+            signals: components["schemas"]["StorySignal"][];
             steps: components["schemas"]["Step"][];
             title: string;
+            /** @description The same place in the web UI, from its address: `/#/sessions/{id}?t=…`. */
+            uiPath: string;
         };
         /** @description A resource (the service, host and process that sent spans), once per trace. */
         ResourceView: {
@@ -1285,6 +1412,14 @@ export interface components {
             restart: boolean;
             settings: components["schemas"]["Settings"];
         };
+        /** @description One span in full, with its resource and the logs written in it. */
+        SpanDetail: {
+            /** @description Its children's ids, in start order. */
+            children: string[];
+            logs: components["schemas"]["LogView"][];
+            resource: components["schemas"]["ResourceView"];
+            span: components["schemas"]["SpanView"];
+        };
         SpanScope: {
             name: string;
             version: string;
@@ -1413,6 +1548,16 @@ export interface components {
             offsetMs: number;
             text: string;
         };
+        /** @description A frustration signal as the story tells it. */
+        StorySignal: {
+            /** @description `rage_click`, `dead_click`, `error_click`, `thrashing`, or a client's own name. */
+            kind: string;
+            /** Format: int64 */
+            offsetMs: number;
+            /** @description Why it fired, in words. */
+            reason: string;
+            target: string | null;
+        };
         /** @description Everything that happened in a session, in order. */
         Timeline: {
             items: components["schemas"]["TimelineItem"][];
@@ -1450,6 +1595,43 @@ export interface components {
         TraceListItem: components["schemas"]["TraceSummary"] & {
             services: string[];
             sessionId: string | null;
+        };
+        /** @description A trace in brief. */
+        TraceOutline: {
+            /**
+             * @description The spans whose own time made the trace as long as it is, in time order: from the root,
+             *     the child that finished last, then the one that finished before it started, and so on
+             *     down (as Jaeger's critical path); at most [`OUTLINE_PATH`], those with the most time.
+             */
+            criticalPath: components["schemas"]["CriticalStep"][];
+            /** @description How many spans the whole critical path has. */
+            criticalPathLength: number;
+            /** Format: double */
+            durationMs: number;
+            errorCount: number;
+            /**
+             * @description Error spans, deepest in the tree first (the cause before the callers that passed it
+             *     up), at most [`OUTLINE_ERRORS`].
+             */
+            errors: components["schemas"]["OutlineSpan"][];
+            /** @description Where the next page of `spans` starts; `null` on the last. */
+            nextSpanCursor: string | null;
+            /**
+             * @description Other traces that share a service and ran at the same time, most overlap first: what
+             *     held a lock, filled a pool or ate the CPU is often one of them.
+             */
+            overlapping: components["schemas"]["OverlappingTrace"][];
+            root: components["schemas"]["OutlineSpan"] | null;
+            services: components["schemas"]["OutlineService"][];
+            sessions: components["schemas"]["TraceSession"][];
+            /** @description Spans by their own time (their duration less their children's), longest first. */
+            slowest: components["schemas"]["OutlineSpan"][];
+            spanCount: number;
+            /** @description A page of spans in tree order (depth first, children by start). */
+            spans: components["schemas"]["OutlineSpan"][];
+            /** @description Unix nanoseconds, as a string. */
+            startTimeUnixNano: string;
+            traceId: string;
         };
         /** @description A session a trace belongs to. */
         TraceSession: {
@@ -2553,6 +2735,89 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TraceView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    trace_outline: {
+        parameters: {
+            query?: {
+                /** @description Spans in the page, 1-500 (default 20). */
+                maxSpans?: number;
+                /** @description `nextSpanCursor` of the previous answer. */
+                spanCursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 32 hexadecimal digits */
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceOutline"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    span: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 hexadecimal digits */
+                trace_id: string;
+                /** @description 16 hexadecimal digits */
+                span_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanDetail"];
                 };
             };
             400: {

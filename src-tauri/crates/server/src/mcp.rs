@@ -8,10 +8,21 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt};
+use rmcp::model::{
+    CallToolResult, GetPromptResult, Implementation, PromptMessage, Role, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{
+    prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router, ErrorData,
+    ServerHandler, ServiceExt,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -24,21 +35,50 @@ pub const MAX_BUDGET: usize = 256 * 1024;
 /// second; a stuck engine should not hang the agent.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The largest answer read from the API in process (`/mcp`): every tool asks for bounded
+/// answers (pages, outlines), far below this; it bounds what a stored row could make of one.
+const LOCAL_ANSWER_LIMIT: usize = 64 * 1024 * 1024;
+/// The largest MCP message accepted over HTTP: a tool call's arguments, the longest of which is
+/// a SQL statement (the engine caps those far lower).
+pub const MAX_MCP_BODY: usize = 1024 * 1024;
+
+/// How the tools reach the engine's API: over HTTP (`sightline mcp`, beside a running engine)
+/// or in process (`/mcp`, on the engine's own UI address, after its guard admitted the call).
+#[derive(Clone)]
+enum Backend {
+    Http {
+        client: reqwest::Client,
+        token: Option<String>,
+    },
+    Local(axum::Router),
+}
+
 /// The engine's API, as the MCP tools call it.
 #[derive(Clone)]
 pub struct Engine {
-    client: reqwest::Client,
-    base: String,
-    token: Option<String>,
+    backend: Backend,
+    /// `http://ADDR`: the UI's address, for the API and for links into the UI.
+    origin: String,
 }
 
 impl Engine {
+    /// The engine at `ui`, over HTTP with its token.
     pub fn new(ui: std::net::SocketAddr, token: Option<String>) -> anyhow::Result<Engine> {
         Ok(Engine {
-            client: reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?,
-            base: format!("http://{ui}/api/v1"),
-            token,
+            backend: Backend::Http {
+                client: reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?,
+                token,
+            },
+            origin: format!("http://{ui}"),
         })
+    }
+
+    /// This engine's API router, called in process; `ui` is its address, for links.
+    pub fn local(api: axum::Router, ui: std::net::SocketAddr) -> Engine {
+        Engine {
+            backend: Backend::Local(api),
+            origin: format!("http://{ui}"),
+        }
     }
 
     /// One API call: the answer's JSON, or the engine's own error.
@@ -48,24 +88,66 @@ impl Engine {
         path: String,
         body: Option<Value>,
     ) -> Result<Value, ErrorData> {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.map_err(|_| {
+        let unreachable = || {
             ErrorData::internal_error(
                 format!(
                     "Sightline does not answer at {} (is it running?)",
-                    self.base
+                    self.origin
                 ),
                 None,
             )
-        })?;
-        let status = resp.status();
-        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        };
+        let (status, answer) = match &self.backend {
+            Backend::Http { client, token } => {
+                let mut req = client.request(method, format!("{}/api/v1{path}", self.origin));
+                if let Some(token) = token {
+                    req = req.bearer_auth(token);
+                }
+                if let Some(body) = body {
+                    req = req.json(&body);
+                }
+                let resp = req.send().await.map_err(|_| unreachable())?;
+                let status = resp.status();
+                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+            }
+            Backend::Local(router) => {
+                use tower::ServiceExt;
+                let mut req = http::Request::builder()
+                    .method(method)
+                    .uri(format!("/api/v1{path}"))
+                    .header(http::header::HOST, "127.0.0.1");
+                if body.is_some() {
+                    req = req.header(http::header::CONTENT_TYPE, "application/json");
+                }
+                let req = req
+                    .body(axum::body::Body::from(
+                        body.map(|b| b.to_string()).unwrap_or_default(),
+                    ))
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                let resp = tokio::time::timeout(CALL_TIMEOUT, router.clone().oneshot(req))
+                    .await
+                    .map_err(|_| {
+                        ErrorData::internal_error(
+                            format!("the engine took over {} s", CALL_TIMEOUT.as_secs()),
+                            None,
+                        )
+                    })?
+                    .map_err(|_| unreachable())?;
+                let status = resp.status();
+                let bytes = axum::body::to_bytes(resp.into_body(), LOCAL_ANSWER_LIMIT)
+                    .await
+                    .map_err(|_| {
+                        ErrorData::internal_error(
+                            "the answer was larger than the MCP server reads",
+                            None,
+                        )
+                    })?;
+                (
+                    status,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                )
+            }
+        };
         if status.is_success() {
             return Ok(answer);
         }
@@ -81,18 +163,24 @@ impl Engine {
         })
     }
 
+    async fn get(&self, path: String) -> Result<Value, ErrorData> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
     /// Whether an engine answers, for the one-line error `sightline mcp` starts with.
     pub async fn check(&self) -> anyhow::Result<()> {
-        self.call(reqwest::Method::GET, "/status".into(), None)
-            .await
-            .map(drop)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: start one with `sightline serve` (or the desktop app); --ui sets its address",
-                    e.message
-                )
-            })
+        self.get("/status".into()).await.map(drop).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: start one with `sightline serve` (or the desktop app); --ui sets its address",
+                e.message
+            )
+        })
     }
+}
+
+/// A path segment: a client-chosen id, percent-encoded.
+fn seg(id: &str) -> String {
+    sightline_store::report::encode(id)
 }
 
 /// A query string of the set parameters.
@@ -111,46 +199,53 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
-/// The list fields answers carry, in the order they are looked for.
-const LIST_FIELDS: &[&str] = &[
-    "sessions",
-    "traces",
-    "logs",
-    "rows",
-    "missingTraces",
-    "spans",
-    "steps",
-];
+/// `answer` within `budget` bytes of JSON text: whole when it fits; else its `lists` (dotted
+/// paths, cut in this order) shortened to their first rows until it fits, with `cut` saying
+/// what was kept of what and how to get the rest. An answer that does not fit with every list
+/// emptied is refused, never sent cut mid-field.
+fn fit(mut answer: Value, budget: usize, lists: &[&str]) -> Result<Value, ErrorData> {
+    if answer.to_string().len() <= budget {
+        return Ok(answer);
+    }
+    let mut cut: Vec<Value> = Vec::new();
+    for path in lists {
+        let Some(all) = list_at(&mut answer, path).map(|l| l.len()) else {
+            continue;
+        };
+        let mut keep = all;
+        while keep > 0 {
+            keep = keep * 3 / 4;
+            if let Some(rows) = list_at(&mut answer, path) {
+                rows.truncate(keep);
+            }
+            let mut noted = cut.clone();
+            noted.push(serde_json::json!({"field": path, "kept": keep, "of": all}));
+            answer["cut"] = serde_json::json!({"lists": noted, "more": MORE});
+            if answer.to_string().len() <= budget {
+                return Ok(answer);
+            }
+        }
+        cut.push(serde_json::json!({"field": path, "kept": 0, "of": all}));
+    }
+    Err(ErrorData::invalid_params(
+        format!(
+            "the answer does not fit max_bytes={budget} even with its lists emptied: raise \
+             max_bytes (at most {MAX_BUDGET})"
+        ),
+        None,
+    ))
+}
 
-/// `answer` as JSON text within `budget` bytes: whole when it fits; else its first list cut
-/// to what fits, with `cut` saying how many rows were kept of how many, and how to get more.
-fn fit(mut answer: Value, budget: usize) -> String {
-    let text = answer.to_string();
-    if text.len() <= budget {
-        return text;
+const MORE: &str = "ask again with a smaller limit or max_spans, narrower filters, the \
+                    nextCursor, or a larger max_bytes";
+
+/// The array at a dotted path of an answer (`spans`, `span.events`).
+fn list_at<'a>(answer: &'a mut Value, path: &str) -> Option<&'a mut Vec<Value>> {
+    let mut at = answer;
+    for key in path.split('.') {
+        at = at.get_mut(key)?;
     }
-    let Some(field) = LIST_FIELDS.iter().find(|f| answer[**f].is_array()).copied() else {
-        let mut cut: String = text.chars().take(budget.saturating_sub(80)).collect();
-        cut.push_str(" … [cut at the byte budget: narrow the question, or raise max_bytes]");
-        return cut;
-    };
-    let all = answer[field].as_array().map_or(0, Vec::len);
-    let mut keep = all;
-    while keep > 0 {
-        keep = keep * 3 / 4;
-        if let Some(rows) = answer[field].as_array_mut() {
-            rows.truncate(keep);
-        }
-        answer["cut"] = serde_json::json!({
-            "field": field, "kept": keep, "of": all,
-            "more": "ask again with a smaller limit, narrower filters, the nextCursor, or a larger max_bytes",
-        });
-        let text = answer.to_string();
-        if text.len() <= budget {
-            return text;
-        }
-    }
-    answer.to_string()
+    at.as_array_mut()
 }
 
 fn budget(max_bytes: Option<usize>) -> Result<usize, ErrorData> {
@@ -164,8 +259,34 @@ fn budget(max_bytes: Option<usize>) -> Result<usize, ErrorData> {
     }
 }
 
-fn text(answer: String) -> CallToolResult {
-    CallToolResult::success(vec![ContentBlock::text(answer)])
+/// A tool's answer: the JSON as structured content (checked by clients against the tool's
+/// output schema) and, for clients that read only text, the same JSON as text.
+fn reply(
+    answer: Value,
+    max_bytes: Option<usize>,
+    lists: &[&str],
+) -> Result<CallToolResult, ErrorData> {
+    Ok(CallToolResult::structured(fit(
+        answer,
+        budget(max_bytes)?,
+        lists,
+    )?))
+}
+
+/// A page size for an agent: 20 rows by default.
+fn limit(limit: Option<u32>) -> Option<String> {
+    Some(limit.unwrap_or(20).to_string())
+}
+
+fn ms(v: Option<i64>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+fn required(name: &str, value: &str) -> Result<(), ErrorData> {
+    if value.trim().is_empty() {
+        return Err(ErrorData::invalid_params(format!("{name} is empty"), None));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -208,7 +329,7 @@ pub struct SessionStory {
 pub struct SearchTraces {
     /// Traces with a span of this service.
     pub service: Option<String>,
-    /// Traces with a span of this name.
+    /// Traces with a span whose name contains this.
     pub name: Option<String>,
     /// `error`, `ok` or `any` (default).
     pub status: Option<String>,
@@ -226,6 +347,30 @@ pub struct SearchTraces {
     pub limit: Option<u32>,
     /// `nextCursor` of the previous answer.
     pub cursor: Option<String>,
+    /// The answer's byte budget (default 16384, at most 262144).
+    pub max_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetTrace {
+    /// 32 hexadecimal digits.
+    pub trace_id: String,
+    /// Spans in the page of spans, 1-500 (default 20); the summary is always whole.
+    pub max_spans: Option<u32>,
+    /// `nextSpanCursor` of the previous answer: the next page of spans.
+    pub span_cursor: Option<String>,
+    /// The answer's byte budget (default 16384, at most 262144).
+    pub max_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetSpan {
+    /// 32 hexadecimal digits.
+    pub trace_id: String,
+    /// 16 hexadecimal digits.
+    pub span_id: String,
     /// The answer's byte budget (default 16384, at most 262144).
     pub max_bytes: Option<usize>,
 }
@@ -256,8 +401,7 @@ pub struct SearchLogs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuerySql {
-    /// One read-only SQL statement over the views `spans`, `logs`, `sessions`,
-    /// `session_events`, `metrics`, … (stopped at the engine's time limit, rows capped).
+    /// One read-only SQLite statement over the views the tool's description lists.
     pub sql: String,
     /// The answer's byte budget (default 16384, at most 262144).
     pub max_bytes: Option<usize>,
@@ -270,28 +414,65 @@ pub struct Budget {
     pub max_bytes: Option<usize>,
 }
 
-/// A page size for an agent: 20 rows by default.
-fn limit(limit: Option<u32>) -> Option<String> {
-    Some(limit.unwrap_or(20).to_string())
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetIncident {
+    /// The incident window's id.
+    pub incident_id: String,
+    /// The answer's byte budget (default 16384, at most 262144).
+    pub max_bytes: Option<usize>,
 }
 
-fn ms(v: Option<i64>) -> Option<String> {
-    v.map(|v| v.to_string())
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartIncident {
+    /// How long it captures, 1-240 minutes.
+    pub minutes: i64,
+    /// Capture only this user (id or email); at most one of user, session_id, url.
+    pub user: Option<String>,
+    /// Capture only this session.
+    pub session_id: Option<String>,
+    /// Capture only pages whose URL contains this.
+    pub url: Option<String>,
+    /// What it is for, in words.
+    pub label: Option<String>,
 }
 
-/// The MCP server: its tools, each one or two API calls.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopIncident {
+    /// The incident window's id.
+    pub incident_id: String,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebugSession {
+    /// The session's id (from list_sessions).
+    pub session_id: String,
+}
+
+/// The MCP server: its tools, each one or a few API calls, and its prompt.
 #[derive(Clone)]
 pub struct Sightline {
     engine: Engine,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 #[tool_router(router = tool_router)]
 impl Sightline {
     pub fn new(engine: Engine) -> Sightline {
+        let mut tool_router = Self::tool_router();
+        for (name, schema) in schemas::output_schemas() {
+            if let Some(route) = tool_router.map.get_mut(name) {
+                route.attr.output_schema = Some(schema);
+            }
+        }
         Sightline {
             engine,
-            tool_router: Self::tool_router(),
+            tool_router,
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -305,7 +486,7 @@ impl Sightline {
         &self,
         Parameters(p): Parameters<ListSessions>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
+        budget(p.max_bytes)?;
         let q = query(&[
             ("facets", Some("false".into())),
             ("user", p.user),
@@ -321,16 +502,16 @@ impl Sightline {
             ("limit", limit(p.limit)),
             ("cursor", p.cursor),
         ]);
-        let answer = self
-            .engine
-            .call(reqwest::Method::GET, format!("/sessions{q}"), None)
-            .await?;
-        Ok(text(fit(answer, budget)))
+        let answer = self.engine.get(format!("/sessions{q}")).await?;
+        reply(answer, p.max_bytes, &["sessions"])
     }
 
-    /// One session told as a bug report: environment, numbered steps with their offsets,
-    /// each failing request with the backend span that failed (service, name, message), the
-    /// error logs, and a link that opens it in Sightline.
+    /// One session as a numbered story: environment, steps with their offsets (pages, clicks by
+    /// name, typing per field, failed requests, page errors), frustration signals with why,
+    /// each failing request with its backend trace's deepest error span (service, name,
+    /// error.type, message), its error logs and the traces of the same services that ran at
+    /// the same time, and links that open Sightline there (uiLink in a browser, link in the
+    /// desktop app).
     #[tool(
         name = "get_session_story",
         annotations(title = "A session's story", read_only_hint = true)
@@ -339,13 +520,25 @@ impl Sightline {
         &self,
         Parameters(p): Parameters<SessionStory>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
-        let id = form_urlencoded::byte_serialize(p.session_id.as_bytes()).collect::<String>();
-        let answer = self
+        budget(p.max_bytes)?;
+        required("session_id", &p.session_id)?;
+        let mut answer = self
             .engine
-            .call(reqwest::Method::GET, format!("/sessions/{id}/report"), None)
+            .get(format!("/sessions/{}/report", seg(&p.session_id)))
             .await?;
-        Ok(text(fit(answer, budget)))
+        let ui_path = answer["uiPath"].as_str().unwrap_or("/").to_owned();
+        answer["uiLink"] = Value::String(format!("{}{ui_path}", self.engine.origin));
+        reply(
+            answer,
+            p.max_bytes,
+            &[
+                "steps",
+                "errorLogs",
+                "signals",
+                "pageErrors",
+                "failingRequests",
+            ],
+        )
     }
 
     /// Backend traces, newest first: root, services, duration, span and error counts, session.
@@ -357,7 +550,7 @@ impl Sightline {
         &self,
         Parameters(p): Parameters<SearchTraces>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
+        budget(p.max_bytes)?;
         let q = query(&[
             ("service", p.service),
             ("name", p.name),
@@ -370,11 +563,73 @@ impl Sightline {
             ("limit", limit(p.limit)),
             ("cursor", p.cursor),
         ]);
+        let answer = self.engine.get(format!("/traces{q}")).await?;
+        reply(answer, p.max_bytes, &["traces"])
+    }
+
+    /// One trace in brief, never a dump: root, services with their own time, error spans with
+    /// messages (deepest first), the critical path, the slowest spans by own time, its sessions
+    /// with the replay offset, traces of the same services that overlapped it, and a page of
+    /// spans in tree order (max_spans; span_cursor for the next page).
+    #[tool(
+        name = "get_trace",
+        annotations(title = "A trace in brief", read_only_hint = true)
+    )]
+    async fn get_trace(
+        &self,
+        Parameters(p): Parameters<GetTrace>,
+    ) -> Result<CallToolResult, ErrorData> {
+        budget(p.max_bytes)?;
+        required("trace_id", &p.trace_id)?;
+        let q = query(&[
+            ("maxSpans", p.max_spans.map(|n| n.to_string())),
+            ("spanCursor", p.span_cursor),
+        ]);
+        let mut answer = self
+            .engine
+            .get(format!("/traces/{}/outline{q}", seg(&p.trace_id)))
+            .await?;
+        let span = answer["errors"][0]["spanId"]
+            .as_str()
+            .map(|s| format!("?span={s}"))
+            .unwrap_or_default();
+        answer["uiLink"] = Value::String(format!(
+            "{}/#/traces/{}{span}",
+            self.engine.origin,
+            seg(&p.trace_id)
+        ));
+        reply(
+            answer,
+            p.max_bytes,
+            &["spans", "overlapping", "slowest", "criticalPath", "errors"],
+        )
+    }
+
+    /// One span in full: attributes, resource, events, links, its logs and its children.
+    #[tool(
+        name = "get_span",
+        annotations(title = "A span", read_only_hint = true)
+    )]
+    async fn get_span(
+        &self,
+        Parameters(p): Parameters<GetSpan>,
+    ) -> Result<CallToolResult, ErrorData> {
+        budget(p.max_bytes)?;
+        required("trace_id", &p.trace_id)?;
+        required("span_id", &p.span_id)?;
         let answer = self
             .engine
-            .call(reqwest::Method::GET, format!("/traces{q}"), None)
+            .get(format!(
+                "/traces/{}/spans/{}",
+                seg(&p.trace_id),
+                seg(&p.span_id)
+            ))
             .await?;
-        Ok(text(fit(answer, budget)))
+        reply(
+            answer,
+            p.max_bytes,
+            &["logs", "children", "span.events", "span.links"],
+        )
     }
 
     /// Log records, newest first, by full text and filters.
@@ -386,7 +641,7 @@ impl Sightline {
         &self,
         Parameters(p): Parameters<SearchLogs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
+        budget(p.max_bytes)?;
         let q = query(&[
             ("q", p.query),
             ("minSeverity", p.severity),
@@ -398,23 +653,20 @@ impl Sightline {
             ("limit", limit(p.limit)),
             ("cursor", p.cursor),
         ]);
-        let answer = self
-            .engine
-            .call(reqwest::Method::GET, format!("/logs{q}"), None)
-            .await?;
-        Ok(text(fit(answer, budget)))
+        let answer = self.engine.get(format!("/logs{q}")).await?;
+        reply(answer, p.max_bytes, &["logs"])
     }
 
-    /// One read-only SQL statement over Sightline's views (see the README's SQL section).
     #[tool(
         name = "query_sql",
+        description = sightline_store::sql::VIEW_GUIDE,
         annotations(title = "Query with SQL", read_only_hint = true)
     )]
     async fn query_sql(
         &self,
         Parameters(p): Parameters<QuerySql>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
+        budget(p.max_bytes)?;
         let answer = self
             .engine
             .call(
@@ -423,7 +675,121 @@ impl Sightline {
                 Some(serde_json::json!({ "sql": p.sql })),
             )
             .await?;
-        Ok(text(fit(answer, budget)))
+        reply(answer, p.max_bytes, &["rows"])
+    }
+
+    /// Incident windows, newest first: when each captured, whom, and whether it still does.
+    #[tool(
+        name = "list_incidents",
+        annotations(title = "List incidents", read_only_hint = true)
+    )]
+    async fn list_incidents(
+        &self,
+        Parameters(p): Parameters<Budget>,
+    ) -> Result<CallToolResult, ErrorData> {
+        budget(p.max_bytes)?;
+        let answer = self.engine.get("/incidents".into()).await?;
+        reply(answer, p.max_bytes, &["incidents"])
+    }
+
+    /// What an incident window caught: the window, the browser requests it recorded with
+    /// their payloads, its sessions, and its failing traces.
+    #[tool(
+        name = "get_incident",
+        annotations(title = "An incident", read_only_hint = true)
+    )]
+    async fn get_incident(
+        &self,
+        Parameters(p): Parameters<GetIncident>,
+    ) -> Result<CallToolResult, ErrorData> {
+        budget(p.max_bytes)?;
+        required("incident_id", &p.incident_id)?;
+        let id = seg(&p.incident_id);
+        let incident = self.engine.get(format!("/incidents/{id}")).await?;
+        let requests = self.engine.get(format!("/incidents/{id}/requests")).await?;
+        let by_incident = query(&[
+            ("incident", Some(p.incident_id.clone())),
+            ("limit", Some("20".into())),
+        ]);
+        let sessions = self
+            .engine
+            .get(format!("/sessions{by_incident}&facets=false"))
+            .await?;
+        let traces = self
+            .engine
+            .get(format!("/traces{by_incident}&status=error"))
+            .await?;
+        let answer = serde_json::json!({
+            "incident": incident,
+            "requests": requests["requests"],
+            "requestsTruncated": requests["truncated"],
+            "sessions": sessions["sessions"],
+            "failingTraces": traces["traces"],
+        });
+        reply(
+            answer,
+            p.max_bytes,
+            &["requests", "failingTraces", "sessions"],
+        )
+    }
+
+    /// Starts an incident window: for the next `minutes`, browsers and the demo's services
+    /// record request and response payloads (scoped to a user, a session or a URL if given).
+    #[tool(
+        name = "start_incident",
+        annotations(
+            title = "Start an incident window",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false
+        )
+    )]
+    async fn start_incident(
+        &self,
+        Parameters(p): Parameters<StartIncident>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let mut body = serde_json::json!({ "minutes": p.minutes, "startedBy": "api" });
+        for (key, value) in [
+            ("user", p.user),
+            ("session", p.session_id),
+            ("url", p.url),
+            ("label", p.label),
+        ] {
+            if let Some(v) = value {
+                body[key] = Value::String(v);
+            }
+        }
+        let answer = self
+            .engine
+            .call(reqwest::Method::POST, "/incidents".into(), Some(body))
+            .await?;
+        reply(answer, None, &[])
+    }
+
+    /// Ends an incident window now.
+    #[tool(
+        name = "stop_incident",
+        annotations(
+            title = "Stop an incident window",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true
+        )
+    )]
+    async fn stop_incident(
+        &self,
+        Parameters(p): Parameters<StopIncident>,
+    ) -> Result<CallToolResult, ErrorData> {
+        required("incident_id", &p.incident_id)?;
+        let answer = self
+            .engine
+            .call(
+                reqwest::Method::POST,
+                format!("/incidents/{}/stop", seg(&p.incident_id)),
+                None,
+            )
+            .await?;
+        reply(answer, None, &[])
     }
 
     /// What did not link, and why: requests whose trace never arrived, traces naming a session
@@ -436,24 +802,73 @@ impl Sightline {
         &self,
         Parameters(p): Parameters<Budget>,
     ) -> Result<CallToolResult, ErrorData> {
-        let budget = budget(p.max_bytes)?;
-        let answer = self
+        budget(p.max_bytes)?;
+        let answer = self.engine.get("/diagnostics".into()).await?;
+        reply(
+            answer,
+            p.max_bytes,
+            &["missingTraces", "orphanSpans", "sessionsWithoutReplay"],
+        )
+    }
+}
+
+#[prompt_router]
+impl Sightline {
+    /// Walks through one session front to back: its story, the failing request's trace, the
+    /// span that failed and what ran beside it, and what to look at in the code.
+    #[prompt(name = "debug_session")]
+    async fn debug_session(
+        &self,
+        Parameters(p): Parameters<DebugSession>,
+    ) -> Result<GetPromptResult, ErrorData> {
+        required("session_id", &p.session_id)?;
+        // The prompt names the session's headline so the agent starts from what went wrong;
+        // an unknown session is an error now, not a dead end three tool calls later.
+        let story = self
             .engine
-            .call(reqwest::Method::GET, "/diagnostics".into(), None)
+            .get(format!("/sessions/{}/report", seg(&p.session_id)))
             .await?;
-        Ok(text(fit(answer, budget)))
+        let title = story["title"].as_str().unwrap_or("a session");
+        let id = &p.session_id;
+        let text = format!(
+            "Debug Sightline session {id} (\"{title}\"), front to back.\n\
+             1. Call get_session_story with session_id={id}: read the steps, the frustration \
+             signals and the page errors; note the offset of the first thing that went wrong.\n\
+             2. For each failing request, call get_trace with its traceId: the error spans \
+             (deepest first) say which service failed and why (error.type, message); the \
+             critical path and the slowest spans say where the time went; `overlapping` lists \
+             traces of the same services that ran at the same time (a job holding a lock, say): \
+             call get_trace on any that look related.\n\
+             3. Call get_span on the deepest error span for its attributes, events (exceptions \
+             with stack traces) and logs; search_logs with the trace_id for the rest.\n\
+             4. Say what the user did, what failed in which service and why, with the evidence \
+             (span names, messages, log lines, times), then where in the code to look and a fix. \
+             Give the uiLink so the developer can watch the replay at that moment."
+        );
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description(format!("Debug session {id}: {title}")),
+        )
     }
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for Sightline {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut info = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
+        );
         info.server_info = Implementation::new("sightline", env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
             "Sightline holds what a browser session did (replay, clicks, frustration, errors) \
-             beside what the backend did (traces, logs). Start with list_sessions (has_errors), \
-             then get_session_story on one; search_traces and search_logs go behind it."
+             beside what the backend did (traces, logs). Start with list_sessions (has_errors \
+             or frustrated), then get_session_story on one; get_trace and get_span follow a \
+             failing request into the backend; search_traces, search_logs and query_sql \
+             search around it. The prompt debug_session walks through it."
                 .into(),
         );
         info
@@ -470,6 +885,226 @@ pub async fn serve_stdio(engine: Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// MCP over Streamable HTTP, for `/mcp` on the UI address (behind the API's guard). Stateless:
+/// each POST is answered on its own, so no session is kept for a client that went away (nothing
+/// to bound, nothing to expire), and answers are plain JSON.
+pub fn http_service(engine: Engine) -> StreamableHttpService<Sightline, NeverSessionManager> {
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        // The API's guard checks the Host (and the token when there is one) before rmcp sees
+        // the request; rmcp's own list would refuse a token-holding client from another host.
+        .disable_allowed_hosts()
+        .with_max_request_body_bytes(MAX_MCP_BODY);
+    StreamableHttpService::new(
+        move || Ok(Sightline::new(engine.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
+}
+
+mod schemas {
+    //! The tools' output schemas, from the API's OpenAPI document: each tool answers what an
+    //! API route answers (plus the fields the tool adds), so its schema is that route's, with
+    //! the components it refers to as `$defs`. One contract, not a second copy.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::{Arc, OnceLock};
+
+    use rmcp::model::JsonObject;
+    use serde_json::{json, Value};
+
+    /// A field a tool adds to the route's answer: name, description.
+    type Added = &'static [(&'static str, &'static str)];
+
+    /// (tool, method, API path whose 200/201 answer it gives, fields it adds)
+    const TOOLS: &[(&str, &str, &str, Added)] = &[
+        ("list_sessions", "get", "/api/v1/sessions", &[]),
+        (
+            "get_session_story",
+            "get",
+            "/api/v1/sessions/{session_id}/report",
+            &[("uiLink", "Opens the session there in the web UI.")],
+        ),
+        ("search_traces", "get", "/api/v1/traces", &[]),
+        (
+            "get_trace",
+            "get",
+            "/api/v1/traces/{trace_id}/outline",
+            &[(
+                "uiLink",
+                "Opens the trace in the web UI, at its deepest error span.",
+            )],
+        ),
+        (
+            "get_span",
+            "get",
+            "/api/v1/traces/{trace_id}/spans/{span_id}",
+            &[],
+        ),
+        ("search_logs", "get", "/api/v1/logs", &[]),
+        ("query_sql", "post", "/api/v1/sql", &[]),
+        ("list_incidents", "get", "/api/v1/incidents", &[]),
+        ("start_incident", "post", "/api/v1/incidents", &[]),
+        ("stop_incident", "post", "/api/v1/incidents/{id}/stop", &[]),
+        ("diagnostics", "get", "/api/v1/diagnostics", &[]),
+    ];
+
+    pub(super) fn output_schemas() -> Vec<(&'static str, Arc<JsonObject>)> {
+        static SCHEMAS: OnceLock<Vec<(&'static str, Arc<JsonObject>)>> = OnceLock::new();
+        SCHEMAS
+            .get_or_init(|| {
+                let doc: Value =
+                    serde_json::from_str(crate::api::doc::document_json()).unwrap_or_default();
+                let mut out = Vec::new();
+                for (tool, method, path, extra) in TOOLS {
+                    let responses = &doc["paths"][*path][*method]["responses"];
+                    let Some(reference) = ["200", "201"].iter().find_map(|code| {
+                        responses[*code]["content"]["application/json"]["schema"]["$ref"].as_str()
+                    }) else {
+                        continue;
+                    };
+                    let mut root = json!({ "$ref": reference });
+                    for (name, description) in *extra {
+                        root = with_property(root, name, json!({"type": "string", "description": description}), true);
+                    }
+                    out.push((*tool, Arc::new(standalone(&doc, root))));
+                }
+                let incident = json!({
+                    "type": "object",
+                    "required": ["incident", "requests", "requestsTruncated", "sessions", "failingTraces"],
+                    "properties": {
+                        "incident": {"$ref": "#/components/schemas/IncidentAnswer"},
+                        "requests": {"type": "array", "items": {"$ref": "#/components/schemas/IncidentRequest"}},
+                        "requestsTruncated": {"type": "boolean"},
+                        "sessions": {"type": "array", "items": {"$ref": "#/components/schemas/SessionListItem"}},
+                        "failingTraces": {"type": "array", "items": {"$ref": "#/components/schemas/TraceListItem"}},
+                    },
+                });
+                out.push(("get_incident", Arc::new(standalone(&doc, incident))));
+                out
+            })
+            .clone()
+    }
+
+    /// `schema` with a property added (to its `allOf` when it refers to a component).
+    fn with_property(schema: Value, name: &str, property: Value, required: bool) -> Value {
+        let mut part = json!({"type": "object", "properties": {name: property}});
+        if required {
+            part["required"] = json!([name]);
+        }
+        match schema.get("allOf").and_then(Value::as_array) {
+            Some(parts) => {
+                let mut parts = parts.clone();
+                parts.push(part);
+                json!({ "allOf": parts })
+            }
+            None => json!({ "allOf": [schema, part] }),
+        }
+    }
+
+    /// A schema that stands alone: an object at its root (as MCP requires), `cut` allowed (the
+    /// budget's note), and every component it refers to, directly or not, under `$defs`.
+    fn standalone(doc: &Value, root: Value) -> JsonObject {
+        let components = &doc["components"]["schemas"];
+        let mut root = with_property(
+            root,
+            "cut",
+            json!({
+                "type": "object",
+                "description": "Present when lists were shortened to fit the byte budget.",
+                "required": ["lists", "more"],
+                "properties": {
+                    "lists": {"type": "array", "items": {
+                        "type": "object", "required": ["field", "kept", "of"],
+                        "properties": {"field": {"type": "string"}, "kept": {"type": "integer"}, "of": {"type": "integer"}}}},
+                    "more": {"type": "string"},
+                },
+            }),
+            false,
+        );
+        root["type"] = json!("object");
+        let mut names = BTreeSet::new();
+        let mut todo = vec![root.clone()];
+        while let Some(schema) = todo.pop() {
+            for name in references(&schema) {
+                if names.insert(name.clone()) {
+                    todo.push(components[&name].clone());
+                }
+            }
+        }
+        let defs: BTreeMap<String, Value> = names
+            .into_iter()
+            .map(|name| {
+                let mut schema = components[&name].clone();
+                relocate(&mut schema);
+                (name, schema)
+            })
+            .collect();
+        relocate(&mut root);
+        root["$defs"] = json!(defs);
+        match root {
+            Value::Object(map) => map,
+            _ => JsonObject::new(),
+        }
+    }
+
+    const PREFIX: &str = "#/components/schemas/";
+
+    fn references(schema: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![schema];
+        while let Some(v) = todo.pop() {
+            match v {
+                Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                        if let Some(name) = r.strip_prefix(PREFIX) {
+                            out.push(name.to_owned());
+                        }
+                    }
+                    todo.extend(map.values());
+                }
+                Value::Array(items) => todo.extend(items),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Points references at `$defs`, and drops OpenAPI's numeric `format`s (`int64`, `double`),
+    /// which JSON Schema validators do not know and strict ones refuse.
+    fn relocate(schema: &mut Value) {
+        match schema {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get_mut("$ref") {
+                    if let Some(name) = r.strip_prefix(PREFIX) {
+                        *r = format!("#/$defs/{name}");
+                    }
+                }
+                if matches!(
+                    map.get("format").and_then(Value::as_str),
+                    Some(
+                        "int32"
+                            | "int64"
+                            | "uint32"
+                            | "uint64"
+                            | "float"
+                            | "double"
+                            | "uint"
+                            | "int"
+                    )
+                ) {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(relocate);
+            }
+            Value::Array(items) => items.iter_mut().for_each(relocate),
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,17 +1115,23 @@ mod tests {
             .map(|i| serde_json::json!({"id": i, "pad": "x".repeat(40)}))
             .collect();
         let answer = serde_json::json!({"sessions": rows, "nextCursor": "c"});
-        let out: Value = serde_json::from_str(&fit(answer.clone(), 4096)).unwrap();
+        let out = fit(answer.clone(), 4096, &["sessions"]).unwrap();
         assert!(out.to_string().len() <= 4096);
-        assert_eq!(out["cut"]["of"], 400);
-        let kept = out["cut"]["kept"].as_u64().unwrap() as usize;
+        assert_eq!(out["cut"]["lists"][0]["of"], 400);
+        let kept = out["cut"]["lists"][0]["kept"].as_u64().unwrap() as usize;
         assert_eq!(out["sessions"].as_array().unwrap().len(), kept);
         assert_eq!(out["sessions"][0]["id"], 0, "the first rows are kept");
         assert_eq!(
-            fit(serde_json::json!({"a": 1}), 4096),
-            "{\"a\":1}",
+            fit(serde_json::json!({"a": 1}), 4096, &[]).unwrap(),
+            serde_json::json!({"a": 1}),
             "what fits is whole"
         );
+        // Lists are cut in the order given, nested ones too; what cannot fit is refused.
+        let nested = serde_json::json!({"span": {"events": rows.clone()}, "logs": rows});
+        let out = fit(nested.clone(), 4096, &["logs", "span.events"]).unwrap();
+        assert_eq!(out["logs"], serde_json::json!([]));
+        assert_eq!(out["cut"]["lists"][1]["field"], "span.events");
+        assert!(fit(nested, 4096, &["logs"]).is_err());
     }
 
     #[test]
@@ -498,5 +1139,36 @@ mod tests {
         assert_eq!(budget(None).unwrap(), DEFAULT_BUDGET);
         assert!(budget(Some(10)).is_err());
         assert!(budget(Some(MAX_BUDGET + 1)).is_err());
+    }
+
+    /// Every tool declares what it answers, as an object schema whose references all resolve.
+    #[test]
+    fn every_tool_has_an_output_schema_from_the_api_document() {
+        let engine = Engine::new("127.0.0.1:9".parse().unwrap(), None).unwrap();
+        let server = Sightline::new(engine);
+        let tools = server.tool_router.list_all();
+        assert_eq!(tools.len(), 12);
+        for tool in tools {
+            let schema = tool
+                .output_schema
+                .unwrap_or_else(|| panic!("{} has no output schema", tool.name));
+            assert_eq!(schema["type"], "object", "{}", tool.name);
+            let text = Value::Object((*schema).clone()).to_string();
+            assert!(!text.contains("#/components/"), "{}", tool.name);
+            for name in schemas_refs(&text) {
+                assert!(
+                    schema["$defs"].get(&name).is_some(),
+                    "{}: {name}",
+                    tool.name
+                );
+            }
+        }
+    }
+
+    fn schemas_refs(text: &str) -> Vec<String> {
+        text.split("\"#/$defs/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
     }
 }

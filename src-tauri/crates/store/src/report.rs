@@ -16,6 +16,12 @@ pub const MAX_STEPS: usize = 60;
 /// Failing requests and error logs listed at most.
 pub const MAX_FAILURES: usize = 20;
 pub const MAX_ERROR_LOGS: usize = 20;
+/// A failing request's own error logs listed at most.
+pub const MAX_REQUEST_LOGS: usize = 5;
+/// Overlapping traces listed at most per failing request.
+pub const MAX_OVERLAPPING: usize = 3;
+/// Frustration signals listed at most.
+pub const MAX_SIGNALS: usize = 20;
 /// Clicks on one element this close together are told as one step ("6 times in 0.8 s").
 const CLICK_RUN_MS: i64 = 1_500;
 
@@ -28,10 +34,35 @@ pub struct Report {
     pub steps: Vec<Step>,
     pub failing_requests: Vec<FailingRequest>,
     pub error_logs: Vec<ErrorLog>,
+    /// Frustration signals, each with why it fired, at most [`MAX_SIGNALS`].
+    pub signals: Vec<StorySignal>,
+    /// Errors the page threw, at most [`MAX_FAILURES`].
+    pub page_errors: Vec<PageError>,
     /// `sightline://session/{id}?t=…`: opens the session at the first failure.
     pub link: String,
+    /// The same place in the web UI, from its address: `/#/sessions/{id}?t=…`.
+    pub ui_path: String,
     /// The bundle file `sightline export --session` writes for this session.
     pub bundle_file: String,
+}
+
+/// A frustration signal as the story tells it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorySignal {
+    pub offset_ms: i64,
+    /// `rage_click`, `dead_click`, `error_click`, `thrashing`, or a client's own name.
+    pub kind: String,
+    pub target: Option<String>,
+    /// Why it fired, in words.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageError {
+    pub offset_ms: i64,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -64,6 +95,11 @@ pub struct FailingRequest {
     pub trace_id: Option<String>,
     /// The span that failed (the deepest error span of the trace): service, name, message.
     pub failing_span: Option<FailingSpan>,
+    /// The error logs of its trace, at most [`MAX_REQUEST_LOGS`].
+    pub error_logs: Vec<ErrorLog>,
+    /// Other traces of the same services that ran at the same time (what held a lock, say),
+    /// at most [`MAX_OVERLAPPING`].
+    pub overlapping: Vec<crate::views::OverlappingTrace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -73,6 +109,8 @@ pub struct FailingSpan {
     pub name: String,
     pub span_id: String,
     pub message: Option<String>,
+    /// Its `error.type` attribute, or its exception event's type.
+    pub error_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -222,13 +260,19 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         })?
         .collect::<rusqlite::Result<_>>()?;
     // Frustration signals name the clicks that were rage or dead clicks.
-    let signals: Vec<(i64, String)> = conn
+    let stored_signals: Vec<(i64, String, Option<String>, String)> = conn
         .prepare_cached(
-            "SELECT timestamp_ms, kind FROM frustration_signals WHERE session_id = ?1
-              ORDER BY timestamp_ms",
+            "SELECT timestamp_ms, kind, target, reason FROM frustration_signals
+              WHERE session_id = ?1 ORDER BY timestamp_ms, id",
         )?
-        .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([session_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
+    let signals: Vec<(i64, String)> = stored_signals
+        .iter()
+        .map(|(t, k, ..)| (*t, k.clone()))
+        .collect();
 
     let failing_status = |e: &Event| -> Option<i64> {
         let status = e.level.as_deref()?.parse::<i64>().ok()?;
@@ -306,12 +350,17 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
                 })
             }
             "input" => {
+                // Typing is one step per field: the inputs that follow in the same field.
                 let mut j = i + 1;
-                while j < events.len() && events[j].kind == "input" {
+                while j < events.len() && events[j].kind == "input" && events[j].target == e.target
+                {
                     j += 1;
                 }
                 i = j - 1;
-                Some("Typed in a field".to_owned())
+                Some(match &e.target {
+                    Some(field) => format!("Typed in \"{field}\""),
+                    None => "Typed in a field".to_owned(),
+                })
             }
             "network" => failing_status(e).map(|status| {
                 let method = e
@@ -360,9 +409,9 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         if failing_requests.len() >= MAX_FAILURES {
             break;
         }
-        let failing_span = match &e.trace_id {
-            Some(t) => failing_span(conn, t)?,
-            None => None,
+        let (failing_span, error_logs, overlapping) = match &e.trace_id {
+            Some(t) => request_backend(conn, t, start)?,
+            None => (None, Vec::new(), Vec::new()),
         };
         failing_requests.push(FailingRequest {
             offset_ms: e.ms - start,
@@ -376,6 +425,8 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             status,
             trace_id: e.trace_id.clone(),
             failing_span,
+            error_logs,
+            overlapping,
         });
     }
 
@@ -443,8 +494,32 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         steps,
         failing_requests,
         error_logs,
+        signals: stored_signals
+            .into_iter()
+            .take(MAX_SIGNALS)
+            .map(|(t, kind, target, reason)| StorySignal {
+                offset_ms: t - start,
+                kind,
+                target,
+                reason,
+            })
+            .collect(),
+        page_errors: events
+            .iter()
+            .filter(|e| e.kind == "error")
+            .take(MAX_FAILURES)
+            .map(|e| PageError {
+                offset_ms: e.ms - start,
+                message: e.target.clone().unwrap_or_else(|| "unknown error".into()),
+            })
+            .collect(),
         link: format!(
             "sightline://session/{}?t={:.1}s",
+            encode(session_id),
+            at as f64 / 1000.0
+        ),
+        ui_path: format!(
+            "/#/sessions/{}?t={:.1}s",
             encode(session_id),
             at as f64 / 1000.0
         ),
@@ -475,14 +550,73 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// What the backend says of a failing request's trace: the span that failed, the trace's
+/// error logs, and the traces of the same services that overlapped it.
+fn request_backend(
+    conn: &Connection,
+    trace_hex: &str,
+    session_start: i64,
+) -> Result<(
+    Option<FailingSpan>,
+    Vec<ErrorLog>,
+    Vec<crate::views::OverlappingTrace>,
+)> {
+    let Ok(trace_id) = hex::decode(trace_hex) else {
+        return Ok((None, Vec::new(), Vec::new()));
+    };
+    let Some((row, t0, t1)) = conn
+        .prepare_cached(
+            "SELECT id, start_time_unix_nano, end_time_unix_nano FROM traces WHERE trace_id = ?1",
+        )?
+        .query_row([&trace_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .optional()?
+    else {
+        return Ok((None, Vec::new(), Vec::new()));
+    };
+    let span = failing_span(conn, trace_hex)?;
+    let logs = conn
+        .prepare_cached(
+            "SELECT time_unix_nano, service_name, body FROM logs
+              WHERE trace = ?1 AND severity_number >= 17
+              ORDER BY time_unix_nano, id LIMIT ?2",
+        )?
+        .query_map(params![row, MAX_REQUEST_LOGS as i64], |r| {
+            let body = r.get::<_, Option<String>>(2)?.map(|b| parse_json(&b));
+            Ok(ErrorLog {
+                offset_ms: r.get::<_, i64>(0)? / 1_000_000 - session_start,
+                service: r.get(1)?,
+                message: match body {
+                    Some(Value::String(s)) => s,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+                trace_id: Some(trace_hex.to_owned()),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut overlapping = match (t0, t1) {
+        (Some(t0), Some(t1)) => crate::views::overlapping(conn, row, t0, t1)?,
+        _ => Vec::new(),
+    };
+    overlapping.truncate(MAX_OVERLAPPING);
+    Ok((span, logs, overlapping))
+}
+
 /// A span of the trace: id, parent id, status code, name, service, status message, events
-/// (JSON).
+/// and attributes (JSON).
 type TraceSpan = (
     Vec<u8>,
     Option<Vec<u8>>,
     i64,
     String,
     Option<String>,
+    String,
     String,
     String,
 );
@@ -501,7 +635,7 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
     let spans: Vec<TraceSpan> = conn
         .prepare_cached(
             "SELECT s.span_id, s.parent_span_id, s.status_code, s.name, s.service_name,
-                    s.status_message, s.events
+                    s.status_message, s.events, s.attributes
                FROM spans s JOIN traces t ON t.id = s.trace
               WHERE t.trace_id = ?1
               ORDER BY s.start_time_unix_nano, s.span_id",
@@ -515,6 +649,7 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
+                r.get(7)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -544,22 +679,18 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
             _ => Some((d, s)),
         })
         .map(|(_, s)| s);
-    Ok(leaf.map(|(id, _, _, name, service, message, events)| {
-        let exception = parse_json(events).as_array().and_then(|evs| {
-            evs.iter()
-                .find(|e| e.get("name").and_then(Value::as_str) == Some("exception"))
-                .and_then(|e| e.get("attributes")?.get("exception.message")?.as_str())
-                .map(str::to_owned)
-        });
-        FailingSpan {
-            service: service.clone(),
-            name: name.clone(),
-            span_id: hex::encode(id),
-            message: Some(message.clone())
-                .filter(|m| !m.is_empty())
-                .or(exception),
-        }
-    }))
+    Ok(
+        leaf.map(|(id, _, _, name, service, message, events, attributes)| {
+            let (message, error_type) = crate::views::error_details(message, attributes, events);
+            FailingSpan {
+                service: service.clone(),
+                name: name.clone(),
+                span_id: hex::encode(id),
+                message,
+                error_type,
+            }
+        }),
+    )
 }
 
 impl Report {

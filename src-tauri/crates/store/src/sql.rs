@@ -33,6 +33,19 @@ pub const MAX_VALUE_BYTES: i32 = 8 * 1024 * 1024;
 /// queries at once cannot exhaust memory whatever their row count.
 pub const MAX_RESULT_BYTES: usize = 32 * 1024 * 1024;
 
+/// What an agent (or a person) needs to write a statement: the views and their columns, in
+/// the form `- view(column, …)` (a test checks it against the views themselves).
+pub const VIEW_GUIDE: &str = "One read-only SQLite statement over these views. Times are Unix \
+nanoseconds (strings beyond 2^53), ids lower-case hex, attribute sets JSON objects: \
+json_extract(attributes, '$.\"http.route\"'). Statements stop after 5 s and return at most \
+10,000 rows; ask for what you need with WHERE, GROUP BY and LIMIT.
+- spans(trace_id, span_id, parent_span_id, name, kind, start_time_unix_nano, end_time_unix_nano, duration_ns, status_code (0 unset, 1 ok, 2 error), status_message, service_name, session_id, attributes, events, links, resource_attributes, incident_id)
+- logs(time_unix_nano, observed_time_unix_nano, severity_number (17+ error), severity_text, body, attributes, trace_id, span_id, service_name, session_id, event_name, incident_id)
+- sessions(session_id, user_id, user_email, start_url, user_agent, first_seen_unix_nano, last_seen_unix_nano, duration_ns, event_count, error_count, frustration_score, page_count, trace_count, attributes)
+- session_events(session_id, time_unix_nano, kind (page_view, click, input, network, console, error, custom, rage_click, dead_click, error_click, thrashing), target, level (a request's HTTP status), trace_id, span_id, data, page_url, incident_id)
+- session_traces(session_id, trace_id, start_time_unix_nano, end_time_unix_nano, span_count, error_count)
+- metrics(name, description, unit, type, service_name, time_unix_nano, start_time_unix_nano, value, count, sum, attributes)";
+
 /// Opens a connection for user SQL over the views.
 pub fn open(path: &Path) -> Result<Connection> {
     let open_err = |source| StoreError::Open {
@@ -164,4 +177,60 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
         rows: out,
         truncated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guide an agent reads names every view and every column as they are.
+    #[test]
+    fn the_guide_lists_each_view_with_its_columns() {
+        let (dir, _store) = crate::views::fixture::shop();
+        let conn = open(&dir.path().join("sightline.db")).unwrap();
+        let listed: Vec<(String, Vec<String>)> = VIEW_GUIDE
+            .lines()
+            .filter_map(|l| l.strip_prefix("- "))
+            .map(|l| {
+                let (view, cols) = l.split_once('(').expect("view(columns)");
+                // Notes in parentheses after a column are not columns.
+                let mut plain = String::new();
+                let mut depth = 0;
+                for c in cols.chars() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ if depth == 0 => plain.push(c),
+                        _ => {}
+                    }
+                }
+                let cols = plain;
+                (
+                    view.to_owned(),
+                    cols.split(',').map(|c| c.trim().to_owned()).collect(),
+                )
+            })
+            .collect();
+        let mut views: Vec<String> = conn
+            .prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut named: Vec<String> = listed.iter().map(|(v, _)| v.clone()).collect();
+        views.sort();
+        named.sort();
+        assert_eq!(named, views);
+        for (view, cols) in listed {
+            let actual: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{view}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(cols, actual, "{view}");
+        }
+    }
 }

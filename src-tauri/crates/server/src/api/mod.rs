@@ -112,6 +112,8 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(sessions::pin_session, sessions::unpin_session))
         .routes(routes!(traces::traces))
         .routes(routes!(traces::trace))
+        .routes(routes!(traces::trace_outline))
+        .routes(routes!(traces::span))
         .routes(routes!(traces::services))
         .routes(routes!(traces::service_map))
         .routes(routes!(traces::diagnostics))
@@ -139,28 +141,31 @@ pub fn router(deps: Deps) -> Router {
         writer,
         demo,
     } = deps;
+    let ui = endpoints.ui;
     let (router, _) = routes().split_for_parts();
-    router
-        .fallback(not_found)
+    let api = router.fallback(not_found).with_state(ApiState {
+        readers,
+        limits,
+        changes,
+        stop,
+        endpoints: Arc::new(endpoints),
+        control,
+        settings,
+        incidents,
+        share,
+        writer,
+        demo,
+    });
+    // MCP over Streamable HTTP, behind the same guard: its tools call the API routes above in
+    // process, as a request the guard has already admitted.
+    let mcp = crate::mcp::http_service(crate::mcp::Engine::local(api.clone(), ui));
+    api.route_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
             guard::Access {
                 token: token.map(Arc::from),
             },
             guard::guard,
         ))
-        .with_state(ApiState {
-            readers,
-            limits,
-            changes,
-            stop,
-            endpoints: Arc::new(endpoints),
-            control,
-            settings,
-            incidents,
-            share,
-            writer,
-            demo,
-        })
 }
 
 /// Anything that is not an API route is the UI (its files, or its page for a deep link).

@@ -163,6 +163,16 @@ pub(super) fn parse_trace_id(text: &str) -> Result<[u8; 16], ServerError> {
     bytes.try_into().map_err(|_| bad())
 }
 
+pub(super) fn parse_span_id(text: &str) -> Result<[u8; 8], ServerError> {
+    let bad = || {
+        ServerError::BadRequest(format!(
+            "{text:?} is not a span id: expected 16 hexadecimal digits"
+        ))
+    };
+    let bytes = hex::decode(text).map_err(|_| bad())?;
+    bytes.try_into().map_err(|_| bad())
+}
+
 /// Cursors are opaque to clients: hex of "first_seen_ms.session_id".
 pub(super) fn encode_cursor((first, id): (i64, String)) -> String {
     hex::encode(format!("{first}.{id}"))

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
     attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
-    parse_trace_id, read, reply, text, PageQuery, RangeQuery, Q,
+    parse_span_id, parse_trace_id, read, reply, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
 use crate::error::ServerError;
@@ -113,6 +113,76 @@ pub(super) async fn trace(State(s): State<ApiState>, Path(trace_id): Path<String
         read(s.readers, move |conn, _| views::trace_view(conn, &id))
             .await?
             .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
+    }
+    .await;
+    reply(result)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct OutlineQuery {
+    /// Spans in the page, 1-500 (default 20).
+    #[param(value_type = Option<u32>)]
+    max_spans: Option<String>,
+    /// `nextSpanCursor` of the previous answer.
+    span_cursor: Option<String>,
+}
+
+/// A trace in brief, never an unbounded dump: its root, services, error spans with their
+/// messages, the critical path, the spans with the most time of their own, its sessions with
+/// the replay offset, the traces of the same services that overlapped it, and a page of its
+/// spans in tree order.
+#[utoipa::path(get, path = "/api/v1/traces/{trace_id}/outline", tag = "traces",
+    params(("trace_id" = String, Path, description = "32 hexadecimal digits"), OutlineQuery),
+    responses((status = 200, body = views::TraceOutline), (status = 400, body = ApiError),
+        (status = 404, body = ApiError)))]
+pub(super) async fn trace_outline(
+    State(s): State<ApiState>,
+    Path(trace_id): Path<String>,
+    Q(p): Q<OutlineQuery>,
+) -> Response {
+    let result = async {
+        let id = parse_trace_id(&trace_id)?;
+        let max: usize = param(&p.max_spans, "maxSpans", "a number of spans")?
+            .unwrap_or(views::DEFAULT_OUTLINE_SPANS);
+        if !(1..=views::MAX_OUTLINE_SPANS).contains(&max) {
+            return Err(ServerError::BadRequest(format!(
+                "maxSpans must be between 1 and {}",
+                views::MAX_OUTLINE_SPANS
+            )));
+        }
+        let from: usize = param(&p.span_cursor, "spanCursor", "a nextSpanCursor")?.unwrap_or(0);
+        read(s.readers, move |conn, _| {
+            views::trace_outline(conn, &id, max, from)
+        })
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("no trace {trace_id} is stored")))
+    }
+    .await;
+    reply(result)
+}
+
+/// One span in full: attributes, events, links, its resource, its logs and its children.
+#[utoipa::path(get, path = "/api/v1/traces/{trace_id}/spans/{span_id}", tag = "traces",
+    params(("trace_id" = String, Path, description = "32 hexadecimal digits"),
+        ("span_id" = String, Path, description = "16 hexadecimal digits")),
+    responses((status = 200, body = views::SpanDetail), (status = 400, body = ApiError),
+        (status = 404, body = ApiError)))]
+pub(super) async fn span(
+    State(s): State<ApiState>,
+    Path((trace_id, span_id)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let trace = parse_trace_id(&trace_id)?;
+        let span = parse_span_id(&span_id)?;
+        read(s.readers, move |conn, _| {
+            views::span_detail(conn, &trace, &span)
+        })
+        .await?
+        .ok_or_else(|| {
+            ServerError::NotFound(format!("no span {span_id} of trace {trace_id} is stored"))
+        })
     }
     .await;
     reply(result)

@@ -10,7 +10,7 @@ use crate::filter_sql::{split_page, Clauses};
 
 use super::*;
 
-const SPAN_COLUMNS: &str =
+pub(super) const SPAN_COLUMNS: &str =
     "s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name,
      s.kind, s.start_time_unix_nano, s.end_time_unix_nano, s.attributes,
      s.dropped_attributes_count, s.events, s.dropped_events_count, s.links, s.dropped_links_count,
@@ -48,7 +48,7 @@ pub struct SpanView {
     /// The incident window the span was captured in.
     incident_id: Option<String>,
     #[serde(skip)]
-    resource_row: i64,
+    pub(super) resource_row: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -72,7 +72,7 @@ fn null_json() -> Box<RawValue> {
     RawValue::from_string("null".to_owned()).expect("null is JSON")
 }
 
-fn span_view(row: &Row<'_>) -> rusqlite::Result<SpanView> {
+pub(super) fn span_view(row: &Row<'_>) -> rusqlite::Result<SpanView> {
     let resource_row: i64 = row.get(19)?;
     Ok(SpanView {
         trace_id: hex::encode(row.get::<_, Vec<u8>>(0)?),
