@@ -382,6 +382,81 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         "nothing failed in the backend: {list:#}"
     );
 
+    // 6. An agent finds both backend bugs through MCP (the official TypeScript SDK's client over
+    // Streamable HTTP, each answer checked against its tool's output schema): from
+    // list_sessions(has_errors) to the stories and the traces behind them.
+    let agent = node_client(["mcp-agent.mjs", "http", &format!("http://{}/mcp", e.ui)]);
+    let failing: Vec<&str> = agent["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let (_, declined_session) = scenario("declined");
+    let (_, timeout_session) = scenario("timeout");
+    assert!(
+        failing.contains(&declined_session.as_str()) && failing.contains(&timeout_session.as_str()),
+        "{failing:?}"
+    );
+    let story = &agent["stories"][&declined_session];
+    let declined = story["failingRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"].as_str().unwrap_or("").ends_with("/api/checkout"))
+        .unwrap_or_else(|| panic!("the checkout in the story: {story:#}"));
+    assert_eq!(declined["status"], 400, "{story:#}");
+    assert_eq!(
+        declined["failingSpan"]["service"], "payment-svc",
+        "{story:#}"
+    );
+    assert_eq!(declined["failingSpan"]["name"], "authorize card");
+    assert_eq!(declined["failingSpan"]["errorType"], "card_declined");
+    let steps = story["steps"].to_string();
+    assert!(
+        steps.contains("Typed in \\\"Email\\\""),
+        "typing per field: {steps}"
+    );
+    let story = &agent["stories"][&timeout_session];
+    let timeout = story["failingRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["url"].as_str().unwrap_or("").ends_with("/api/checkout"))
+        .unwrap_or_else(|| panic!("the checkout in the story: {story:#}"));
+    assert_eq!(timeout["status"], 500, "{story:#}");
+    assert_eq!(timeout["failingSpan"]["service"], "order-svc", "{story:#}");
+    assert!(
+        timeout["failingSpan"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("database is locked"),
+        "{story:#}"
+    );
+    let sync = timeout["overlapping"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["rootName"] == "inventory sync")
+        .unwrap_or_else(|| panic!("the inventory sync beside the timeout: {story:#}"));
+    // The agent followed it: the sync's own trace, in brief.
+    let sync_trace = &agent["traces"][sync["traceId"].as_str().unwrap()];
+    assert_eq!(
+        sync_trace["root"]["name"], "inventory sync",
+        "{sync_trace:#}"
+    );
+    let trace = &agent["traces"][timeout["traceId"].as_str().unwrap()];
+    assert_eq!(trace["errors"][0]["name"], "INSERT orders", "{trace:#}");
+    assert!(
+        trace["criticalPath"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "INSERT orders" && s["criticalMs"].as_f64().unwrap() > 4_000.0),
+        "the 5 s wait is on the critical path: {trace:#}"
+    );
+    eprintln!("MCP answers on the demo (bytes, ms): {}", agent["sizes"]);
+
     // The README's screenshots of the UI, now that the data is in.
     let declined_session = run["scenarios"]["declined"]["session"].as_str().unwrap();
     let declined_trace = checkouts(&timeline(&e, declined_session))[0]["traceId"]

@@ -956,6 +956,17 @@ export interface components {
             timeUnixNano: string;
             traceId: string;
         };
+        /** @description The MCP server's two ways in, as the setup snippets name them. */
+        McpSetup: {
+            args: string[];
+            /**
+             * @description stdio: this engine's own executable (`sightline`, or the desktop app's, which runs the
+             *     same commands), and its arguments.
+             */
+            command: string;
+            /** @description Streamable HTTP: `http://{ui}/mcp`. */
+            url: string;
+        };
         /** @description A request the recorder saw whose trace never arrived. */
         MissingTrace: {
             sessionId: string;
@@ -1531,6 +1542,8 @@ export interface components {
             /** @description The SQLite file. */
             database: string;
             ingest: components["schemas"]["IngestState"];
+            /** @description How a coding agent reaches this engine over MCP. */
+            mcp: components["schemas"]["McpSetup"];
             /** @description `host:port` of each listener. */
             otlpGrpc: string;
             otlpHttp: string;

@@ -133,7 +133,7 @@ export function App() {
   else if (section === 'sql') view = <SqlView />;
   else if (section === 'settings')
     view = hasSettings ? (
-      <SettingsView />
+      <SettingsView status={engine} />
     ) : engine === null ? (
       <Loading what="the engine's status" />
     ) : (

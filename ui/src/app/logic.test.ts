@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Span } from './api';
 import { deepestErrorSpan, flatten, prettyJson } from './components/Waterfall';
 import { href, parse, parseOffset } from './router';
-import { snippets } from './setup';
+import { mcpSnippets, snippets } from './setup';
 
 describe('routes', () => {
   it('parses deep links and builds them back', () => {
@@ -91,6 +91,19 @@ describe('text', () => {
     expect(prettyJson('order {7} created')).toBe('order {7} created');
     expect(prettyJson('{not json')).toBe('{not json');
   });
+  it('gives coding agents the engine they talk to', () => {
+    const s = mcpSnippets({
+      mcp: { url: 'http://127.0.0.1:5320/mcp', command: '/opt/My Apps/sightline', args: ['mcp', '--ui', '127.0.0.1:5320'] },
+    } as never);
+    expect(s[0]?.code).toBe("claude mcp add sightline -- '/opt/My Apps/sightline' mcp --ui 127.0.0.1:5320");
+    expect(s[1]?.code).toBe('claude mcp add --transport http sightline http://127.0.0.1:5320/mcp');
+    expect(JSON.parse(s[2]?.code ?? "")).toEqual({
+      mcpServers: { sightline: { command: '/opt/My Apps/sightline', args: ['mcp', '--ui', '127.0.0.1:5320'] } },
+    });
+    expect(JSON.parse(s[3]?.code ?? "").servers.sightline.type).toBe('stdio');
+    expect(s[4]?.code).toBe('http://127.0.0.1:5320/mcp');
+  });
+
   it('points setup snippets at the engine that serves the page', () => {
     const s = snippets({ otlpHttp: '0.0.0.0:5318' } as never);
     expect(s[0]?.code).toBe('<script src="http://127.0.0.1:5318/sightline.js"></script>');

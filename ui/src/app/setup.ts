@@ -40,3 +40,37 @@ export function snippets(status: Status | null): SetupSnippet[] {
     },
   ];
 }
+
+/// A word as a POSIX shell reads it: quoted when it holds anything but plain path characters.
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/// How a coding agent connects to this engine over MCP: stdio through this engine's own
+/// executable, or Streamable HTTP at {ui}/mcp; for Claude Code, Cursor and VS Code.
+export function mcpSnippets(status: Status | null): SetupSnippet[] {
+  const mcp = status?.mcp ?? { url: 'http://127.0.0.1:4320/mcp', command: 'sightline', args: ['mcp'] };
+  const stdio = { command: mcp.command, args: mcp.args };
+  // Indented, with arrays of plain values kept on one line.
+  const json = (value: unknown) =>
+    JSON.stringify(value, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_, items: string) => `[${items.split(/,\s+/).join(', ')}]`);
+  return [
+    {
+      label: 'Claude Code',
+      code: `claude mcp add sightline -- ${[mcp.command, ...mcp.args].map(shellWord).join(' ')}`,
+    },
+    {
+      label: 'Claude Code over HTTP',
+      code: `claude mcp add --transport http sightline ${mcp.url}`,
+    },
+    {
+      label: 'Cursor',
+      code: json({ mcpServers: { sightline: stdio } }),
+    },
+    {
+      label: 'VS Code',
+      code: json({ servers: { sightline: { type: 'stdio', ...stdio } } }),
+    },
+    { label: 'Any MCP client: Streamable HTTP', code: mcp.url },
+  ];
+}

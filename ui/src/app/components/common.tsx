@@ -1,7 +1,8 @@
 // Shared pieces: the loading / error / empty states every view shows, and copy buttons.
 
 import { useState } from 'react';
-import type { ApiError } from '../api';
+import type { ApiError, Status } from '../api';
+import { mcpSnippets } from '../setup';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -49,5 +50,24 @@ export function Snippet({ label, code }: { label: string; code: string }) {
       <CopyButton text={code} />
       <pre>{code}</pre>
     </div>
+  );
+}
+
+/** Setup for coding agents (Claude Code, Cursor, VS Code) over MCP, as the README gives it. */
+export function AgentSetup({ status }: { status: Status | null }) {
+  return (
+    <section aria-labelledby="agent-setup">
+      <h2 id="agent-setup">Coding agents (MCP)</h2>
+      <p className="hint">
+        Sightline is an MCP server: an agent can list sessions, read a session's story, follow a failing request into its
+        trace and search logs and SQL. Over stdio it runs this engine's own executable; over HTTP it is <code>{status?.mcp.url ?? '/mcp'}</code>.
+        Cursor reads <code>~/.cursor/mcp.json</code> (or <code>.cursor/mcp.json</code> in a project), VS Code{' '}
+        <code>.vscode/mcp.json</code>. For an engine started with <code>--token</code>, add <code>--token TOKEN</code> (stdio) or the
+        header <code>Authorization: Bearer TOKEN</code> (HTTP).
+      </p>
+      {mcpSnippets(status).map((sn) => (
+        <Snippet key={sn.label} label={sn.label} code={sn.code} />
+      ))}
+    </section>
   );
 }

@@ -3,8 +3,8 @@
 // or data restart the receivers, and the window follows).
 
 import { useEffect, useState } from 'react';
-import { api, ApiError, type Settings, type SettingsAnswer } from '../api';
-import { Failed, Loading } from '../components/common';
+import { api, ApiError, type Settings, type SettingsAnswer, type Status } from '../api';
+import { AgentSetup, Failed, Loading } from '../components/common';
 import { useLoad } from '../hooks';
 
 /** The fields typed as numbers, held as the text in their boxes until saved. */
@@ -58,7 +58,7 @@ export function settingsOf(d: Draft): Settings | string {
   };
 }
 
-export function SettingsView() {
+export function SettingsView({ status }: { status: Status }) {
   const loaded = useLoad('settings', (signal) => api.get<SettingsAnswer>('/settings', signal));
   const [draft, setDraft] = useState<Draft | null>(null);
   const [saving, setSaving] = useState(false);
@@ -183,6 +183,7 @@ export function SettingsView() {
         {toggle('keepRunningInTray', 'Keep running in the tray', 'Closing the window hides it; the receivers keep listening. Quit from the tray.')}
         {toggle('launchAtLogin', 'Launch at login', 'Start Sightline, in the tray, when you log in.')}
         {toggle('notifyErrorSessions', 'Notify me of new sessions with errors', 'A desktop notification when a session records its first error.')}
+        <AgentSetup status={status} />
       </div>
     </>
   );

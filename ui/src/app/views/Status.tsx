@@ -1,7 +1,7 @@
 // Where Sightline listens, what it holds, and how to point an app at it.
 
 import type { Status } from '../api';
-import { Loading, Snippet } from '../components/common';
+import { AgentSetup, Loading, Snippet } from '../components/common';
 import { bytes, count } from '../format';
 import { snippets } from '../setup';
 
@@ -73,6 +73,7 @@ export function StatusView({
         {snippets(status).map((sn) => (
           <Snippet key={sn.label} label={sn.label} code={sn.code} />
         ))}
+        <AgentSetup status={status} />
       </div>
     </>
   );

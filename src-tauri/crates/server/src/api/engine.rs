@@ -39,6 +39,48 @@ pub struct StatusAnswer {
     pub ingest: IngestState,
     /// Whether `/api/v1/settings` exists (the desktop app), so the UI need not probe.
     pub settings: bool,
+    /// How a coding agent reaches this engine over MCP.
+    pub mcp: McpSetup,
+}
+
+/// The MCP server's two ways in, as the setup snippets name them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct McpSetup {
+    /// Streamable HTTP: `http://{ui}/mcp`.
+    pub url: String,
+    /// stdio: this engine's own executable (`sightline`, or the desktop app's, which runs the
+    /// same commands), and its arguments.
+    pub command: String,
+    pub args: Vec<String>,
+}
+
+/// The UI's default address: `sightline mcp` needs no `--ui` for it.
+const DEFAULT_UI: &str = "127.0.0.1:4320";
+
+fn mcp_setup(ui: std::net::SocketAddr) -> McpSetup {
+    // An engine bound to all interfaces is reached through loopback from this machine.
+    let local = match ui.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from(([127, 0, 0, 1], ui.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, ui.port()))
+        }
+        _ => ui,
+    };
+    let mut args = vec!["mcp".to_owned()];
+    if local.to_string() != DEFAULT_UI {
+        args.extend(["--ui".to_owned(), local.to_string()]);
+    }
+    McpSetup {
+        url: format!("http://{local}/mcp"),
+        command: std::env::current_exe()
+            .ok()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "sightline".into()),
+        args,
+    }
 }
 
 /// Version, listening addresses, data location and counts.
@@ -61,6 +103,7 @@ pub(super) async fn status(State(s): State<ApiState>) -> Response {
         stats,
         ingest: ingest_state_of(&s.control),
         settings: s.settings.is_some(),
+        mcp: mcp_setup(endpoints.ui),
     }))
 }
 
