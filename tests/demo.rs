@@ -417,6 +417,10 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
         steps.contains("Typed in \\\"Email\\\""),
         "typing per field: {steps}"
     );
+    assert!(
+        steps.contains("/api/promo → 200"),
+        "the promo code the shopper applied is a step, with its status: {steps}"
+    );
     let story = &agent["stories"][&timeout_session];
     let timeout = story["failingRequests"]
         .as_array()

@@ -640,7 +640,7 @@ fn an_agent_reads_sessions_through_mcp() {
         assert_eq!(seen["sql"], json!([[3]]));
         assert!(seen["small"].to_string().len() <= 1024, "{seen}");
         for (what, says) in [
-            ("badLimit", "\"many\""),
+            ("badLimit", "`limit`"),
             ("unknownArgument", "colour"),
             ("badBudget", "max_bytes"),
             ("unknownSession", "nobody"),

@@ -277,3 +277,79 @@ fn services_and_the_calls_between_them() {
     let (_, later) = e.api(&format!("/api/v1/service-map?fromMs={}", T0_MS + 69_000));
     assert_eq!(later["edges"], json!([]));
 }
+
+/// What anyone may post (the OTLP receivers are open to every page, by design) cannot make the
+/// trace views fail: times past 2^63 ns, and a trace that names a new service on every span.
+#[test]
+fn hostile_traces_still_read() {
+    let e = Engine::start();
+    let huge = |n: u8, start: u64, end: u64| ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![s("service.name", "evil")],
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans: vec![Span {
+                trace_id: vec![0xee; 16],
+                span_id: vec![n; 8],
+                parent_span_id: if n == 1 { vec![] } else { vec![1; 8] },
+                name: format!("span {n}"),
+                start_time_unix_nano: start,
+                end_time_unix_nano: end,
+                status: Some(Status {
+                    code: 2,
+                    message: "boom".into(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    e.post_protobuf(
+        "/v1/traces",
+        ExportTraceServiceRequest {
+            resource_spans: vec![huge(1, 1 << 63, u64::MAX), huge(2, (1 << 63) - 1, 1)],
+        }
+        .encode_to_vec(),
+    );
+    let wide: Vec<ResourceSpans> = (0..300u32)
+        .map(|i| {
+            let mut r = trace(
+                0xdd,
+                &format!("svc-{i}"),
+                "hop",
+                1_000 + u64::from(i),
+                5,
+                false,
+                vec![],
+            );
+            r.scope_spans[0].spans[0].span_id = (u64::from(i) + 1).to_be_bytes().to_vec();
+            r
+        })
+        .collect();
+    e.post_protobuf(
+        "/v1/traces",
+        ExportTraceServiceRequest {
+            resource_spans: wide,
+        }
+        .encode_to_vec(),
+    );
+    for path in [
+        format!("/api/v1/traces/{}/outline", "ee".repeat(16)),
+        format!("/api/v1/traces/{}", "ee".repeat(16)),
+        "/api/v1/traces?status=error&limit=500".to_owned(),
+        "/api/v1/traces?service=evil".to_owned(),
+        format!("/api/v1/traces?fromMs={}", i64::MIN),
+        format!("/api/v1/traces?toMs={}", i64::MAX),
+    ] {
+        let (status, body) = e.api(&path);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    // 300 services in one trace: the outline lists the 20 with the most time, and says how
+    // many there are.
+    let (status, wide) = e.api(&format!("/api/v1/traces/{}/outline", "dd".repeat(16)));
+    assert_eq!(status, 200, "{wide}");
+    assert_eq!(wide["serviceCount"], 300);
+    assert_eq!(wide["services"].as_array().unwrap().len(), 20);
+}

@@ -1,6 +1,7 @@
 //! Query latency benchmark: p50/p95 of the API's reads on a database filled by
 //! `sightline dev seed`, over HTTP on loopback, one request at a time (a person clicking
-//! through the UI), against the release `sightline serve`.
+//! through the UI), against the release `sightline serve`; then each MCP tool's answer (its
+//! size and latency) over Streamable HTTP at `/mcp`, as an agent calls them.
 //!
 //!     cargo bench --bench queries -- [--data-dir DIR] [--sessions 10000] [--spans 5000000]
 //!                                    [--logs 5000000] [--rounds 60]
@@ -13,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sightline_tests::{seed, Process};
 
 struct Args {
@@ -72,6 +73,29 @@ impl Api {
         let took = t.elapsed();
         assert!(status.is_success(), "{path}: {status} {body}");
         (body, took)
+    }
+
+    /// One MCP tool call over Streamable HTTP (the server is stateless: no handshake needed
+    /// for a call); the structured answer, its size as JSON text, and the time.
+    fn tool(&self, name: &str, arguments: Value) -> (Value, usize, Duration) {
+        let t = Instant::now();
+        let body: Value = self
+            .client
+            .post(format!("{}/mcp", self.base))
+            .header("accept", "application/json, text/event-stream")
+            .json(
+                &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": name, "arguments": arguments}}),
+            )
+            .send()
+            .expect("tools/call")
+            .json()
+            .expect("JSON-RPC");
+        let took = t.elapsed();
+        let answer = body["result"]["structuredContent"].clone();
+        assert!(answer.is_object(), "{name}: {body}");
+        let size = answer.to_string().len();
+        (answer, size, took)
     }
 
     fn sql(&self, q: &str) -> Vec<Vec<Value>> {
@@ -324,6 +348,145 @@ fn main() {
             row.goal_ms,
             if p95 < row.goal_ms { "" } else { " (missed)" }
         );
+    }
+    // MCP: each tool as an agent calls it, its answer's size (within the 16 KiB default
+    // budget unless asked) and latency.
+    struct ToolRow {
+        name: String,
+        sizes: Vec<usize>,
+        times: Vec<Duration>,
+        cut: usize,
+    }
+    let mut tool_rows: Vec<ToolRow> = Vec::new();
+    let mut call = |label: &str, rounds: usize, f: &mut dyn FnMut(usize) -> (String, Value)| {
+        let mut row = ToolRow {
+            name: label.to_owned(),
+            sizes: Vec::new(),
+            times: Vec::new(),
+            cut: 0,
+        };
+        for i in 0..rounds + 2 {
+            let (tool, args) = f(i);
+            let (answer, size, took) = api.tool(&tool, args);
+            if i >= 2 {
+                row.sizes.push(size);
+                row.times.push(took);
+                row.cut += usize::from(answer.get("cut").is_some());
+            }
+        }
+        tool_rows.push(row);
+        eprintln!("measured MCP {label}");
+    };
+
+    call("list_sessions (has_errors)", n, &mut |_| {
+        ("list_sessions".into(), json!({"has_errors": true}))
+    });
+    call("list_sessions (rotating filters)", n, &mut |i| {
+        let user = &users[pick(i, users.len())];
+        let args = match i % 3 {
+            0 => json!({"user": user}),
+            1 => json!({"frustrated": true}),
+            _ => json!({"url": "/checkout"}),
+        };
+        ("list_sessions".into(), args)
+    });
+    call("get_session_story", n, &mut |i| {
+        let (id, _, _) = &sessions[pick(i, sessions.len())];
+        ("get_session_story".into(), json!({"session_id": id}))
+    });
+    call("search_traces (rotating filters)", n, &mut |i| {
+        let args = match i % 3 {
+            0 => json!({"service": "payment-svc"}),
+            1 => json!({"status": "error"}),
+            _ => json!({"min_duration_ms": 1000}),
+        };
+        ("search_traces".into(), args)
+    });
+    call("get_trace, typical", n, &mut |i| {
+        let id = &traces[pick(i, traces.len())];
+        ("get_trace".into(), json!({"trace_id": id}))
+    });
+    let has_big = api
+        .client
+        .get(format!("{}/api/v1/traces/{t20k}", api.base))
+        .send()
+        .is_ok_and(|r| r.status().is_success());
+    if has_big {
+        call("get_trace, 1,000 spans", n, &mut |_| {
+            ("get_trace".into(), json!({"trace_id": t1k}))
+        });
+        call("get_trace, 20,000 spans", n.min(20), &mut |_| {
+            ("get_trace".into(), json!({"trace_id": t20k}))
+        });
+        call(
+            "get_trace, 20,000 spans, 200 spans a page",
+            n.min(20),
+            &mut |_| {
+                (
+                    "get_trace".into(),
+                    json!({"trace_id": t20k, "max_spans": 200, "max_bytes": 262144}),
+                )
+            },
+        );
+    }
+    let spans: Vec<(String, String)> = traces
+        .iter()
+        .take(n)
+        .filter_map(|t| {
+            let (outline, _, _) = api.tool("get_trace", json!({"trace_id": t, "max_spans": 1}));
+            let span = outline["errors"][0]["spanId"]
+                .as_str()
+                .or(outline["root"]["spanId"].as_str())?
+                .to_owned();
+            Some((t.clone(), span))
+        })
+        .collect();
+    call("get_span", n, &mut |i| {
+        let (t, s) = &spans[pick(i, spans.len())];
+        ("get_span".into(), json!({"trace_id": t, "span_id": s}))
+    });
+    call("search_logs (rotating)", n, &mut |i| {
+        let args = match i % 3 {
+            0 => json!({"query": "declined"}),
+            1 => json!({"severity": "error"}),
+            _ => json!({"trace_id": traces[pick(i, traces.len())]}),
+        };
+        ("search_logs".into(), args)
+    });
+    call("query_sql (errors by service)", n, &mut |_| {
+        (
+            "query_sql".into(),
+            json!({"sql": "SELECT service_name, count(*) FROM spans WHERE status_code = 2 GROUP BY 1"}),
+        )
+    });
+    call("diagnostics", n.min(20), &mut |_| {
+        ("diagnostics".into(), json!({}))
+    });
+    println!("\nMCP tools over Streamable HTTP (answer = the structured content as JSON text)");
+    println!("| tool call | n | answer bytes p50 | max | cut | p50 ms | p95 ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for mut row in tool_rows {
+        row.times.sort();
+        row.sizes.sort();
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            row.name,
+            row.times.len(),
+            row.sizes[row.sizes.len() / 2],
+            row.sizes.last().copied().unwrap_or(0),
+            row.cut,
+            percentile(&row.times, 0.50),
+            percentile(&row.times, 0.95),
+        );
+    }
+    if has_big {
+        let bytes = api
+            .client
+            .get(format!("{}/api/v1/traces/{t20k}", api.base))
+            .send()
+            .and_then(|r| r.bytes())
+            .map_or(0, |b| b.len());
+        println!("(the whole 20,000-span trace from /api/v1/traces/{{id}}: {bytes} bytes)");
     }
     println!(
         "server peak RSS: {} MiB",

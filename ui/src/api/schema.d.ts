@@ -1635,6 +1635,12 @@ export interface components {
              */
             overlapping: components["schemas"]["OverlappingTrace"][];
             root: components["schemas"]["OutlineSpan"] | null;
+            /** @description How many services the trace has. */
+            serviceCount: number;
+            /**
+             * @description By own time, at most [`OUTLINE_SERVICES`] (a trace of a real system has a handful; one
+             *     that names a service per span is forged or broken).
+             */
             services: components["schemas"]["OutlineService"][];
             sessions: components["schemas"]["TraceSession"][];
             /** @description Spans by their own time (their duration less their children's), longest first. */

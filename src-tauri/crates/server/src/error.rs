@@ -50,6 +50,9 @@ pub enum ServerError {
     Internal(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A bounded resource is taken (say, every SQL slot): try again shortly.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error(transparent)]
@@ -81,6 +84,7 @@ impl ServerError {
                 Some(*retry_after)
             }
             ServerError::Store(e) if e.is_retryable() => Some(Duration::from_secs(1)),
+            ServerError::Busy(_) => Some(Duration::from_secs(1)),
             _ => None,
         }
     }

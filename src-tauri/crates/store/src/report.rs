@@ -225,7 +225,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         return Ok(None);
     };
     let start = first.unwrap_or(0);
-    let duration_ms = last.unwrap_or(start) - start;
+    let duration_ms = last.unwrap_or(start).saturating_sub(start);
     let viewport = viewport.map(|v| parse_json(&v)).and_then(|v| {
         Some(format!(
             "{}×{}",
@@ -288,7 +288,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             i += 1;
             continue;
         }
-        let offset = e.ms - start;
+        let offset = e.ms.saturating_sub(start);
         let text = match e.kind.as_str() {
             "page_view" => {
                 let url = e.target.as_deref().unwrap_or("a page");
@@ -313,7 +313,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
                 let mut run = vec![i];
                 for (j, next) in events.iter().enumerate().skip(i + 1) {
                     let last = events[run[run.len() - 1]].ms;
-                    if next.ms - last > CLICK_RUN_MS || next.kind == "page_view" {
+                    if next.ms.saturating_sub(last) > CLICK_RUN_MS || next.kind == "page_view" {
                         break;
                     }
                     if next.kind == "click" {
@@ -328,14 +328,14 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
                     told[j] = true;
                 }
                 let n = run.len();
-                let span = end - e.ms;
+                let span = end.saturating_sub(e.ms);
                 let what = match &target {
                     Some(t) => format!("Clicked \"{t}\""),
                     None => "Clicked".to_owned(),
                 };
                 let signal = signals
                     .iter()
-                    .filter(|(t, _)| *t >= e.ms - 50 && *t <= end + 50)
+                    .filter(|(t, _)| *t >= e.ms.saturating_sub(50) && *t <= end.saturating_add(50))
                     .map(|(_, k)| k.as_str())
                     .find(|k| *k == "rage_click" || *k == "dead_click");
                 let why = match signal {
@@ -362,19 +362,29 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
                     None => "Typed in a field".to_owned(),
                 })
             }
-            "network" => failing_status(e).map(|status| {
+            "network" => {
                 let method = e
                     .data
                     .get("method")
                     .and_then(Value::as_str)
                     .unwrap_or("GET");
                 let url = short_url(e.target.as_deref().unwrap_or("?"));
-                if status == 0 {
-                    format!("The page's request {method} {url} failed (no answer)")
-                } else {
-                    format!("The page's request {method} {url} failed with {status}")
+                match failing_status(e) {
+                    Some(0) => Some(format!(
+                        "The page's request {method} {url} failed (no answer)"
+                    )),
+                    Some(status) => Some(format!(
+                        "The page's request {method} {url} failed with {status}"
+                    )),
+                    // A request that changed something is a step of its own; the reads a
+                    // page makes as it goes (GET, HEAD, OPTIONS) are not.
+                    None if !matches!(method, "GET" | "HEAD" | "OPTIONS") => {
+                        let status = e.level.as_deref().unwrap_or("?");
+                        Some(format!("Sent {method} {url} → {status}"))
+                    }
+                    None => None,
                 }
-            }),
+            }
             "error" => Some(format!(
                 "The page threw an error: {}",
                 e.target.as_deref().unwrap_or("unknown error")
@@ -414,7 +424,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             None => (None, Vec::new(), Vec::new()),
         };
         failing_requests.push(FailingRequest {
-            offset_ms: e.ms - start,
+            offset_ms: e.ms.saturating_sub(start),
             method: e
                 .data
                 .get("method")
@@ -442,7 +452,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         .query_map(params![session_id, MAX_ERROR_LOGS as i64], |r| {
             let body = r.get::<_, Option<String>>(2)?.map(|b| parse_json(&b));
             Ok(ErrorLog {
-                offset_ms: r.get::<_, i64>(0)? / 1_000_000 - start,
+                offset_ms: (r.get::<_, i64>(0)? / 1_000_000).saturating_sub(start),
                 service: r.get(1)?,
                 message: match body {
                     Some(Value::String(s)) => s,
@@ -461,7 +471,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
         .map(|s| s.offset_ms)
         .or_else(|| failing_requests.first().map(|f| f.offset_ms))
         .unwrap_or(0);
-    let at = (first_failure - 2_000).max(0);
+    let at = first_failure.saturating_sub(2_000).max(0);
     let title = match (
         failing_requests.first(),
         steps.iter().find(|s| s.text.starts_with("The page threw")),
@@ -498,7 +508,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             .into_iter()
             .take(MAX_SIGNALS)
             .map(|(t, kind, target, reason)| StorySignal {
-                offset_ms: t - start,
+                offset_ms: t.saturating_sub(start),
                 kind,
                 target,
                 reason,
@@ -509,7 +519,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             .filter(|e| e.kind == "error")
             .take(MAX_FAILURES)
             .map(|e| PageError {
-                offset_ms: e.ms - start,
+                offset_ms: e.ms.saturating_sub(start),
                 message: e.target.clone().unwrap_or_else(|| "unknown error".into()),
             })
             .collect(),
@@ -589,7 +599,7 @@ fn request_backend(
         .query_map(params![row, MAX_REQUEST_LOGS as i64], |r| {
             let body = r.get::<_, Option<String>>(2)?.map(|b| parse_json(&b));
             Ok(ErrorLog {
-                offset_ms: r.get::<_, i64>(0)? / 1_000_000 - session_start,
+                offset_ms: (r.get::<_, i64>(0)? / 1_000_000).saturating_sub(session_start),
                 service: r.get(1)?,
                 message: match body {
                     Some(Value::String(s)) => s,

@@ -125,6 +125,20 @@ fn value(v: ValueRef<'_>) -> Json {
     }
 }
 
+/// The length of text as a JSON string: quotes, escapes (a control character is written as
+/// six bytes, `\u0001`), and what lossy decoding makes of bytes that are not UTF-8.
+fn json_text_len(t: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(t);
+    2 + text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
 /// Runs one read-only statement, returning at most `row_cap` rows.
 pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
     let mut stmt = conn.prepare(sql).map_err(|e| match e {
@@ -156,7 +170,7 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
         // What the row will weigh as JSON (a blob is sent as hex): counted before it is built.
         let weight: usize = (0..columns.len())
             .map(|i| match row.get_ref(i) {
-                Ok(ValueRef::Text(t)) => t.len() + 2,
+                Ok(ValueRef::Text(t)) => json_text_len(t),
                 Ok(ValueRef::Blob(b)) => b.len() * 2 + 2,
                 _ => 24,
             })
@@ -182,6 +196,23 @@ pub fn run(conn: &Connection, sql: &str, row_cap: usize) -> Result<SqlRows> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An answer is bounded by what it weighs as JSON, escapes included: a column of control
+    /// characters is six times its length as text.
+    #[test]
+    fn text_is_weighed_as_json_writes_it() {
+        for text in [
+            "plain",
+            "quote \" and \\",
+            "line\nbreak",
+            "\u{1}\u{2}",
+            "ünïcode",
+        ] {
+            let written = serde_json::to_string(&Json::String(text.to_owned())).unwrap();
+            assert_eq!(json_text_len(text.as_bytes()), written.len(), "{text:?}");
+        }
+        assert_eq!(json_text_len(&[0xff]), "\"\u{fffd}\"".len());
+    }
 
     /// The guide an agent reads names every view and every column as they are.
     #[test]

@@ -409,7 +409,8 @@ function EmptySetup({ status }: { status: Status | null }) {
           <Snippet key={s.label} label={s.label} code={s.code} />
         ))}
         <p>
-          More snippets (Node, Python, Java, Go) are on the <a href={href(['status'])}>Status</a> page.
+          More snippets (Node, Python, Java, Go) and the setup for coding agents (MCP) are on the{' '}
+          <a href={href(['status'])}>Status</a> page.
         </p>
       </div>
     </div>

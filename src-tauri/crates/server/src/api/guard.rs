@@ -13,10 +13,20 @@ use crate::error::ServerError;
 /// Whether a Host header names this machine: `localhost` (and `*.localhost`), 127.0.0.0/8 or
 /// `[::1]`, with any port.
 fn is_loopback_host(host: &str) -> bool {
+    let port_ok = |port: &str| port.is_empty() || port.bytes().all(|b| b.is_ascii_digit());
     let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
+        // `[::1]` or `[::1]:port`, nothing else after the bracket.
+        match rest.split_once(']') {
+            Some((addr, "")) => addr,
+            Some((addr, after)) if after.strip_prefix(':').is_some_and(port_ok) => addr,
+            _ => return false,
+        }
     } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
+        match host.rsplit_once(':') {
+            Some((h, port)) if port_ok(port) => h,
+            Some(_) => return false,
+            None => host,
+        }
     };
     let name = name.to_ascii_lowercase();
     name == "localhost"
@@ -224,6 +234,9 @@ mod tests {
             "localhost.evil.example",
             "",
             "[::2]:1",
+            "[::1]evil.example",
+            "[::1]:80evil.example",
+            "localhost:80evil",
         ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }

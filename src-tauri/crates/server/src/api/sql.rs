@@ -13,6 +13,16 @@ use utoipa::ToSchema;
 use super::{ApiError, ApiState};
 use crate::error::ServerError;
 
+/// Statements running at once at most: each may hold an answer of up to
+/// `sql::MAX_RESULT_BYTES` while it is built and sent, so this bounds their memory together
+/// (about 4 × 32 MiB of text, a few times that as JSON values); on two cores more would only
+/// take turns anyway.
+const MAX_SQL_AT_ONCE: usize = 4;
+/// How long a statement waits for its turn before it is refused as busy: longer than one
+/// statement's time limit, so a short queue drains.
+const SQL_QUEUE_WAIT: Duration = Duration::from_secs(10);
+static SQL_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_SQL_AT_ONCE);
+
 /// The statement to run.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // describes the body, which is read as JSON with a `sql` field
@@ -46,6 +56,16 @@ pub(super) async fn run_sql(State(s): State<ApiState>, body: Bytes) -> Response 
             .and_then(|v| v.as_str())
             .ok_or_else(|| ServerError::BadRequest("the body must be {\"sql\": \"…\"}".into()))?
             .to_owned();
+        let _slot = tokio::time::timeout(SQL_QUEUE_WAIT, SQL_SLOTS.acquire())
+            .await
+            .map_err(|_| {
+                ServerError::Busy(format!(
+                    "{MAX_SQL_AT_ONCE} statements are running and none finished within {} s: \
+                     try again",
+                    SQL_QUEUE_WAIT.as_secs()
+                ))
+            })?
+            .map_err(|_| ServerError::Internal("the SQL slots are closed".into()))?;
         let path = s.readers.path().to_owned();
         let (limit, cap) = (s.limits.sql_time_limit, s.limits.sql_row_cap);
         tokio::task::spawn_blocking(move || {

@@ -14,6 +14,8 @@ use crate::error::Result;
 
 use super::*;
 
+/// Services listed at most, by own time.
+pub const OUTLINE_SERVICES: usize = 20;
 /// Error spans listed at most, deepest first: the cause is among the first few.
 pub const OUTLINE_ERRORS: usize = 10;
 /// Spans listed by their own time at most.
@@ -45,7 +47,11 @@ pub struct TraceOutline {
     /// The span with no parent that started first (or the first span, when the root has not
     /// arrived).
     pub root: Option<OutlineSpan>,
+    /// By own time, at most [`OUTLINE_SERVICES`] (a trace of a real system has a handful; one
+    /// that names a service per span is forged or broken).
     pub services: Vec<OutlineService>,
+    /// How many services the trace has.
+    pub service_count: usize,
     /// Error spans, deepest in the tree first (the cause before the callers that passed it
     /// up), at most [`OUTLINE_ERRORS`].
     pub errors: Vec<OutlineSpan>,
@@ -221,16 +227,16 @@ pub fn trace_outline(
     let self_ns: Vec<i64> = (0..n)
         .map(|i| {
             let (s, e) = (nodes[i].start, nodes[i].end.max(nodes[i].start));
-            let mut covered = 0;
+            let mut covered: i64 = 0;
             let mut reach = s;
             for &c in &children[i] {
                 let (cs, ce) = (nodes[c].start.max(reach), nodes[c].end.min(e));
                 if ce > cs {
-                    covered += ce - cs;
+                    covered = covered.saturating_add(ce.saturating_sub(cs));
                     reach = ce;
                 }
             }
-            (e - s) - covered
+            e.saturating_sub(s).saturating_sub(covered)
         })
         .collect();
 
@@ -253,8 +259,8 @@ pub fn trace_outline(
             depth: depth[i],
             service: s.service.clone(),
             name: s.name.clone(),
-            start_offset_ms: ms(s.start - t0),
-            duration_ms: ms(s.end.max(s.start) - s.start),
+            start_offset_ms: ms(s.start.saturating_sub(t0)),
+            duration_ms: ms(s.end.max(s.start).saturating_sub(s.start)),
             self_ms: ms(self_ns[i]),
             error: s.error,
             message,
@@ -263,26 +269,23 @@ pub fn trace_outline(
     };
 
     let root = roots.first().copied().or(order.first().copied());
-    let mut services: Vec<OutlineService> = Vec::new();
+    let mut by_service: HashMap<&str, OutlineService> = HashMap::new();
     for (i, s) in nodes.iter().enumerate() {
-        let name = s.service.clone().unwrap_or_else(|| "unknown".into());
-        let entry = match services.iter_mut().position(|x| x.name == name) {
-            Some(at) => &mut services[at],
-            None => {
-                services.push(OutlineService {
-                    name,
-                    spans: 0,
-                    errors: 0,
-                    self_ms: 0.0,
-                });
-                services.last_mut().expect("just pushed")
-            }
-        };
+        let name = s.service.as_deref().unwrap_or("unknown");
+        let entry = by_service.entry(name).or_insert_with(|| OutlineService {
+            name: name.to_owned(),
+            spans: 0,
+            errors: 0,
+            self_ms: 0.0,
+        });
         entry.spans += 1;
         entry.errors += usize::from(s.error);
         entry.self_ms += ms(self_ns[i]);
     }
+    let service_count = by_service.len();
+    let mut services: Vec<OutlineService> = by_service.into_values().collect();
     services.sort_by(|a, b| b.self_ms.total_cmp(&a.self_ms).then(a.name.cmp(&b.name)));
+    services.truncate(OUTLINE_SERVICES);
 
     let mut errors: Vec<usize> = (0..n).filter(|&i| nodes[i].error).collect();
     errors.sort_by_key(|&i| (std::cmp::Reverse(depth[i]), nodes[i].start));
@@ -307,7 +310,7 @@ pub fn trace_outline(
             span_id: hex::encode(&nodes[i].id),
             service: nodes[i].service.clone(),
             name: nodes[i].name.clone(),
-            start_offset_ms: ms(nodes[i].start - t0),
+            start_offset_ms: ms(nodes[i].start.saturating_sub(t0)),
             critical_ms: ms(ns),
         })
         .collect();
@@ -323,11 +326,12 @@ pub fn trace_outline(
     Ok(Some(TraceOutline {
         trace_id: hex::encode(trace_id),
         start_time_unix_nano: (t0 as u64).to_string(),
-        duration_ms: ms(t1 - t0),
+        duration_ms: ms(t1.saturating_sub(t0)),
         span_count: n,
         error_count,
         root: root.map(brief),
         services,
+        service_count,
         errors: errors.into_iter().map(brief).collect(),
         critical_path,
         critical_path_length,
@@ -356,7 +360,7 @@ fn critical_path(nodes: &[Node], children: &[Vec<usize>], root: usize) -> Vec<(u
         let mut by_end: Vec<usize> = children[i].clone();
         by_end.sort_by_key(|&c| std::cmp::Reverse(nodes[c].end));
         let mut cursor = until;
-        let mut own = 0;
+        let mut own: i64 = 0;
         for c in by_end {
             let (cs, ce) = (nodes[c].start.max(start), nodes[c].end.min(cursor));
             // A child that ends after the cursor overlaps a part already explained, unless it
@@ -367,11 +371,11 @@ fn critical_path(nodes: &[Node], children: &[Vec<usize>], root: usize) -> Vec<(u
             if ce <= cs || ce <= start {
                 continue;
             }
-            own += cursor - ce;
+            own = own.saturating_add(cursor.saturating_sub(ce));
             stack.push((c, ce));
             cursor = cs;
         }
-        own += (cursor - start).max(0);
+        own = own.saturating_add(cursor.saturating_sub(start).max(0));
         out.push((i, own));
     }
     out
@@ -436,7 +440,7 @@ pub(crate) fn overlapping(
         )?
         .query_map(
             params![
-                t0 - OVERLAP_LOOKBACK_NS,
+                t0.saturating_sub(OVERLAP_LOOKBACK_NS),
                 t1,
                 t0,
                 trace_row,
@@ -464,7 +468,13 @@ pub(crate) fn overlapping(
         if shared.is_empty() {
             continue;
         }
-        found.push((end.min(t1) - start.max(t0), row, start, end, shared));
+        found.push((
+            end.min(t1).saturating_sub(start.max(t0)),
+            row,
+            start,
+            end,
+            shared,
+        ));
     }
     found.sort_by_key(|f| (std::cmp::Reverse(f.0), f.2));
     found.truncate(OUTLINE_OVERLAPPING);
@@ -480,8 +490,8 @@ pub(crate) fn overlapping(
             trace_id: summary.trace_id,
             root_name: summary.root_name,
             service_name: summary.service_name,
-            start_offset_ms: (start - t0) as f64 / 1e6,
-            duration_ms: (end - start) as f64 / 1e6,
+            start_offset_ms: start.saturating_sub(t0) as f64 / 1e6,
+            duration_ms: end.saturating_sub(start) as f64 / 1e6,
             overlap_ms: overlap as f64 / 1e6,
             error_count: summary.error_count,
             shared_services,

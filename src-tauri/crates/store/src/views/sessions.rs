@@ -408,7 +408,7 @@ pub fn list_sessions(
                     session_id: id,
                     first_seen_ms: first,
                     last_seen_ms: last,
-                    duration_ms: first.zip(last).map(|(f, l)| l - f),
+                    duration_ms: first.zip(last).map(|(f, l)| l.saturating_sub(f)),
                     user_id: r.get(3)?,
                     user_email: r.get(4)?,
                     start_url: r.get(5)?,

@@ -42,7 +42,9 @@ pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<
         Ok(TraceSummary {
             trace_id: r.get(0)?,
             start_time_unix_nano: start.map(|v| v.to_string()),
-            duration_ms: start.zip(end).map(|(s, e)| (e - s) as f64 / 1e6),
+            duration_ms: start
+                .zip(end)
+                .map(|(s, e)| e.saturating_sub(s) as f64 / 1e6),
             span_count: r.get(3)?,
             error_count: r.get(4)?,
             root_name: r.get(5)?,
