@@ -97,3 +97,42 @@ fn without_a_token_only_loopback_names_are_answered() {
         "a token means nothing to an engine that has none"
     );
 }
+
+/// An agent reaches a token-holding engine over MCP with the token, both ways in, and not
+/// without it (the official TypeScript SDK's client).
+#[test]
+#[ignore = "needs tests/clients (npm ci); the README's test command runs it"]
+fn mcp_needs_the_token_too() {
+    let e = Engine::with_config(|c| c.api_token = Some(TOKEN.into())).expect("starts");
+    let url = format!("http://{}/mcp", e.ui);
+    let http = sightline_tests::node_client(["mcp-agent.mjs", "http", &url, TOKEN]);
+    assert_eq!(http["server"]["name"], "sightline", "{http}");
+    let bin = sightline_tests::sightline_bin();
+    let ui = e.ui.to_string();
+    let stdio = sightline_tests::node_client([
+        "mcp-agent.mjs".as_ref(),
+        "stdio".as_ref(),
+        bin.as_os_str(),
+        ui.as_ref(),
+        TOKEN.as_ref(),
+    ]);
+    assert_eq!(stdio["server"]["name"], "sightline", "{stdio}");
+    // Without it: refused before MCP sees the request.
+    let refused = reqwest::blocking::Client::new()
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    // And `sightline mcp` without it says so in one line, naming what to do.
+    let out = std::process::Command::new(sightline_tests::sightline_bin())
+        .args(["mcp", "--ui", &e.ui.to_string()])
+        .env_remove("SIGHTLINE_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("token"), "{said}");
+}

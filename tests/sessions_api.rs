@@ -638,7 +638,29 @@ fn an_agent_reads_sessions_through_mcp() {
         assert_eq!(span["children"], json!(["04".repeat(8)]));
         assert_eq!(seen["sessionTraces"], json!(["ab".repeat(16)]), "{seen}");
         assert_eq!(seen["sql"], json!([[3]]));
-        assert!(seen["small"].to_string().len() <= 1024, "{seen}");
+        let small = &seen["small"];
+        assert!(small.to_string().len() <= 1024, "{small}");
+        assert_eq!(small["cut"]["lists"][0]["field"], "sessions", "{small}");
+        // A cut page's cursor would skip what was cut: withdrawn, with the limit that fits.
+        assert_eq!(small["nextCursor"], Value::Null);
+        assert!(
+            small["cut"]["more"].as_str().unwrap().contains("limit="),
+            "{small}"
+        );
+        // Spans cut to fit: the next page starts after the last span kept.
+        let trace = &seen["smallTrace"];
+        assert!(trace.to_string().len() <= 1500, "{trace}");
+        let kept = trace["spans"].as_array().unwrap().len();
+        assert!(kept < 3, "{trace}");
+        assert_eq!(trace["nextSpanCursor"], kept.to_string(), "{trace}");
+        // The incident switches: started, what it caught, stopped, listed.
+        let incident = &seen["incident"];
+        let id = incident["started"]["id"].as_str().unwrap();
+        assert_eq!(incident["started"]["active"], true, "{incident}");
+        assert_eq!(incident["caught"]["incident"]["id"], id);
+        assert!(incident["caught"]["requests"].is_array());
+        assert_eq!(incident["stopped"]["active"], false, "{incident}");
+        assert!(incident["listed"].as_array().unwrap().contains(&json!(id)));
         for (what, says) in [
             ("badLimit", "`limit`"),
             ("unknownArgument", "colour"),
@@ -647,6 +669,8 @@ fn an_agent_reads_sessions_through_mcp() {
             ("badStatus", "status"),
             ("badTrace", "xyz"),
             ("missingArgument", "session_id"),
+            ("notFrustrated", "frustrated"),
+            ("dotId", "not an id"),
         ] {
             let message = seen[what]
                 .as_str()

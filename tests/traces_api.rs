@@ -346,6 +346,9 @@ fn hostile_traces_still_read() {
         let (status, body) = e.api(&path);
         assert_eq!(status, 200, "{path}: {body}");
     }
+    let (_, outline) = e.api(&format!("/api/v1/traces/{}/outline", "ee".repeat(16)));
+    assert_eq!(outline["spanCount"], 2, "{outline}");
+    assert_eq!(outline["errorCount"], 2, "{outline}");
     // 300 services in one trace: the outline lists the 20 with the most time, and says how
     // many there are.
     let (status, wide) = e.api(&format!("/api/v1/traces/{}/outline", "dd".repeat(16)));

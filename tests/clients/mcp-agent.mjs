@@ -5,7 +5,7 @@
 // SDK's client validates every structured answer against the tool's declared output schema
 // (a mismatch throws), so each answer here was checked.
 //
-//   node mcp-agent.mjs stdio SIGHTLINE_BIN UI_ADDR      prints what it saw as JSON
+//   node mcp-agent.mjs stdio SIGHTLINE_BIN UI_ADDR [TOKEN]    prints what it saw as JSON
 //   node mcp-agent.mjs http  URL [TOKEN]
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -13,12 +13,16 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 
 const [mode, target, extra] = process.argv.slice(2);
 if (!['stdio', 'http'].includes(mode) || !target) {
-  console.error('usage: node mcp-agent.mjs stdio SIGHTLINE_BIN UI_ADDR | http URL [TOKEN]');
+  console.error('usage: node mcp-agent.mjs stdio SIGHTLINE_BIN UI_ADDR [TOKEN] | http URL [TOKEN]');
   process.exit(2);
 }
 const transport =
   mode === 'stdio'
-    ? new StdioClientTransport({ command: target, args: ['mcp', '--ui', extra], stderr: 'inherit' })
+    ? new StdioClientTransport({
+        command: target,
+        args: ['mcp', '--ui', extra, ...(process.argv[5] ? ['--token', process.argv[5]] : [])],
+        stderr: 'inherit',
+      })
     : new StreamableHTTPClientTransport(new URL(target), {
         requestInit: extra ? { headers: { authorization: `Bearer ${extra}` } } : undefined,
       });
@@ -83,9 +87,19 @@ const out = {
   sessionTraces: first ? (await answer('search_traces', { session_id: first })).traces.map((t) => t.traceId) : [],
   logs: (await answer('search_logs', { severity: 'error' })).logs.length,
   sql: (await answer('query_sql', { sql: 'select count(*) as n from sessions' })).rows,
-  incidents: (await answer('list_incidents', {})).incidents.length,
   diagnostics: await answer('diagnostics', {}),
   small: await answer('list_sessions', { max_bytes: 1024 }),
+  smallTrace: failing.sessions[0] && stories[first]?.failingRequests[0]?.traceId
+    ? await answer('get_trace', { trace_id: stories[first].failingRequests[0].traceId, max_spans: 500, max_bytes: 1500 })
+    : null,
+  incident: await (async () => {
+    const started = await answer('start_incident', { minutes: 1, label: 'agent test' });
+    const caught = await answer('get_incident', { incident_id: started.id });
+    const stopped = await answer('stop_incident', { incident_id: started.id });
+    return { started, caught, stopped, listed: (await answer('list_incidents', {})).incidents.map((i) => i.id) };
+  })(),
+  notFrustrated: await refused('list_sessions', { frustrated: false }),
+  dotId: await refused('get_session_story', { session_id: '..' }),
   badLimit: await refused('list_sessions', { limit: 'many' }),
   unknownArgument: await refused('list_sessions', { colour: 'red' }),
   badBudget: await refused('list_sessions', { max_bytes: 5 }),

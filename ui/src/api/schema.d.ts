@@ -729,7 +729,7 @@ export interface components {
             value: string | null;
         };
         FailingRequest: {
-            /** @description The error logs of its trace, at most [`MAX_REQUEST_LOGS`]. */
+            /** @description The error logs of its trace, at most 3. */
             errorLogs: components["schemas"]["ErrorLog"][];
             failingSpan: components["schemas"]["FailingSpan"] | null;
             method: string;
@@ -737,7 +737,7 @@ export interface components {
             offsetMs: number;
             /**
              * @description Other traces of the same services that ran at the same time (what held a lock, say),
-             *     at most [`MAX_OVERLAPPING`].
+             *     at most 3.
              */
             overlapping: components["schemas"]["OverlappingTrace"][];
             /**
@@ -1086,10 +1086,10 @@ export interface components {
             failingRequests: components["schemas"]["FailingRequest"][];
             /** @description `sightline://session/{id}?t=…`: opens the session at the first failure. */
             link: string;
-            /** @description Errors the page threw, at most [`MAX_FAILURES`]. */
+            /** @description Errors the page threw, at most 20. */
             pageErrors: components["schemas"]["PageError"][];
             sessionId: string;
-            /** @description Frustration signals, each with why it fired, at most [`MAX_SIGNALS`]. */
+            /** @description Frustration signals, each with why it fired, at most 20. */
             signals: components["schemas"]["StorySignal"][];
             steps: components["schemas"]["Step"][];
             title: string;
@@ -1425,7 +1425,7 @@ export interface components {
         };
         /** @description One span in full, with its resource and the logs written in it. */
         SpanDetail: {
-            /** @description Its children's ids, in start order. */
+            /** @description Its children's ids, in start order (the first 200). */
             children: string[];
             logs: components["schemas"]["LogView"][];
             resource: components["schemas"]["ResourceView"];
@@ -1614,7 +1614,7 @@ export interface components {
             /**
              * @description The spans whose own time made the trace as long as it is, in time order: from the root,
              *     the child that finished last, then the one that finished before it started, and so on
-             *     down (as Jaeger's critical path); at most [`OUTLINE_PATH`], those with the most time.
+             *     down (as Jaeger's critical path); at most 20, those with the most time.
              */
             criticalPath: components["schemas"]["CriticalStep"][];
             /** @description How many spans the whole critical path has. */
@@ -1624,7 +1624,7 @@ export interface components {
             errorCount: number;
             /**
              * @description Error spans, deepest in the tree first (the cause before the callers that passed it
-             *     up), at most [`OUTLINE_ERRORS`].
+             *     up), at most 10.
              */
             errors: components["schemas"]["OutlineSpan"][];
             /** @description Where the next page of `spans` starts; `null` on the last. */
@@ -1638,7 +1638,7 @@ export interface components {
             /** @description How many services the trace has. */
             serviceCount: number;
             /**
-             * @description By own time, at most [`OUTLINE_SERVICES`] (a trace of a real system has a handful; one
+             * @description By own time, at most 20 (a trace of a real system has a handful; one
              *     that names a service per span is forged or broken).
              */
             services: components["schemas"]["OutlineService"][];
@@ -1651,6 +1651,8 @@ export interface components {
             /** @description Unix nanoseconds, as a string. */
             startTimeUnixNano: string;
             traceId: string;
+            /** @description More spans are stored than an outline reads (200,000): it covers the first by start. */
+            truncated: boolean;
         };
         /** @description A session a trace belongs to. */
         TraceSession: {

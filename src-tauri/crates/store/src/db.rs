@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_imports.sql"),
     include_str!("../migrations/0017_retention.sql"),
     include_str!("../migrations/0018_trustworthy_signals.sql"),
+    include_str!("../migrations/0019_failing_traces_and_services.sql"),
 ];
 
 /// The schema version this build writes.

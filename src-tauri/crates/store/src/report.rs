@@ -16,11 +16,15 @@ pub const MAX_STEPS: usize = 60;
 /// Failing requests and error logs listed at most.
 pub const MAX_FAILURES: usize = 20;
 pub const MAX_ERROR_LOGS: usize = 20;
-/// A failing request's own error logs listed at most.
-pub const MAX_REQUEST_LOGS: usize = 5;
-/// Overlapping traces listed at most per failing request.
+/// A failing request's own error logs listed at most: the first few say what failed; the
+/// session's error logs follow in `error_logs`, and search_logs has the rest.
+pub const MAX_REQUEST_LOGS: usize = 3;
+/// Overlapping traces listed at most per failing request, and the failing requests that get
+/// them (each costs a search of the traces around it).
 pub const MAX_OVERLAPPING: usize = 3;
-/// Frustration signals listed at most.
+pub const MAX_ENRICHED: usize = 5;
+/// Frustration signals listed at most: a rage-clicking session fires dozens; the first ones
+/// and their reasons say enough.
 pub const MAX_SIGNALS: usize = 20;
 /// Clicks on one element this close together are told as one step ("6 times in 0.8 s").
 const CLICK_RUN_MS: i64 = 1_500;
@@ -34,9 +38,9 @@ pub struct Report {
     pub steps: Vec<Step>,
     pub failing_requests: Vec<FailingRequest>,
     pub error_logs: Vec<ErrorLog>,
-    /// Frustration signals, each with why it fired, at most [`MAX_SIGNALS`].
+    /// Frustration signals, each with why it fired, at most 20.
     pub signals: Vec<StorySignal>,
-    /// Errors the page threw, at most [`MAX_FAILURES`].
+    /// Errors the page threw, at most 20.
     pub page_errors: Vec<PageError>,
     /// `sightline://session/{id}?t=…`: opens the session at the first failure.
     pub link: String,
@@ -95,10 +99,10 @@ pub struct FailingRequest {
     pub trace_id: Option<String>,
     /// The span that failed (the deepest error span of the trace): service, name, message.
     pub failing_span: Option<FailingSpan>,
-    /// The error logs of its trace, at most [`MAX_REQUEST_LOGS`].
+    /// The error logs of its trace, at most 3.
     pub error_logs: Vec<ErrorLog>,
     /// Other traces of the same services that ran at the same time (what held a lock, say),
-    /// at most [`MAX_OVERLAPPING`].
+    /// at most 3.
     pub overlapping: Vec<crate::views::OverlappingTrace>,
 }
 
@@ -420,7 +424,7 @@ pub fn session_report(conn: &Connection, session_id: &str) -> Result<Option<Repo
             break;
         }
         let (failing_span, error_logs, overlapping) = match &e.trace_id {
-            Some(t) => request_backend(conn, t, start)?,
+            Some(t) => request_backend(conn, t, start, failing_requests.len() < MAX_ENRICHED)?,
             None => (None, Vec::new(), Vec::new()),
         };
         failing_requests.push(FailingRequest {
@@ -566,6 +570,7 @@ fn request_backend(
     conn: &Connection,
     trace_hex: &str,
     session_start: i64,
+    with_overlapping: bool,
 ) -> Result<(
     Option<FailingSpan>,
     Vec<ErrorLog>,
@@ -611,7 +616,7 @@ fn request_backend(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut overlapping = match (t0, t1) {
-        (Some(t0), Some(t1)) => crate::views::overlapping(conn, row, t0, t1)?,
+        (Some(t0), Some(t1)) if with_overlapping => crate::views::overlapping(conn, row, t0, t1)?,
         _ => Vec::new(),
     };
     overlapping.truncate(MAX_OVERLAPPING);

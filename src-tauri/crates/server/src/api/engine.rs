@@ -59,24 +59,18 @@ pub struct McpSetup {
 const DEFAULT_UI: &str = "127.0.0.1:4320";
 
 fn mcp_setup(ui: std::net::SocketAddr) -> McpSetup {
-    // An engine bound to all interfaces is reached through loopback from this machine.
-    let local = match ui.ip() {
-        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
-            std::net::SocketAddr::from(([127, 0, 0, 1], ui.port()))
-        }
-        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
-            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, ui.port()))
-        }
-        _ => ui,
-    };
+    let local = crate::mcp::reachable(ui);
     let mut args = vec!["mcp".to_owned()];
     if local.to_string() != DEFAULT_UI {
         args.extend(["--ui".to_owned(), local.to_string()]);
     }
     McpSetup {
         url: format!("http://{local}/mcp"),
-        command: std::env::current_exe()
-            .ok()
+        // Inside an AppImage the executable is in a mount that changes every launch; the
+        // AppImage itself is what the agent can run.
+        command: std::env::var_os("APPIMAGE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::current_exe().ok())
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "sightline".into()),
         args,

@@ -56,7 +56,7 @@ pub(super) async fn run_sql(State(s): State<ApiState>, body: Bytes) -> Response 
             .and_then(|v| v.as_str())
             .ok_or_else(|| ServerError::BadRequest("the body must be {\"sql\": \"…\"}".into()))?
             .to_owned();
-        let _slot = tokio::time::timeout(SQL_QUEUE_WAIT, SQL_SLOTS.acquire())
+        let slot = tokio::time::timeout(SQL_QUEUE_WAIT, SQL_SLOTS.acquire())
             .await
             .map_err(|_| {
                 ServerError::Busy(format!(
@@ -69,6 +69,9 @@ pub(super) async fn run_sql(State(s): State<ApiState>, body: Bytes) -> Response 
         let path = s.readers.path().to_owned();
         let (limit, cap) = (s.limits.sql_time_limit, s.limits.sql_row_cap);
         tokio::task::spawn_blocking(move || {
+            // Held by the statement, not the request: a client that hangs up does not free
+            // the slot while its statement still runs.
+            let _slot = slot;
             let conn = sql::open(&path)?;
             // The watchdog interrupts the statement at the time limit; dropping the sender
             // when the statement ends stops the watchdog.

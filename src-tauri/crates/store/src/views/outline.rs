@@ -14,6 +14,12 @@ use crate::error::Result;
 
 use super::*;
 
+/// Spans an outline reads at most, the first by start: ten times the largest trace a real
+/// system sends here, and about 30 MB in memory while the outline is made (the receivers are
+/// open to anyone, so a forged trace of millions must not be read whole).
+pub const OUTLINE_READ_LIMIT: usize = 200_000;
+/// Children of a span listed at most.
+pub const SPAN_CHILDREN: i64 = 200;
 /// Services listed at most, by own time.
 pub const OUTLINE_SERVICES: usize = 20;
 /// Error spans listed at most, deepest first: the cause is among the first few.
@@ -31,7 +37,8 @@ pub const DEFAULT_OUTLINE_SPANS: usize = 20;
 /// search to an index range on a database of millions of traces).
 pub const OUTLINE_OVERLAPPING: usize = 5;
 const OVERLAP_LOOKBACK_NS: i64 = 10 * 60 * 1_000_000_000;
-/// Candidate traces read when looking for overlapping ones.
+/// Candidate traces read when looking for overlapping ones: a busy local stack starts a few
+/// hundred traces in a trace's time; more would make every outline slower for a rare gain.
 const OVERLAP_CANDIDATES: i64 = 500;
 
 /// A trace in brief.
@@ -44,20 +51,22 @@ pub struct TraceOutline {
     pub duration_ms: f64,
     pub span_count: usize,
     pub error_count: usize,
+    /// More spans are stored than an outline reads (200,000): it covers the first by start.
+    pub truncated: bool,
     /// The span with no parent that started first (or the first span, when the root has not
     /// arrived).
     pub root: Option<OutlineSpan>,
-    /// By own time, at most [`OUTLINE_SERVICES`] (a trace of a real system has a handful; one
+    /// By own time, at most 20 (a trace of a real system has a handful; one
     /// that names a service per span is forged or broken).
     pub services: Vec<OutlineService>,
     /// How many services the trace has.
     pub service_count: usize,
     /// Error spans, deepest in the tree first (the cause before the callers that passed it
-    /// up), at most [`OUTLINE_ERRORS`].
+    /// up), at most 10.
     pub errors: Vec<OutlineSpan>,
     /// The spans whose own time made the trace as long as it is, in time order: from the root,
     /// the child that finished last, then the one that finished before it started, and so on
-    /// down (as Jaeger's critical path); at most [`OUTLINE_PATH`], those with the most time.
+    /// down (as Jaeger's critical path); at most 20, those with the most time.
     pub critical_path: Vec<CriticalStep>,
     /// How many spans the whole critical path has.
     pub critical_path_length: usize,
@@ -165,9 +174,9 @@ pub fn trace_outline(
         .prepare_cached(
             "SELECT span_id, parent_span_id, name, service_name, start_time_unix_nano,
                     end_time_unix_nano, status_code, status_message, id
-               FROM spans WHERE trace = ?1 ORDER BY start_time_unix_nano, id",
+               FROM spans WHERE trace = ?1 ORDER BY start_time_unix_nano, id LIMIT ?2",
         )?
-        .query_map([trace_row], |r| {
+        .query_map(params![trace_row, OUTLINE_READ_LIMIT as i64], |r| {
             Ok(Node {
                 id: r.get(0)?,
                 parent: r.get(1)?,
@@ -240,34 +249,6 @@ pub fn trace_outline(
         })
         .collect();
 
-    // Error details of the error spans only: their attributes and events are read one by one.
-    let mut details: HashMap<usize, (Option<String>, Option<String>)> = HashMap::new();
-    {
-        let mut stmt = conn.prepare_cached("SELECT attributes, events FROM spans WHERE id = ?1")?;
-        for (i, s) in nodes.iter().enumerate().filter(|(_, s)| s.error) {
-            let (attributes, events): (String, String) =
-                stmt.query_row([s.row], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            details.insert(i, error_details(&s.message, &attributes, &events));
-        }
-    }
-    let brief = |i: usize| {
-        let s = &nodes[i];
-        let (message, error_type) = details.get(&i).cloned().unwrap_or_default();
-        OutlineSpan {
-            span_id: hex::encode(&s.id),
-            parent_span_id: s.parent.as_deref().map(hex::encode).unwrap_or_default(),
-            depth: depth[i],
-            service: s.service.clone(),
-            name: s.name.clone(),
-            start_offset_ms: ms(s.start.saturating_sub(t0)),
-            duration_ms: ms(s.end.max(s.start).saturating_sub(s.start)),
-            self_ms: ms(self_ns[i]),
-            error: s.error,
-            message,
-            error_type,
-        }
-    };
-
     let root = roots.first().copied().or(order.first().copied());
     let mut by_service: HashMap<&str, OutlineService> = HashMap::new();
     for (i, s) in nodes.iter().enumerate() {
@@ -296,9 +277,17 @@ pub fn trace_outline(
     slowest.sort_by_key(|&i| (std::cmp::Reverse(self_ns[i]), nodes[i].start));
     slowest.truncate(OUTLINE_SLOWEST);
 
-    let path = root
-        .map(|r| critical_path(&nodes, &children, r))
-        .unwrap_or_default();
+    let path = if roots.len() == 1 {
+        let r = roots[0];
+        critical_path(
+            &nodes,
+            &children,
+            &roots,
+            (nodes[r].start, nodes[r].end.max(nodes[r].start)),
+        )
+    } else {
+        critical_path(&nodes, &children, &roots, (t0, t1))
+    };
     let critical_path_length = path.len();
     let mut top: Vec<(usize, i64)> = path;
     top.sort_by_key(|&(i, ns)| (std::cmp::Reverse(ns), nodes[i].start));
@@ -316,12 +305,52 @@ pub fn trace_outline(
         .collect();
 
     let max_spans = max_spans.clamp(1, MAX_OUTLINE_SPANS);
-    let page: Vec<OutlineSpan> = order
+    let page_of: Vec<usize> = order
         .iter()
         .skip(span_from)
         .take(max_spans)
-        .map(|&i| brief(i))
+        .copied()
         .collect();
+    // Error details of the error spans shown only (the root, the errors, the slowest, the
+    // page): their attributes and events are read one by one, and a trace may have thousands.
+    let mut details: HashMap<usize, (Option<String>, Option<String>)> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached("SELECT attributes, events FROM spans WHERE id = ?1")?;
+        let shown = root
+            .iter()
+            .chain(&errors)
+            .chain(&slowest)
+            .chain(&page_of)
+            .copied();
+        for i in shown {
+            let s = &nodes[i];
+            if !s.error || details.contains_key(&i) {
+                continue;
+            }
+            let (attributes, events): (String, String) =
+                stmt.query_row([s.row], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            details.insert(i, error_details(&s.message, &attributes, &events));
+        }
+    }
+    let brief = |i: usize| {
+        let s = &nodes[i];
+        let (message, error_type) = details.get(&i).cloned().unwrap_or_default();
+        OutlineSpan {
+            span_id: hex::encode(&s.id),
+            parent_span_id: s.parent.as_deref().map(hex::encode).unwrap_or_default(),
+            depth: depth[i],
+            service: s.service.clone(),
+            name: s.name.clone(),
+            start_offset_ms: ms(s.start.saturating_sub(t0)),
+            duration_ms: ms(s.end.max(s.start).saturating_sub(s.start)),
+            self_ms: ms(self_ns[i]),
+            error: s.error,
+            message,
+            error_type,
+        }
+    };
+
+    let page: Vec<OutlineSpan> = page_of.into_iter().map(brief).collect();
     let next = span_from.saturating_add(max_spans);
     Ok(Some(TraceOutline {
         trace_id: hex::encode(trace_id),
@@ -329,6 +358,7 @@ pub fn trace_outline(
         duration_ms: ms(t1.saturating_sub(t0)),
         span_count: n,
         error_count,
+        truncated: n >= OUTLINE_READ_LIMIT,
         root: root.map(brief),
         services,
         service_count,
@@ -343,40 +373,56 @@ pub fn trace_outline(
     }))
 }
 
-/// The critical path from `root`: (span, its own time on the path). From a span, the child
-/// that finished last (clipped to the span's end) is on the path; then the child that finished
-/// before that one started; and so on, each followed down the same way. Iterative, each span
-/// once.
-fn critical_path(nodes: &[Node], children: &[Vec<usize>], root: usize) -> Vec<(usize, i64)> {
+/// The critical path: (span, its own time on the path). From a span, the child that finished
+/// last is on the path; then the child that finished before that one started; and so on, each
+/// followed down the same way, every child clipped to the part of its parent it explains (as
+/// Jaeger's: a child whose clock runs ahead or behind its parent's counts only inside it).
+/// Several roots (the caller's span never arrived) hang under one virtual root over the
+/// trace's whole time, so the path covers all of it. Iterative, each span once.
+fn critical_path(
+    nodes: &[Node],
+    children: &[Vec<usize>],
+    roots: &[usize],
+    (t0, t1): (i64, i64),
+) -> Vec<(usize, i64)> {
     let mut out = Vec::new();
     let mut seen = vec![false; nodes.len()];
-    // (span, the end of the part of it still to explain)
-    let mut stack = vec![(root, nodes[root].end.max(nodes[root].start))];
-    while let Some((i, until)) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        let start = nodes[i].start;
-        let mut by_end: Vec<usize> = children[i].clone();
+    // (span, or None for the virtual root; the part of it still to explain: from, until)
+    let mut stack: Vec<(Option<usize>, i64, i64)> = vec![(None, t0, t1)];
+    while let Some((at, from, until)) = stack.pop() {
+        let (kids, start) = match at {
+            Some(i) => {
+                if std::mem::replace(&mut seen[i], true) {
+                    continue;
+                }
+                (&children[i][..], nodes[i].start.max(from))
+            }
+            None => (roots, from),
+        };
+        let mut by_end: Vec<usize> = kids.to_vec();
         by_end.sort_by_key(|&c| std::cmp::Reverse(nodes[c].end));
         let mut cursor = until;
         let mut own: i64 = 0;
         for c in by_end {
-            let (cs, ce) = (nodes[c].start.max(start), nodes[c].end.min(cursor));
             // A child that ends after the cursor overlaps a part already explained, unless it
             // is the first (a child that outlived its parent is clipped to it).
             if nodes[c].end > cursor && cursor != until {
                 continue;
             }
-            if ce <= cs || ce <= start {
+            let (cs, ce) = (nodes[c].start.max(start), nodes[c].end.min(cursor));
+            // A child with nothing inside the part explained is not on the path; a root always
+            // is (an instant one included), the path starts there.
+            if ce < cs || (ce == cs && at.is_some()) {
                 continue;
             }
             own = own.saturating_add(cursor.saturating_sub(ce));
-            stack.push((c, ce));
+            stack.push((Some(c), cs, ce));
             cursor = cs;
         }
         own = own.saturating_add(cursor.saturating_sub(start).max(0));
-        out.push((i, own));
+        if let Some(i) = at {
+            out.push((i, own));
+        }
     }
     out
 }
@@ -425,18 +471,22 @@ pub(crate) fn overlapping(
     t1: i64,
 ) -> Result<Vec<OverlappingTrace>> {
     let mine: Vec<String> = conn
-        .prepare_cached("SELECT service_name FROM trace_services WHERE trace = ?1")?
+        .prepare_cached(&format!(
+            "SELECT service_name FROM trace_services WHERE trace = ?1 LIMIT {OUTLINE_SERVICES}"
+        ))?
         .query_map([trace_row], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if mine.is_empty() {
         return Ok(Vec::new());
     }
+    // The traces that started last before this one ended first: those running beside it;
+    // under heavy load a trace that started long before may be past the candidates read.
     let candidates: Vec<(i64, i64, i64)> = conn
         .prepare_cached(
             "SELECT id, start_time_unix_nano, end_time_unix_nano FROM traces
               WHERE start_time_unix_nano BETWEEN ?1 AND ?2 AND end_time_unix_nano > ?3
                 AND id != ?4 AND span_count > 0
-              ORDER BY start_time_unix_nano LIMIT ?5",
+              ORDER BY start_time_unix_nano DESC LIMIT ?5",
         )?
         .query_map(
             params![
@@ -455,19 +505,35 @@ pub(crate) fn overlapping(
             },
         )?
         .collect::<rusqlite::Result<_>>()?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Which candidates share a service: one statement over the primary key.
+    let ids: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+    let mut shared: HashMap<i64, Vec<String>> = HashMap::new();
+    conn.prepare_cached(
+        "SELECT trace, service_name FROM trace_services
+          WHERE service_name IN (SELECT value FROM json_each(?1))
+            AND trace IN (SELECT value FROM json_each(?2))
+          ORDER BY trace, service_name",
+    )?
+    .query_map(
+        params![
+            serde_json::to_string(&mine).unwrap_or_default(),
+            serde_json::to_string(&ids).unwrap_or_default()
+        ],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?
+    .try_for_each(|row| -> rusqlite::Result<()> {
+        let (trace, service) = row?;
+        shared.entry(trace).or_default().push(service);
+        Ok(())
+    })?;
     let mut found = Vec::new();
-    let mut services =
-        conn.prepare_cached("SELECT service_name FROM trace_services WHERE trace = ?1 ORDER BY 1")?;
     for (row, start, end) in candidates {
-        let shared: Vec<String> = services
-            .query_map([row], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|s| mine.contains(s))
-            .collect();
-        if shared.is_empty() {
+        let Some(shared) = shared.remove(&row) else {
             continue;
-        }
+        };
         found.push((
             end.min(t1).saturating_sub(start.max(t0)),
             row,
@@ -508,11 +574,12 @@ pub struct SpanDetail {
     pub span: SpanView,
     pub resource: ResourceView,
     pub logs: Vec<LogView>,
-    /// Its children's ids, in start order.
+    /// Its children's ids, in start order (the first 200).
     pub children: Vec<String>,
 }
 
-/// Logs of one span listed at most.
+/// Logs of one span listed at most: a span that logs more is a loop, and its first hundred
+/// say what it did; search_logs with its trace id pages through all of them.
 pub const SPAN_LOGS: i64 = 100;
 
 /// A span of a trace; `None` when it is not stored.
@@ -569,9 +636,11 @@ pub fn span_detail(
     let children = conn
         .prepare_cached(
             "SELECT lower(hex(span_id)) FROM spans WHERE trace = ?1 AND parent_span_id = ?2
-              ORDER BY start_time_unix_nano, id",
+              ORDER BY start_time_unix_nano, id LIMIT ?3",
         )?
-        .query_map(params![trace_row, &span_id[..]], |r| r.get(0))?
+        .query_map(params![trace_row, &span_id[..], SPAN_CHILDREN], |r| {
+            r.get(0)
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(SpanDetail {
         span,
@@ -659,9 +728,45 @@ mod tests {
             node(3, Some(1), 20, 90),
         ];
         let children = vec![vec![1, 2, 3], vec![], vec![], vec![]];
-        let mut path = critical_path(&nodes, &children, 0);
+        let mut path = critical_path(&nodes, &children, &[0], (0, 100));
         path.sort();
         // Root: 90..100 and 5..20 (25); 3: all 70; 4: all 5.
         assert_eq!(path, [(0, 25), (1, 5), (3, 70)]);
+    }
+
+    #[test]
+    fn a_child_is_clipped_to_its_parent_at_both_ends() {
+        // The child's clock runs behind: it "starts" before its parent. Only 10..50 of it is
+        // inside the parent, as Jaeger counts it; the parent holds 50..100.
+        let nodes = vec![node(1, None, 10, 100), node(2, Some(1), 0, 50)];
+        let children = vec![vec![1], vec![]];
+        let mut path = critical_path(&nodes, &children, &[0], (10, 100));
+        path.sort();
+        assert_eq!(path, [(0, 50), (1, 40)]);
+    }
+
+    #[test]
+    fn several_roots_share_one_path() {
+        // The caller's span never arrived: two server roots, one after the other.
+        let nodes = vec![node(1, None, 0, 50), node(2, None, 60, 100)];
+        let children = vec![vec![], vec![]];
+        let mut path = critical_path(&nodes, &children, &[0, 1], (0, 100));
+        path.sort();
+        assert_eq!(path, [(0, 50), (1, 40)]);
+    }
+
+    #[test]
+    fn repeated_ids_and_loops_are_walked_once() {
+        // 1 and 2 name each other as parents (a loop no root reaches); 3 repeats 1's id.
+        let nodes = vec![
+            node(1, Some(2), 0, 10),
+            node(2, Some(1), 0, 10),
+            node(1, None, 0, 10),
+        ];
+        let children = vec![vec![1], vec![0], vec![]];
+        let path = critical_path(&nodes, &children, &[2], (0, 10));
+        assert_eq!(path, [(2, 10)]);
+        let path = critical_path(&nodes, &children, &[0, 1], (0, 10));
+        assert_eq!(path.len(), 2, "each once: {path:?}");
     }
 }

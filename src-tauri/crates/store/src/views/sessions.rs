@@ -284,9 +284,11 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
     }
     // Errors as users mean them: a page error, a failed request (5xx or no answer), or a
     // backend trace that failed. A 4xx alone is a client error, not an error of the session.
+    // The failing traces' sessions are found from the few failing traces (`traces_failing`),
+    // not by looking up every session's traces.
     let has_error = "(s.error_count > 0 OR s.failed_request_count > 0
-          OR EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
-                      WHERE m.session_id = s.session_id AND t.error_count > 0))";
+          OR s.session_id IN (SELECT m.session_id FROM traces t
+                               JOIN trace_sessions m ON m.trace = t.id WHERE t.error_count > 0))";
     match filter.has_error {
         Some(true) => c.push(has_error),
         Some(false) => c.push(format!("NOT {has_error}")),
@@ -609,9 +611,9 @@ pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<Sessi
     errors.extend(ranked(failed));
     let failing_traces: i64 = {
         let sql = format!(
-            "SELECT count(*) FROM sessions WHERE {scope} AND EXISTS (
-                 SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
-                  WHERE m.session_id = sessions.session_id AND t.error_count > 0)"
+            "SELECT count(*) FROM sessions WHERE {scope} AND session_id IN (
+                 SELECT m.session_id FROM traces t JOIN trace_sessions m ON m.trace = t.id
+                  WHERE t.error_count > 0)"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         if scope == "1 = 1" {
