@@ -268,7 +268,10 @@ pub struct SessionFilter {
 pub type SessionCursor = (i64, String);
 
 /// The conditions a session (`s`) meets to pass `filter`.
-fn session_clauses(filter: &SessionFilter) -> Clauses {
+/// The filter's clauses. `whole_set`: the clauses find every match (the facets), rather than
+/// the first page of them in list order, which changes the best way to ask for sessions with a
+/// failing trace.
+fn session_clauses(filter: &SessionFilter, whole_set: bool) -> Clauses {
     let mut c = Clauses::new("1 = 1");
     if let Some(user) = &filter.user {
         let (a, b) = (c.arg(user.clone()), c.arg(user.clone()));
@@ -284,11 +287,19 @@ fn session_clauses(filter: &SessionFilter) -> Clauses {
     }
     // Errors as users mean them: a page error, a failed request (5xx or no answer), or a
     // backend trace that failed. A 4xx alone is a client error, not an error of the session.
-    // The failing traces' sessions are found from the few failing traces (`traces_failing`),
-    // not by looking up every session's traces.
-    let has_error = "(s.error_count > 0 OR s.failed_request_count > 0
+    // Sessions with a failing trace: for every match, from the few failing traces
+    // (`traces_failing`), not by looking up every session's traces (facets 126 → 60 ms on
+    // 10,000 sessions); for a page, session by session in list order, which stops at the page
+    // (1 ms, where building the whole set first took 13).
+    let has_error = if whole_set {
+        "(s.error_count > 0 OR s.failed_request_count > 0
           OR s.session_id IN (SELECT m.session_id FROM traces t
-                               JOIN trace_sessions m ON m.trace = t.id WHERE t.error_count > 0))";
+                               JOIN trace_sessions m ON m.trace = t.id WHERE t.error_count > 0))"
+    } else {
+        "(s.error_count > 0 OR s.failed_request_count > 0
+          OR EXISTS (SELECT 1 FROM trace_sessions m JOIN traces t ON t.id = m.trace
+                      WHERE m.session_id = s.session_id AND t.error_count > 0))"
+    };
     match filter.has_error {
         Some(true) => c.push(has_error),
         Some(false) => c.push(format!("NOT {has_error}")),
@@ -377,7 +388,7 @@ pub fn list_sessions(
     cursor: Option<SessionCursor>,
     limit: usize,
 ) -> Result<(Vec<SessionListItem>, Option<SessionCursor>)> {
-    let mut c = session_clauses(filter);
+    let mut c = session_clauses(filter, false);
     c.before("(coalesce(s.first_seen_ms, 0), s.session_id)", cursor);
     let limit_arg = c.limit_one_past(limit);
     let sql = format!(
@@ -490,7 +501,7 @@ const FACET_REQUEST_GROUPS: usize = 100;
 /// and the most frequent users, pages (without query string or fragment) and error messages,
 /// each with the number of matching sessions that have it.
 pub fn session_facets(conn: &Connection, filter: &SessionFilter) -> Result<SessionFacets> {
-    let c = session_clauses(filter);
+    let c = session_clauses(filter, true);
     // The matching sessions are found once and handed to each facet as a JSON array; with no
     // filter, the facets simply cover every session.
     let (total, scope, ids) = if c.is_base_only() {
