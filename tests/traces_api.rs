@@ -356,3 +356,36 @@ fn hostile_traces_still_read() {
     assert_eq!(wide["serviceCount"], 300);
     assert_eq!(wide["services"].as_array().unwrap().len(), 20);
 }
+
+/// A root named only by its method ("GET", as some instrumentations name server spans) is
+/// listed by its route, as the HTTP semantic conventions name it.
+#[test]
+fn roots_named_by_their_method_take_their_route() {
+    let e = Engine::start();
+    let mut bare = trace(
+        0x31,
+        "shop",
+        "GET",
+        10,
+        5,
+        false,
+        vec![s("http.route", "/api/cart/{id}")],
+    );
+    bare.scope_spans[0].spans[0].kind = 2;
+    let plain = trace(0x32, "shop", "GET", 20, 5, false, vec![]);
+    e.post_protobuf(
+        "/v1/traces",
+        ExportTraceServiceRequest {
+            resource_spans: vec![bare, plain],
+        }
+        .encode_to_vec(),
+    );
+    let (_, list) = e.api("/api/v1/traces?service=shop");
+    let roots: Vec<&str> = list["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rootName"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots, ["GET", "GET /api/cart/{id}"], "{list}");
+}

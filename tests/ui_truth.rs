@@ -23,6 +23,7 @@ const T0: u64 = 1_763_000_000_000;
 /// The declined checkout's trace, and the quick request that overlapped it.
 const DECLINED: [u8; 16] = [0xd1; 16];
 const QUICK: [u8; 16] = [0x9a; 16];
+const BESIDE: [u8; 16] = [0x55; 16];
 
 fn el(id: u64, tag: &str, attrs: Value, children: Vec<Value>) -> Value {
     json!({"type": 2, "id": id, "tagName": tag, "attributes": attrs, "childNodes": children})
@@ -159,6 +160,8 @@ fn seed(e: &Engine) {
                         s + 30,
                         Some("card_declined"),
                     ),
+                    // A job of the same service that ran beside the declined checkout.
+                    span(&BESIDE, 1, None, "settle batch", s + 25, None),
                 ],
             ),
             // A backend-only session id: named on a span, never recorded.
@@ -192,6 +195,14 @@ fn the_ui_shows_the_right_session_and_the_right_span() {
     assert_eq!(seen["failedApiRequests"], json!([]), "{seen:#}");
     assert_eq!(seen["typingRows"], 1, "{seen:#}");
     assert_eq!(seen["statusSessions"], "2", "{seen:#}");
+    // The declined checkout's trace lists the job that ran beside it in payment-svc, and
+    // payment-svc has one colour in both traces.
+    assert_eq!(
+        seen["overlapping"],
+        format!("#/traces/{}", hex::encode(BESIDE)),
+        "{seen:#}"
+    );
+    assert_eq!(seen["sameColour"], true, "{seen:#}");
 }
 
 /// The bug report names the span that failed, four deep, not the API or its client call that

@@ -91,6 +91,26 @@ try {
     check(span === 1, 'the trace view opens on authorize card');
     await shot('trace');
 
+    // Statistics: own time per service and operation; the cause's row in payment-svc.
+    await page.getByRole('tab', { name: 'Statistics' }).click();
+    const statRow = page.locator('table.stats tbody tr', { hasText: 'authorize card' });
+    await statRow.waitFor();
+    check((await statRow.locator('td').first().innerText()).includes('payment-svc'), 'authorize card is payment-svc\'s');
+    await shot('trace-statistics');
+    // The job that ran beside it in payment-svc, and payment-svc's colour in both traces.
+    const colour = () =>
+      page.locator('.wf-row', { hasText: 'payment-svc' }).first().locator('.dot').evaluate((d) => getComputedStyle(d).backgroundColor);
+    const here = await colour();
+    await page.getByRole('tab', { name: /Overlapping traces/ }).click();
+    const beside = page.locator('table[aria-label^="Traces of the same services"] tbody tr a');
+    await beside.first().waitFor();
+    result.overlapping = await beside.first().getAttribute('href');
+    await shot('trace-overlapping');
+    await beside.first().click();
+    await page.locator('.header-bar .title', { hasText: 'settle batch' }).waitFor();
+    await page.locator('.wf-row', { hasText: 'payment-svc' }).first().waitFor();
+    result.sameColour = (await colour()) === here;
+
     // An unknown address says so; settings say where they live under `serve`.
     await page.goto(`${base}#/nowhere`);
     await page.getByText('Nothing at #/nowhere').waitFor();

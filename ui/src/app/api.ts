@@ -103,6 +103,7 @@ export type ReplayWindow = Schemas['ReplayWindow'];
 export type RrwebEvent = Schemas['RrwebEvent'];
 export type Span = Schemas['SpanView'];
 export type TraceView = Schemas['TraceView'];
+export type TraceOutline = Schemas['TraceOutline'];
 export type Diagnostics = Schemas['Diagnostics'];
 export type TraceList = Schemas['TraceList'];
 export type LogList = Schemas['LogList'];

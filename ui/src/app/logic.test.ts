@@ -2,7 +2,7 @@ import { activeAt, describeScope, remaining, startRequest } from './incidents';
 import { settingsOf } from './views/Settings';
 import { describe, expect, it } from 'vitest';
 import type { Span } from './api';
-import { deepestErrorSpan, flatten, prettyJson } from './components/Waterfall';
+import { deepestErrorSpan, flatten, prettyJson, serviceColor, spanLabel, traceStatistics } from './components/Waterfall';
 import { href, parse, parseOffset } from './router';
 import { mcpSnippets, snippets } from './setup';
 
@@ -184,3 +184,44 @@ describe('incident windows', () => {
     expect(describeScope(w.scope)).toBe('user ada');
   });
 });
+
+describe('traces read the same everywhere', () => {
+  const sp = (id: string, parent: string, svc: string, name: string, start: number, end: number, attrs = {}) =>
+    ({
+      spanId: id,
+      parentSpanId: parent,
+      serviceName: svc,
+      name,
+      startTimeUnixNano: String(start * 1e6),
+      endTimeUnixNano: String(end * 1e6),
+      attributes: attrs,
+      status: { code: 0, message: '' },
+    }) as unknown as Span;
+
+  it('gives a service one colour whatever else the trace holds', () => {
+    expect(serviceColor('payment-svc')).toBe(serviceColor('payment-svc'));
+    const names = ['a', 'b', 'c', 'd', 'e', 'payment-svc', 'storefront-api', 'order-svc'];
+    expect(new Set(names.map(serviceColor)).size).toBeGreaterThan(3);
+  });
+
+  it('names a span known only by its method by its route', () => {
+    expect(spanLabel(sp('1', '', 's', 'GET', 0, 1, { 'http.route': '/cart/{id}' }))).toBe('GET /cart/{id}');
+    expect(spanLabel(sp('1', '', 's', 'GET', 0, 1))).toBe('GET');
+    expect(spanLabel(sp('1', '', 's', 'authorize card', 0, 1, { 'http.route': '/x' }))).toBe('authorize card');
+  });
+
+  it('counts own time per service and operation', () => {
+    // root 0..100 with children 10..40 and 30..60 (overlapping): own 100 - 50 = 50.
+    const stats = traceStatistics([
+      sp('r', '', 'api', 'POST /checkout', 0, 100),
+      sp('a', 'r', 'db', 'INSERT', 10, 40),
+      sp('b', 'r', 'db', 'INSERT', 30, 60),
+    ]);
+    // Most own time first.
+    expect(stats.map((o) => [o.service, o.name, o.count, o.selfMs, o.totalMs])).toEqual([
+      ['db', 'INSERT', 2, 60, 60],
+      ['api', 'POST /checkout', 1, 50, 100],
+    ]);
+  });
+});
+

@@ -14,12 +14,88 @@ export interface Row {
   critical: boolean;
 }
 
-/** Distinct, colour-blind-friendlier hues; a trace's services take them in name order. */
+/** Distinct, colour-blind-friendlier hues. */
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7', '#bab0ac', '#86bcb6'];
 
-export function serviceColors(spans: Span[]): Map<string, string> {
-  const names = [...new Set(spans.map((s) => s.serviceName ?? 'unknown'))].sort();
-  return new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length] ?? '#888']));
+/**
+ * A service's colour, the same in every trace and view: from its name (FNV-1a), not from the
+ * services one trace happens to have, so `payment-svc` does not change colour between traces.
+ */
+export function serviceColor(name: string | null | undefined): string {
+  let h = 0x811c9dc5;
+  for (const c of name ?? 'unknown') {
+    h ^= c.codePointAt(0) ?? 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return PALETTE[h % PALETTE.length] ?? '#888';
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/**
+ * A span as people name it: a server span named only by its method ("GET") takes its route
+ * ("GET /api/checkout"), as the HTTP semantic conventions name it when the route is known.
+ */
+export function spanLabel(span: Pick<Span, 'name' | 'attributes'>): string {
+  if (!METHODS.has(span.name)) return span.name;
+  const a = span.attributes as Record<string, unknown>;
+  const route = [a['http.route'], a['url.path'], a['http.target']].find((v) => typeof v === 'string' && v !== '');
+  return route ? `${span.name} ${route as string}` : span.name;
+}
+
+/** One operation of a trace: its spans' count, total and own time. */
+export interface OperationStats {
+  service: string;
+  name: string;
+  count: number;
+  totalMs: number;
+  selfMs: number;
+  maxMs: number;
+  errors: number;
+  /** Its longest span, to show on a click. */
+  longestSpanId: string;
+}
+
+/**
+ * Jaeger's trace statistics: per service and operation, how many spans, their total time and
+ * their own time (a span's duration less the part its children cover), most own time first.
+ */
+export function traceStatistics(spans: Span[]): OperationStats[] {
+  const start = (s: Span) => nsToMs(s.startTimeUnixNano) ?? 0;
+  const end = (s: Span) => Math.max(nsToMs(s.endTimeUnixNano) ?? 0, start(s));
+  const kids = new Map<string, Span[]>();
+  for (const s of spans) {
+    if (!s.parentSpanId) continue;
+    const list = kids.get(s.parentSpanId) ?? [];
+    list.push(s);
+    kids.set(s.parentSpanId, list);
+  }
+  const ops = new Map<string, OperationStats>();
+  for (const s of spans) {
+    const [lo, hi] = [start(s), end(s)];
+    let covered = 0;
+    let reach = lo;
+    for (const c of (kids.get(s.spanId) ?? []).slice().sort((a, b) => start(a) - start(b))) {
+      const cs = Math.max(start(c), reach);
+      const ce = Math.min(end(c), hi);
+      if (ce > cs) {
+        covered += ce - cs;
+        reach = ce;
+      }
+    }
+    const service = s.serviceName ?? 'unknown';
+    const name = spanLabel(s);
+    const key = `${service}\u0000${name}`;
+    const op = ops.get(key) ?? { service, name, count: 0, totalMs: 0, selfMs: 0, maxMs: 0, errors: 0, longestSpanId: s.spanId };
+    op.count += 1;
+    op.totalMs += hi - lo;
+    op.selfMs += hi - lo - covered;
+    if (hi - lo > op.maxMs) op.longestSpanId = s.spanId;
+    op.maxMs = Math.max(op.maxMs, hi - lo);
+    op.errors += s.status.code === 2 ? 1 : 0;
+    ops.set(key, op);
+  }
+  return [...ops.values()].sort((a, b) => b.selfMs - a.selfMs || a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
 }
 
 /** Parents followed at most when measuring depth: a forged trace may loop. */
@@ -101,8 +177,7 @@ const WINDOW = 400;
 export function Waterfall({ trace, selected, onSelect }: { trace: TraceView; selected: string | null; onSelect: (spanId: string) => void }) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const { rows, startMs, endMs } = useMemo(() => flatten(trace.spans, collapsed), [trace, collapsed]);
-  const colors = useMemo(() => serviceColors(trace.spans), [trace]);
-  const color = (svc: string | null) => colors.get(svc ?? 'unknown') ?? '#888';
+  const color = serviceColor;
   const [scrollTop, setScrollTop] = useState(0);
   const total = Math.max(endMs - startMs, 0.001);
   const first = Math.max(0, Math.floor(scrollTop / ROW) - 50);
@@ -139,7 +214,7 @@ export function Waterfall({ trace, selected, onSelect }: { trace: TraceView; sel
                 <span className="dot" style={{ background: color(r.span.serviceName) }} />
                 <span className="svc">{r.span.serviceName ?? 'unknown'}</span>
                 <span className="ellipsis" style={{ fontWeight: r.critical ? 600 : 400, color: err ? 'var(--error)' : undefined }}>
-                  {r.span.name}
+                  {spanLabel(r.span)}
                 </span>
               </div>
               <div className="wf-bar-area">

@@ -1,10 +1,11 @@
-// One trace: the waterfall, the selected span's details, its logs (filterable by span), and
-// the sessions it belongs to with "Open replay at this moment".
+// One trace: the waterfall, the selected span's details, its logs (filterable by span), its
+// statistics (own time per service and operation), the traces of the same services that ran
+// beside it, and the sessions it belongs to with "Open replay at this moment".
 
-import { useState } from 'react';
-import { api, type TraceView as Trace } from '../api';
+import { useMemo, useState } from 'react';
+import { api, type TraceOutline, type TraceView as Trace } from '../api';
 import { Failed, Loading } from '../components/common';
-import { deepestErrorSpan, LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
+import { deepestErrorSpan, LogLines, serviceColor, SpanDetails, spanLabel, traceStatistics, Waterfall } from '../components/Waterfall';
 import { dateTimeWithZone, duration, nsToMs } from '../format';
 import { useLoad } from '../hooks';
 import { href, navigate } from '../router';
@@ -12,6 +13,12 @@ import { href, navigate } from '../router';
 export function TraceView({ id, params }: { id: string; params: URLSearchParams }) {
   const trace = useLoad<Trace>(id, (signal) => api.get<Trace>(`/traces/${encodeURIComponent(id)}`, signal));
   const [onlySpan, setOnlySpan] = useState(false);
+  const [tab, setTab] = useState<'logs' | 'statistics' | 'overlapping'>('logs');
+  // The outline's overlapping traces (the statistics come from the spans already here).
+  const outline = useLoad<TraceOutline>(`${id}/outline`, (signal) =>
+    api.get<TraceOutline>(`/traces/${encodeURIComponent(id)}/outline?maxSpans=1`, signal),
+  );
+  const stats = useMemo(() => (trace.data ? traceStatistics(trace.data.spans) : []), [trace.data]);
   if (trace.error?.status === 404)
     return (
       <div className="state">
@@ -36,7 +43,7 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
   return (
     <>
       <div className="header-bar">
-        <span className="title">{root?.name ?? id}</span>
+        <span className="title">{root ? spanLabel(root) : id}</span>
         <div className="kv">
           <span>
             service <b>{root?.serviceName ?? '—'}</b>
@@ -71,14 +78,101 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
         </div>
         <div style={{ gridRow: '1 / span 2', gridColumn: 2, overflow: 'auto', background: 'var(--panel)' }}>{sel && <SpanDetails span={sel} trace={t} />}</div>
         <div style={{ minHeight: 0, overflow: 'auto', borderTop: '1px solid var(--border)', borderRight: '1px solid var(--border)', background: 'var(--panel)' }}>
-          <div className="toolbar" style={{ padding: '4px 10px' }}>
-            <b>Logs</b>
-            <label className="toggle">
-              <input type="checkbox" checked={onlySpan} onChange={(e) => setOnlySpan(e.target.checked)} /> only the selected span
-            </label>
-            <span className="muted small">{logs.length} of {t.logs.length}</span>
+          <div className="toolbar" style={{ padding: '0 10px' }}>
+            <div className="tabs" role="tablist" style={{ padding: 0, borderBottom: 0 }}>
+              {(
+                [
+                  ['logs', `Logs (${t.logs.length})`],
+                  ['statistics', 'Statistics'],
+                  ['overlapping', `Overlapping traces${outline.data ? ` (${outline.data.overlapping.length})` : ''}`],
+                ] as const
+              ).map(([k, label]) => (
+                <button key={k} role="tab" aria-selected={tab === k} className={tab === k ? 'on' : ''} onClick={() => setTab(k)}>
+                  {label}
+                </button>
+              ))}
+            </div>
+            {tab === 'logs' && (
+              <>
+                <label className="toggle">
+                  <input type="checkbox" checked={onlySpan} onChange={(e) => setOnlySpan(e.target.checked)} /> only the selected span
+                </label>
+                <span className="muted small">
+                  {logs.length} of {t.logs.length}
+                </span>
+              </>
+            )}
           </div>
-          <LogLines logs={logs} baseMs={Number.isFinite(start) ? start : 0} />
+          {tab === 'logs' && <LogLines logs={logs} baseMs={Number.isFinite(start) ? start : 0} />}
+          {tab === 'statistics' && (
+            <table className="grid stats" aria-label="Own time per service and operation">
+              <thead>
+                <tr>
+                  <th>Service</th>
+                  <th>Operation</th>
+                  <th className="num">Spans</th>
+                  <th className="num">Own time</th>
+                  <th className="num">Total</th>
+                  <th className="num">Longest</th>
+                  <th className="num">Errors</th>
+                </tr>
+              </thead>
+              <tbody>
+                {stats.map((o) => (
+                  <tr key={`${o.service} ${o.name}`} className={sel?.spanId === o.longestSpanId ? 'sel' : ''} onClick={() => select(o.longestSpanId)} title="Show its longest span">
+                    <td>
+                      <span className="dot" style={{ background: serviceColor(o.service) }} /> {o.service}
+                    </td>
+                    <td className="ellipsis" style={{ color: o.errors ? 'var(--error)' : undefined }}>
+                      {o.name}
+                    </td>
+                    <td className="num">{o.count}</td>
+                    <td className="num">{duration(o.selfMs)}</td>
+                    <td className="num">{duration(o.totalMs)}</td>
+                    <td className="num">{duration(o.maxMs)}</td>
+                    <td className="num">{o.errors || ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {tab === 'overlapping' &&
+            (outline.error ? (
+              <div className="state small">The overlapping traces did not load: {outline.error.message}</div>
+            ) : !outline.data ? (
+              <Loading what="the traces beside this one" />
+            ) : outline.data.overlapping.length === 0 ? (
+              <div className="state small">No other trace of these services ran while this one did.</div>
+            ) : (
+              <table className="grid" aria-label="Traces of the same services that ran at the same time">
+                <thead>
+                  <tr>
+                    <th>Trace</th>
+                    <th>Shared services</th>
+                    <th className="num">Started</th>
+                    <th className="num">Duration</th>
+                    <th className="num">Overlap</th>
+                    <th className="num">Errors</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {outline.data.overlapping.map((o) => (
+                    <tr key={o.traceId}>
+                      <td>
+                        <a href={href(['traces', o.traceId])} style={{ color: o.errorCount ? 'var(--error)' : undefined }}>
+                          <span className="dot" style={{ background: serviceColor(o.serviceName) }} /> {o.rootName ?? o.traceId.slice(0, 12)}
+                        </a>
+                      </td>
+                      <td>{o.sharedServices.join(', ')}</td>
+                      <td className="num">{o.startOffsetMs < 0 ? `${duration(-o.startOffsetMs)} before` : `+${duration(o.startOffsetMs)}`}</td>
+                      <td className="num">{duration(o.durationMs)}</td>
+                      <td className="num">{duration(o.overlapMs)}</td>
+                      <td className="num">{o.errorCount || ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ))}
         </div>
       </div>
     </>

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, query, type ServiceInfo, type TraceList, type TraceSummary } from '../api';
 import { Failed, Loading } from '../components/common';
 import { IncidentFilter } from '../components/IncidentChip';
+import { serviceColor } from '../components/Waterfall';
 import { ago, dateTimeWithZone, duration, nsToMs, plural } from '../format';
 import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
@@ -185,7 +186,12 @@ function TraceTable({ rows, selected }: { rows: TraceSummary[]; selected: number
                 {t.errorCount > 0 && <span className="badge error" style={{ marginLeft: 6 }}>{plural(t.errorCount, 'error')}</span>}
               </td>
               <td className="muted ellipsis" style={{ maxWidth: 260 }}>
-                {(t.services ?? [t.serviceName]).filter(Boolean).join(', ')}
+                {(t.services ?? [t.serviceName]).filter(Boolean).map((svc, k) => (
+                  <span key={svc} className="svc-chip">
+                    {k > 0 && ', '}
+                    <span className="dot" style={{ background: serviceColor(svc) }} /> {svc}
+                  </span>
+                ))}
               </td>
               <td>
                 <div className="dur">

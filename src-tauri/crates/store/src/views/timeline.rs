@@ -21,20 +21,28 @@ pub struct TraceSummary {
     pub duration_ms: Option<f64>,
     pub span_count: i64,
     pub error_count: i64,
-    /// The root span's name (or the earliest span's, when the root has not arrived).
+    /// The root span's name (or the earliest span's, when the root has not arrived); a server
+    /// span named only by its method takes its route (`GET /api/cart`), as the HTTP semantic
+    /// conventions name it when the route is known.
     pub root_name: Option<String>,
     pub service_name: Option<String>,
 }
 
 pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<TraceSummary>> {
     conn.prepare_cached(
-        "SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
+        r#"SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
                 t.span_count, t.error_count,
-                (SELECT s.name FROM spans s WHERE s.trace = t.id
+                (SELECT CASE WHEN s.name IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')
+                                  AND coalesce(json_extract(s.attributes, '$."http.route"'),
+                                               json_extract(s.attributes, '$."url.path"'), '') != ''
+                             THEN s.name || ' ' || coalesce(json_extract(s.attributes, '$."http.route"'),
+                                                            json_extract(s.attributes, '$."url.path"'))
+                             ELSE s.name END
+                   FROM spans s WHERE s.trace = t.id
                   ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1),
                 (SELECT s.service_name FROM spans s WHERE s.trace = t.id
                   ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1)
-           FROM traces t WHERE t.id = ?1",
+           FROM traces t WHERE t.id = ?1"#,
     )?
     .query_row([trace_row], |r| {
         let start: Option<i64> = r.get(1)?;
