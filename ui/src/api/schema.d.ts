@@ -1670,7 +1670,11 @@ export interface components {
             durationMs: number | null;
             /** Format: int64 */
             errorCount: number;
-            /** @description The root span's name (or the earliest span's, when the root has not arrived). */
+            /**
+             * @description The root span's name (or the earliest span's, when the root has not arrived); a server
+             *     span named only by its method takes its route (`GET /api/cart`), as the HTTP semantic
+             *     conventions name it when the route is known.
+             */
             rootName: string | null;
             serviceName: string | null;
             /** Format: int64 */
