@@ -512,19 +512,7 @@ where
     A: AsRef<std::ffi::OsStr>,
 {
     let python = std::env::var("SIGHTLINE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let out = Command::new(python)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
-        .args(&args)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json on stdout")
+    client(&python, args)
 }
 
 /// Runs one of the JS clients in `tests/clients` (`node SCRIPT ARGS…`), asserts it succeeded
@@ -534,12 +522,21 @@ where
     I: IntoIterator<Item = A>,
     A: AsRef<std::ffi::OsStr>,
 {
+    client("node", args)
+}
+
+/// `program ARGS…` in `tests/clients`, asserted to succeed; the JSON it printed.
+fn client<I, A>(program: &str, args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let out = Command::new("node")
+    let out = Command::new(program)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients"))
         .args(&args)
         .output()
-        .expect("node runs");
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
     assert!(
         out.status.success(),
         "{args:?} failed:\n{}\n{}",

@@ -594,7 +594,7 @@ fn request_backend(
     else {
         return Ok((None, Vec::new(), Vec::new()));
     };
-    let span = failing_span(conn, trace_hex)?;
+    let span = failing_span(conn, row)?;
     let logs = conn
         .prepare_cached(
             "SELECT time_unix_nano, service_name, body FROM logs
@@ -623,8 +623,7 @@ fn request_backend(
     Ok((span, logs, overlapping))
 }
 
-/// A span of the trace: id, parent id, status code, name, service, status message, events
-/// and attributes (JSON).
+/// A span of the trace: id, parent id, status code, name, service, status message, row id.
 type TraceSpan = (
     Vec<u8>,
     Option<Vec<u8>>,
@@ -632,8 +631,7 @@ type TraceSpan = (
     String,
     Option<String>,
     String,
-    String,
-    String,
+    i64,
 );
 
 /// Parents followed at most when measuring a span's depth: deeper than any real trace, and a
@@ -643,19 +641,14 @@ const MAX_SPAN_DEPTH: usize = 1_000;
 /// The span that failed in a trace: the error span deepest in the tree (the cause, not the
 /// callers that passed the error up, nor a client span that saw the failed answer), its
 /// message from its status or its exception event.
-fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan>> {
-    let Ok(trace_id) = hex::decode(trace_hex) else {
-        return Ok(None);
-    };
+fn failing_span(conn: &Connection, trace_row: i64) -> Result<Option<FailingSpan>> {
     let spans: Vec<TraceSpan> = conn
         .prepare_cached(
-            "SELECT s.span_id, s.parent_span_id, s.status_code, s.name, s.service_name,
-                    s.status_message, s.events, s.attributes
-               FROM spans s JOIN traces t ON t.id = s.trace
-              WHERE t.trace_id = ?1
-              ORDER BY s.start_time_unix_nano, s.span_id",
+            "SELECT span_id, parent_span_id, status_code, name, service_name, status_message, id
+               FROM spans WHERE trace = ?1
+              ORDER BY start_time_unix_nano, span_id",
         )?
-        .query_map([trace_id], |r| {
+        .query_map([trace_row], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -664,7 +657,6 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
-                r.get(7)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -694,18 +686,21 @@ fn failing_span(conn: &Connection, trace_hex: &str) -> Result<Option<FailingSpan
             _ => Some((d, s)),
         })
         .map(|(_, s)| s);
-    Ok(
-        leaf.map(|(id, _, _, name, service, message, events, attributes)| {
-            let (message, error_type) = crate::views::error_details(message, attributes, events);
-            FailingSpan {
-                service: service.clone(),
-                name: name.clone(),
-                span_id: hex::encode(id),
-                message,
-                error_type,
-            }
-        }),
-    )
+    let Some((id, _, _, name, service, message, row)) = leaf else {
+        return Ok(None);
+    };
+    // Attributes and events of the one span told, not of every span of the trace.
+    let (attributes, events): (String, String) = conn
+        .prepare_cached("SELECT attributes, events FROM spans WHERE id = ?1")?
+        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (message, error_type) = crate::views::error_details(message, &attributes, &events);
+    Ok(Some(FailingSpan {
+        service: service.clone(),
+        name: name.clone(),
+        span_id: hex::encode(id),
+        message,
+        error_type,
+    }))
 }
 
 impl Report {

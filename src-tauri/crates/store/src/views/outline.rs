@@ -609,19 +609,7 @@ pub fn span_detail(
     else {
         return Ok(None);
     };
-    let resource = conn
-        .prepare_cached(
-            "SELECT attributes, dropped_attributes_count, schema_url, service_name
-               FROM resources WHERE id = ?1",
-        )?
-        .query_row([span.resource_row], |r| {
-            Ok(ResourceView {
-                attributes: parse_json(&r.get::<_, String>(0)?),
-                dropped_attributes_count: r.get(1)?,
-                schema_url: r.get(2)?,
-                service_name: r.get(3)?,
-            })
-        })?;
+    let resource = traces::resource_view(conn, span.resource_row)?;
     let logs = conn
         .prepare_cached(&format!(
             "SELECT {} FROM logs l LEFT JOIN traces t ON t.id = l.trace

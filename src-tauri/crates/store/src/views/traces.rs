@@ -120,6 +120,23 @@ pub struct TraceView {
     pub sessions: Vec<TraceSession>,
 }
 
+/// One stored resource, by its row.
+pub(super) fn resource_view(conn: &Connection, row: i64) -> Result<ResourceView> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT attributes, dropped_attributes_count, schema_url, service_name
+               FROM resources WHERE id = ?1",
+        )?
+        .query_row([row], |r| {
+            Ok(ResourceView {
+                attributes: parse_json(&r.get::<_, String>(0)?),
+                dropped_attributes_count: r.get(1)?,
+                schema_url: r.get(2)?,
+                service_name: r.get(3)?,
+            })
+        })?)
+}
+
 /// A resource (the service, host and process that sent spans), once per trace.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -207,23 +224,14 @@ pub fn trace_view(conn: &Connection, trace_id: &[u8; 16]) -> Result<Option<Trace
     // Each resource once, as Jaeger's `processes` do: a service's resource is the same on all
     // its spans, and repeating it made a 20,000-span answer several times larger.
     let mut resources = std::collections::BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT attributes, dropped_attributes_count, schema_url, service_name
-           FROM resources WHERE id = ?1",
-    )?;
     for span in &spans {
         if resources.contains_key(&span.resource_id) {
             continue;
         }
-        let resource = stmt.query_row([span.resource_row], |r| {
-            Ok(ResourceView {
-                attributes: parse_json(&r.get::<_, String>(0)?),
-                dropped_attributes_count: r.get(1)?,
-                schema_url: r.get(2)?,
-                service_name: r.get(3)?,
-            })
-        })?;
-        resources.insert(span.resource_id.clone(), resource);
+        resources.insert(
+            span.resource_id.clone(),
+            resource_view(conn, span.resource_row)?,
+        );
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
