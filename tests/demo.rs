@@ -461,6 +461,39 @@ fn the_demo_storefront_shows_each_bug_linked_from_click_to_backend() {
     );
     eprintln!("MCP answers on the demo (bytes, ms): {}", agent["sizes"]);
 
+    // 7. The services' own SDK metrics tell the same story: order-svc's inserts include one that
+    // waited out the 5 s lock and failed, and its HTTP server answered a 500.
+    eventually("order-svc's metrics after the timeout", || {
+        let (_, c) = e.api(
+            "/api/v1/metrics/chart?name=db.client.operation.duration&service=order-svc&groupBy=error.type",
+        );
+        c["series"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["attributes"]["error.type"].is_string()))
+    });
+    let (_, db) = e.api(
+        "/api/v1/metrics/chart?name=db.client.operation.duration&service=order-svc&groupBy=error.type",
+    );
+    let busy = db["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["attributes"]["error.type"].is_string())
+        .unwrap();
+    let p50 = busy["quantiles"][0]["overall"].as_f64().unwrap();
+    assert!(
+        (5.0..6.0).contains(&p50),
+        "the failed insert waited the lock's 5 s: {busy}"
+    );
+    let (_, http) = e.api("/api/v1/metrics/http-servers");
+    let order_svc = http["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["serviceName"] == "order-svc")
+        .unwrap_or_else(|| panic!("{http}"));
+    assert!(order_svc["errorRate"].as_f64().unwrap() > 0.0, "{http}");
+
     // The README's screenshots of the UI, now that the data is in.
     let declined_session = run["scenarios"]["declined"]["session"].as_str().unwrap();
     let declined_trace = checkouts(&timeline(&e, declined_session))[0]["traceId"]

@@ -55,6 +55,17 @@ try {
   await page.getByText('database is locked').first().waitFor();
   await shot('demo-7-session-timeout');
 
+  // The services' own metrics: order-svc's inserts by outcome, the one that waited out the lock.
+  await page.goto(`${base}#/metrics?service=order-svc&name=db.client.operation.duration&range=15m&groupBy=error.type`);
+  await page.locator('.metric-head h2', { hasText: 'db.client.operation.duration' }).waitFor({ timeout: 15000 });
+  await page.locator('.heatmap canvas').waitFor();
+  await shot('demo-8-metrics');
+
+  // Services: span counts beside the HTTP servers' requests, errors and p95.
+  await page.goto(`${base}#/services`);
+  await page.locator('table.grid tbody tr', { hasText: 'order-svc' }).waitFor({ timeout: 15000 });
+  await shot('demo-9-services');
+
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
 } finally {
   await browser.close();

@@ -229,6 +229,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every instrument stored, with its points in the range (the last hour by default). */
+        get: operations["instruments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One instrument's series over the range, bucketed: gauges averaged, monotonic sums as rates,
+         *     histograms as percentiles, rates and a heatmap.
+         */
+        get: operations["chart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/http-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rate, errors and p95 of each service's HTTP server over the range (the last hour by default),
+         *     from its `http.server.request.duration` histogram.
+         */
+        get: operations["http_servers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -608,6 +665,12 @@ export interface components {
             /** @description For people. */
             message: string;
         };
+        AttributeKey: {
+            key: string;
+            valueCount: number;
+            /** @description The most common values first, at most [`MAX_KEY_VALUES`]. */
+            values: string[];
+        };
         /**
          * @description Something the recorder saw: a page view, click, input (a run of typing into one field),
          *     request, console line or error.
@@ -652,6 +715,31 @@ export interface components {
          * @enum {string}
          */
         BrowserKind: "page_view" | "click" | "input" | "network" | "console" | "error" | "custom";
+        /** @description One line (or group of lines) of a chart. */
+        ChartSeries: {
+            /** @description The attributes the series has in common (its group). */
+            attributes: Record<string, never>;
+            /** @description The grouped attribute's value, or the attribute set as `k=v, …`, or `all`. */
+            label: string;
+            /**
+             * Format: double
+             * @description The last value the series reported (a gauge's level, a cumulative sum's count).
+             */
+            last: number | null;
+            /** @description Distributions: the mean (sum / count) per bucket. */
+            means: (number | null)[];
+            pointCount: number;
+            /** @description Distributions: percentile lines (histograms, from their buckets; summaries, as reported). */
+            quantiles: components["schemas"]["QuantileLine"][];
+            /**
+             * Format: double
+             * @description Over the range: the increase of a sum, the observations of a distribution, the mean of a
+             *     gauge.
+             */
+            total: number | null;
+            /** @description One value per bucket, `null` where the bucket had no data; see [`MetricChart::measure`]. */
+            values: (number | null)[];
+        };
         /** @description A span on the critical path and the time it holds of it. */
         CriticalStep: {
             /**
@@ -800,6 +888,17 @@ export interface components {
              */
             timestampMs: number;
         };
+        /**
+         * @description Observations between `lower` (exclusive) and `upper` (inclusive) per bucket; `null` bounds
+         *     are infinite.
+         */
+        HeatRow: {
+            counts: number[];
+            /** Format: double */
+            lower: number | null;
+            /** Format: double */
+            upper: number | null;
+        };
         /** @description What an import did. */
         Imported: {
             checksum: string;
@@ -898,6 +997,39 @@ export interface components {
             /** Format: int64 */
             refused: number;
         };
+        /** @description A metric instrument as one service reports it. */
+        Instrument: {
+            description: string;
+            /**
+             * @description `gauge`, `sum`, `histogram`, `exponential_histogram`, `summary`, or `empty` (a metric
+             *     with no data).
+             */
+            kind: string;
+            /** @description Unix nanoseconds of the latest point ever stored, as a string. */
+            lastUnixNano: string | null;
+            monotonic: boolean;
+            name: string;
+            /**
+             * Format: int64
+             * @description Points in the range asked for.
+             */
+            pointCount: number;
+            serviceName: string | null;
+            /** @description `cumulative`, `delta` or `unspecified` (gauges, summaries). */
+            temporality: string;
+            unit: string;
+        };
+        /** @description The instruments stored, by service and name. */
+        InstrumentList: {
+            /**
+             * Format: int64
+             * @description The range `pointCount` counts, Unix ms.
+             */
+            fromMs: number;
+            instruments: components["schemas"]["Instrument"][];
+            /** Format: int64 */
+            toMs: number;
+        };
         /** @description A span link as stored and served. */
         LinkDoc: {
             attributes: {
@@ -945,6 +1077,8 @@ export interface components {
             eventName: string;
             /** Format: int32 */
             flags: number;
+            /** @description The record's id in this database (for `GET /api/v1/logs/{id}`). */
+            id: string;
             incidentId: string | null;
             observedTimeUnixNano: string;
             serviceName: string | null;
@@ -966,6 +1100,40 @@ export interface components {
             command: string;
             /** @description Streamable HTTP: `http://{ui}/mcp`. */
             url: string;
+        };
+        /** @description One instrument's chart over a range. */
+        MetricChart: {
+            /** @description Keys of the points' attributes, with their most common values (for group-by and filters). */
+            attributeKeys: components["schemas"]["AttributeKey"][];
+            buckets: number;
+            /** @description The latest exemplars: a measurement with the trace it was taken in. */
+            exemplars: components["schemas"]["MetricExemplar"][];
+            /** @description Start of the first bucket and each bucket's width, Unix nanoseconds as strings. */
+            fromUnixNano: string;
+            /** @description Histograms: counts per value range (rows) and bucket, over every series shown. */
+            heatmap: components["schemas"]["HeatRow"][];
+            instrument: components["schemas"]["Instrument"];
+            /**
+             * @description What a series' `values` are: `average` (gauges, up-down sums), `per second` (monotonic
+             *     sums), `observations per second` (histograms, summaries).
+             */
+            measure: string;
+            pointsRead: number;
+            /** @description The busiest series first, at most [`MAX_SERIES`]. */
+            series: components["schemas"]["ChartSeries"][];
+            /** @description Series there were before the cut. */
+            seriesCount: number;
+            stepNano: string;
+            /** @description [`CHART_READ_LIMIT`] points were read and the rest of the range was not. */
+            truncated: boolean;
+        };
+        MetricExemplar: {
+            spanId: string;
+            timeUnixNano: string;
+            /** @description 32 and 16 hexadecimal digits; empty when the exemplar names no trace. */
+            traceId: string;
+            /** Format: double */
+            value: number | null;
         };
         /** @description A request the recorder saw whose trace never arrived. */
         MissingTrace: {
@@ -1065,6 +1233,19 @@ export interface components {
         PinRequest: {
             /** @description One line, at most 2000 characters. */
             note?: string | null;
+        };
+        QuantileLine: {
+            /**
+             * Format: double
+             * @description Over the whole range.
+             */
+            overall: number | null;
+            /**
+             * Format: double
+             * @description 0 to 1 (0.95 is p95).
+             */
+            quantile: number;
+            values: (number | null)[];
         };
         /** @description The events a player needs to show `[from_ms, to_ms]` of a session. */
         ReplayWindow: {
@@ -1168,6 +1349,34 @@ export interface components {
             errorCount: number;
             from: string;
             to: string;
+        };
+        /** @description Per service, its HTTP server's requests from the duration histogram. */
+        ServiceHttp: {
+            /**
+             * Format: double
+             * @description Requests answered with a 5xx status or naming an `error.type`, 0 to 1.
+             */
+            errorRate: number;
+            /**
+             * Format: double
+             * @description Seconds, interpolated in the histogram's buckets.
+             */
+            p95Seconds: number | null;
+            /** Format: double */
+            perSecond: number;
+            /** Format: double */
+            requests: number;
+            serviceName: string;
+            /** @description Observations per second, one per bucket of the range (a sparkline). */
+            trend: (number | null)[];
+        };
+        /** @description The HTTP servers' requests per service, from `http.server.request.duration`. */
+        ServiceHttpList: {
+            /** Format: int64 */
+            fromMs: number;
+            services: components["schemas"]["ServiceHttp"][];
+            /** Format: int64 */
+            toMs: number;
         };
         ServiceList: {
             services: components["schemas"]["Service"][];
@@ -2130,8 +2339,8 @@ export interface operations {
                 /** @description 32 hexadecimal digits. */
                 traceId?: string;
                 session?: string;
-                /** @description `key=value`: a log attribute. */
-                attribute?: string;
+                /** @description `key=value`: a log attribute; repeat it for several (all must match). */
+                attribute?: string[];
                 /** @description An incident window's id, or `any`. */
                 incident?: string;
                 /** @description At or after this (Unix ms). */
@@ -2155,6 +2364,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    instruments: {
+        parameters: {
+            query?: {
+                /** @description At or after this (Unix ms). */
+                fromMs?: number;
+                /** @description At or before this (Unix ms). */
+                toMs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstrumentList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    chart: {
+        parameters: {
+            query?: {
+                /** @description The instrument's name. */
+                name?: string;
+                /** @description Its service; every service's when left out. */
+                service?: string;
+                /** @description Buckets across the range, 1-1000 (default 120). */
+                buckets?: number;
+                /** @description An attribute key: one series per value. */
+                groupBy?: string;
+                /** @description `key=value`: a point attribute; repeat it for several (all must match). */
+                attribute?: string[];
+                /** @description At or after this (Unix ms). */
+                fromMs?: number;
+                /** @description At or before this (Unix ms). */
+                toMs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricChart"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    http_servers: {
+        parameters: {
+            query?: {
+                /** @description At or after this (Unix ms). */
+                fromMs?: number;
+                /** @description At or before this (Unix ms). */
+                toMs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceHttpList"];
                 };
             };
             400: {
@@ -2703,8 +3026,8 @@ export interface operations {
                 status?: string;
                 minDurationMs?: number;
                 maxDurationMs?: number;
-                /** @description `key=value`: a span attribute. */
-                attribute?: string;
+                /** @description `key=value`: a span attribute; repeat it for several (all must match). */
+                attribute?: string[];
                 /** @description Traces of this session. */
                 session?: string;
                 /** @description An incident window's id, or `any`: traces with a span captured in it. */

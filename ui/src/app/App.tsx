@@ -12,6 +12,7 @@ import { TraceView } from './views/Trace';
 import { StatusView } from './views/Status';
 import { TracesView } from './views/Traces';
 import { LogsView } from './views/Logs';
+import { MetricsView } from './views/Metrics';
 import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
 import { SettingsView } from './views/Settings';
@@ -24,6 +25,7 @@ const SECTIONS: [string, string][] = [
   ['sessions', 'Sessions'],
   ['traces', 'Traces'],
   ['logs', 'Logs'],
+  ['metrics', 'Metrics'],
   ['services', 'Services'],
   ['sql', 'SQL'],
   ['incidents', 'Incidents'],
@@ -129,6 +131,7 @@ export function App() {
     view = <StatusView status={engine === 'down' ? null : engine} paused={paused} setPaused={setPaused} />;
   else if (section === 'traces') view = <TracesView params={route.params} />;
   else if (section === 'logs') view = <LogsView params={route.params} />;
+  else if (section === 'metrics') view = <MetricsView params={route.params} />;
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
   else if (section === 'settings')

@@ -109,6 +109,9 @@ export type TraceList = Schemas['TraceList'];
 export type LogList = Schemas['LogList'];
 export type ServiceInfo = Schemas['Service'];
 export type ServiceEdge = Schemas['ServiceEdge'];
+export type InstrumentList = Schemas['InstrumentList'];
+export type MetricChart = Schemas['MetricChart'];
+export type ServiceHttpList = Schemas['ServiceHttpList'];
 export type SqlAnswer = Schemas['SqlAnswer'];
 /** `GET/POST /api/v1/demo`: the demo storefront next to the engine. */
 export type DemoState = Schemas['DemoView'];

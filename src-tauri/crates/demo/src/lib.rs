@@ -242,7 +242,14 @@ impl Demo {
             otlp_http: config.otlp_http.trim_end_matches('/').to_owned(),
             sightline_ui: config.sightline_ui.clone(),
         });
+        let authorizations = payment_t
+            .meter
+            .u64_counter("payments.authorizations")
+            .with_unit("{authorization}")
+            .with_description("Card authorizations, by result.")
+            .build();
         let payment = Arc::new(payment::Payment {
+            authorizations,
             telemetry: payment_t,
             client,
             fraud: url(fraud_addr),

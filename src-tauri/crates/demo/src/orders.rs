@@ -41,6 +41,11 @@ pub(crate) struct Orders {
     faults: Arc<Faults>,
     /// One inventory sync at a time, as a cron job with a lock file runs.
     syncing: AtomicBool,
+    /// `db.client.operation.duration` (seconds, the semantic conventions' name): the insert's
+    /// wait for the write lock shows as its 5 s bucket.
+    db_duration: opentelemetry::metrics::Histogram<f64>,
+    /// Orders by outcome (`stored`, `failed`).
+    placed: opentelemetry::metrics::Counter<u64>,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -74,7 +79,22 @@ impl Orders {
             )
             .map_err(DemoError::Database)?;
         }
+        let db_duration = telemetry
+            .meter
+            .f64_histogram("db.client.operation.duration")
+            .with_unit("s")
+            .with_description("Duration of database client operations.")
+            .with_boundaries(crate::telemetry::DURATION_BOUNDS.to_vec())
+            .build();
+        let placed = telemetry
+            .meter
+            .u64_counter("orders.placed")
+            .with_unit("{order}")
+            .with_description("Orders placed, by outcome.")
+            .build();
         Ok(Orders {
+            db_duration,
+            placed,
             telemetry,
             path,
             conn: Mutex::new(conn),
@@ -216,6 +236,34 @@ async fn create(
     })
     .await;
     let waited = started.elapsed();
+    let failure = match &inserted {
+        Ok(Ok(_)) => None,
+        Ok(Err(err)) => Some(
+            err.sqlite_error_code()
+                .map_or("sqlite".to_owned(), |c| format!("{c:?}")),
+        ),
+        Err(_) => Some("internal".to_owned()),
+    };
+    let mut measured = vec![
+        KeyValue::new("db.system.name", "sqlite"),
+        KeyValue::new("db.operation.name", "INSERT"),
+        KeyValue::new("db.collection.name", "orders"),
+    ];
+    if let Some(code) = &failure {
+        measured.push(KeyValue::new("error.type", code.clone()));
+    }
+    o.db_duration.record(waited.as_secs_f64(), &measured);
+    o.placed.add(
+        1,
+        &[KeyValue::new(
+            "outcome",
+            if failure.is_none() {
+                "stored"
+            } else {
+                "failed"
+            },
+        )],
+    );
     let span = cx.span();
     let inserting = Req {
         cx: cx.clone(),

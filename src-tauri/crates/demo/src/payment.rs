@@ -28,6 +28,8 @@ pub(crate) struct Payment {
     pub client: reqwest::Client,
     /// fraud-svc's base URL.
     pub fraud: String,
+    /// `payments.authorizations` by `payment.result` (`approved`, `declined`).
+    pub authorizations: opentelemetry::metrics::Counter<u64>,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +138,15 @@ async fn charge(
         ..req.clone()
     };
     let span = cx.span();
-    if digits == DECLINED_CARD {
+    let declined = digits == DECLINED_CARD;
+    p.authorizations.add(
+        1,
+        &[KeyValue::new(
+            "payment.result",
+            if declined { "declined" } else { "approved" },
+        )],
+    );
+    if declined {
         span.set_attribute(KeyValue::new("error.type", "card_declined"));
         span.set_attribute(KeyValue::new("payment.decline_code", "insufficient_funds"));
         span.set_status(Status::error(

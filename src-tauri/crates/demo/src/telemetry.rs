@@ -1,4 +1,6 @@
-//! Each demo service's OpenTelemetry: its own resource (`service.name`), tracer and logger,
+//! Each demo service's OpenTelemetry: its own resource (`service.name`), tracer, logger and
+//! meter (the semantic conventions' `http.server.request.duration` and
+//! `http.server.active_requests` for every request, and the services' own instruments),
 //! exporting OTLP/HTTP to the engine, and the plumbing every service shares — a server span per
 //! request that continues the caller's `traceparent`, client spans around calls to the other
 //! services (which carry `traceparent`, `X-Session-ID` and `X-Incident-Mode-Until` on), and log
@@ -14,11 +16,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderMap;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::metrics::{Histogram, Meter, MeterProvider as _, UpDownCounter};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, Key, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -28,6 +32,14 @@ use crate::{DemoError, Result};
 /// Spans and logs leave a service this often: a demo's request shows in Sightline within about
 /// a second (the SDK's default, 5 s, feels broken on stage).
 const EXPORT_EVERY: Duration = Duration::from_millis(500);
+/// Metrics leave a service this often: a chart's point every 2 s is fine-grained enough for a
+/// demo's minutes and costs the engine a few rows a second.
+const METRICS_EVERY: Duration = Duration::from_secs(2);
+/// The bucket bounds the HTTP semantic conventions recommend for durations in seconds (the SDK's
+/// default bounds are for milliseconds).
+pub(crate) const DURATION_BOUNDS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
 /// A call from one service to another gives up after this long. Longer than order-svc's 5 s
 /// lock wait, so that its failure (not a timeout here) is what the trace shows.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +52,10 @@ pub(crate) struct Telemetry {
     logger: SdkLogger,
     traces: SdkTracerProvider,
     logs: SdkLoggerProvider,
+    meters: SdkMeterProvider,
+    pub meter: Meter,
+    http_duration: Histogram<f64>,
+    http_active: UpDownCounter<i64>,
 }
 
 impl Telemetry {
@@ -67,6 +83,32 @@ impl Telemetry {
             .with_endpoint(format!("{base}/v1/logs"))
             .build()
             .map_err(|e| DemoError::Startup(format!("an OTLP exporter: {e}")))?;
+        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(format!("{base}/v1/metrics"))
+            .build()
+            .map_err(|e| DemoError::Startup(format!("an OTLP exporter: {e}")))?;
+        let meters = SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_reader(
+                PeriodicReader::builder(metric_exporter)
+                    .with_interval(METRICS_EVERY)
+                    .build(),
+            )
+            .build();
+        let meter = meters.meter(service);
+        let http_duration = meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .with_description("Duration of HTTP server requests.")
+            .with_boundaries(DURATION_BOUNDS.to_vec())
+            .build();
+        let http_active = meter
+            .i64_up_down_counter("http.server.active_requests")
+            .with_unit("{request}")
+            .with_description("Number of active HTTP server requests.")
+            .build();
         let traces = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_span_processor(
@@ -96,6 +138,10 @@ impl Telemetry {
             logger: logs.logger(service),
             traces,
             logs,
+            meters,
+            meter,
+            http_duration,
+            http_active,
         })
     }
 
@@ -103,8 +149,10 @@ impl Telemetry {
     pub fn shutdown(&self) {
         let _ = self.traces.force_flush();
         let _ = self.logs.force_flush();
+        let _ = self.meters.force_flush();
         let _ = self.traces.shutdown();
         let _ = self.logs.shutdown();
+        let _ = self.meters.shutdown();
     }
 
     /// A span of `kind` under `parent` (a root span when `parent` has none).
@@ -315,8 +363,26 @@ pub(crate) async fn traced(
         );
     }
     request.extensions_mut().insert(req);
+    let active = [
+        KeyValue::new("http.request.method", method.clone()),
+        KeyValue::new("url.scheme", "http"),
+    ];
+    telemetry.http_active.add(1, &active);
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
+    telemetry.http_active.add(-1, &active);
     let status = response.status().as_u16();
+    let mut measured = vec![
+        KeyValue::new("http.request.method", method),
+        KeyValue::new("http.route", route),
+        KeyValue::new("http.response.status_code", i64::from(status)),
+    ];
+    if status >= 500 {
+        measured.push(KeyValue::new("error.type", status.to_string()));
+    }
+    telemetry
+        .http_duration
+        .record(started.elapsed().as_secs_f64(), &measured);
     let span = cx.span();
     span.set_attribute(KeyValue::new(
         "http.response.status_code",

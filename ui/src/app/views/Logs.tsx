@@ -10,9 +10,10 @@ import { dateTimeWithZone, plural, timeOfDay, nsToMs } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { useIncidents } from '../incidents';
 import { href, navigate } from '../router';
-import { TextFilter, TimeRange } from './Traces';
+import { RangePicker, rangeChanged, withRange } from '../components/RangePicker';
+import { TextFilter } from './Traces';
 
-const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'fromMs', 'incident'] as const;
+const KEYS = ['q', 'minSeverity', 'service', 'traceId', 'session', 'attribute', 'range', 'fromMs', 'toMs', 'incident'] as const;
 
 export function LogsView({ params }: { params: URLSearchParams }) {
   const filters: Record<string, string> = {};
@@ -21,7 +22,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
     if (v) filters[k] = v;
   }
   const key = JSON.stringify(filters);
-  const list = useLoad<LogList>(key, (signal) => api.get<LogList>(`/logs${query({ ...filters, limit: 200 })}`, signal));
+  const list = useLoad<LogList>(key, (signal) => api.get<LogList>(`/logs${query({ ...withRange(filters), limit: 200 })}`, signal));
   const services = useLoad<{ services: ServiceInfo[] }>('services', (signal) => api.get('/services', signal));
   const [more, setMore] = useState<{ logs: LogRecord[]; cursor: string | null } | null>(null);
   const [tail, setTail] = useState(false);
@@ -81,7 +82,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
             <option key={s.serviceName}>{s.serviceName}</option>
           ))}
         </select>
-        <TimeRange fromMs={filters.fromMs} set={(v) => set('fromMs', v)} />
+        <RangePicker value={filters} set={(v) => navigate(href(['logs'], rangeChanged(filters, v)), true)} anyLabel="Any time" />
         {filters.traceId && (
           <button className="chip on" onClick={() => set('traceId', null)}>
             trace {filters.traceId.slice(0, 8)} <span className="x">✕</span>
@@ -125,7 +126,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
               <button
                 className="btn"
                 onClick={() =>
-                  void api.get<LogList>(`/logs${query({ ...filters, limit: 200, cursor })}`).then((p) => setMore((m) => ({ logs: [...(m?.logs ?? []), ...p.logs], cursor: p.nextCursor })))
+                  void api.get<LogList>(`/logs${query({ ...withRange(filters), limit: 200, cursor })}`).then((p) => setMore((m) => ({ logs: [...(m?.logs ?? []), ...p.logs], cursor: p.nextCursor })))
                 }
               >
                 Older lines

@@ -1,6 +1,8 @@
-// Services: span counts and error rates, and the map of calls between them.
+// Services: span counts and error rates, the HTTP servers' rate, errors and p95 over the last hour
+// (from their `http.server.request.duration` metric), and the map of calls between them.
 
-import { api, type ServiceEdge, type ServiceInfo } from '../api';
+import { api, type ServiceEdge, type ServiceHttpList, type ServiceInfo } from '../api';
+import { formatValue } from '../components/Chart';
 import { Failed, Loading } from '../components/common';
 import { count } from '../format';
 import { useLoad } from '../hooks';
@@ -9,26 +11,53 @@ import { href } from '../router';
 interface Data {
   services: ServiceInfo[];
   edges: ServiceEdge[];
+  http: ServiceHttpList['services'];
+}
+
+/** Observations per second as a small line (the last hour, 30 buckets). */
+function Spark({ values }: { values: (number | null)[] }) {
+  const w = 90;
+  const h = 20;
+  const max = Math.max(...values.map((v) => v ?? 0), 1e-9);
+  const step = w / Math.max(values.length - 1, 1);
+  const d = values.map((v, i) => `${i ? 'L' : 'M'}${(i * step).toFixed(1)},${(h - 1 - ((v ?? 0) / max) * (h - 2)).toFixed(1)}`).join(' ');
+  return (
+    <svg className="spark" width={w} height={h} aria-hidden="true">
+      <path d={d} fill="none" stroke="var(--accent)" strokeWidth="1.25" />
+    </svg>
+  );
 }
 
 export function ServicesView() {
   const data = useLoad<Data>('services', async (signal) => {
-    const [s, m] = await Promise.all([api.get<{ services: ServiceInfo[] }>('/services', signal), api.get<{ edges: ServiceEdge[] }>('/service-map', signal)]);
-    return { services: s.services, edges: m.edges };
+    const [s, m, h] = await Promise.all([
+      api.get<{ services: ServiceInfo[] }>('/services', signal),
+      api.get<{ edges: ServiceEdge[] }>('/service-map', signal),
+      api.get<ServiceHttpList>('/metrics/http-servers', signal),
+    ]);
+    return { services: s.services, edges: m.edges, http: h.services };
   });
   if (data.error && !data.data) return <Failed error={data.error} retry={data.reload} />;
   if (!data.data) return <Loading what="services" />;
-  const { services, edges } = data.data;
+  const { services, edges, http } = data.data;
+  const httpOf = new Map(http.map((h) => [h.serviceName, h]));
+  // A service that sends metrics but no spans is still a service.
+  const rows: (ServiceInfo & { spansKnown: boolean })[] = [
+    ...services.map((s) => ({ ...s, spansKnown: true })),
+    ...http
+      .filter((h) => !services.some((s) => s.serviceName === h.serviceName))
+      .map((h) => ({ serviceName: h.serviceName, spanCount: 0, errorCount: 0, errorRate: 0, firstSeenUnixNano: null, lastSeenUnixNano: null, spansKnown: false })),
+  ];
   return (
     <>
       <div className="toolbar">
         <h1>Services</h1>
         <span className="muted small">{services.length} services, {edges.length} call paths</span>
       </div>
-      {services.length === 0 ? (
+      {rows.length === 0 ? (
         <div className="state">
           <h2>No services yet</h2>
-          <div>Services appear when their spans arrive (see Status for the endpoint).</div>
+          <div>Services appear when their spans or HTTP server metrics arrive (see Status for the endpoint).</div>
         </div>
       ) : (
         <div className="page">
@@ -40,23 +69,53 @@ export function ServicesView() {
                 <th className="num">Spans</th>
                 <th className="num">Errors</th>
                 <th className="num">Error rate</th>
+                <th className="num" title="HTTP server requests over the last hour, from http.server.request.duration">Requests (1 h)</th>
+                <th className="num" title="HTTP requests answered 5xx or with an error.type">HTTP errors</th>
+                <th className="num" title="95th percentile of http.server.request.duration">p95</th>
+                <th>Trend</th>
                 <th />
               </tr>
             </thead>
             <tbody>
-              {services.map((s) => (
-                <tr key={s.serviceName} onClick={() => (location.hash = href(['traces'], { service: s.serviceName }))}>
+              {rows.map((s) => (
+                <tr key={s.serviceName} onClick={() => (location.hash = s.spansKnown ? href(['traces'], { service: s.serviceName }) : href(['metrics'], { service: s.serviceName, name: 'http.server.request.duration' }))}>
                   <td style={{ fontWeight: 500 }}>{s.serviceName}</td>
-                  <td className="num">{count(s.spanCount)}</td>
-                  <td className="num">{count(s.errorCount)}</td>
+                  <td className="num">{s.spansKnown ? count(s.spanCount) : '—'}</td>
+                  <td className="num">{s.spansKnown ? count(s.errorCount) : '—'}</td>
                   <td className="num" style={{ color: s.errorRate > 0.01 ? 'var(--error)' : undefined }}>
-                    {(s.errorRate * 100).toFixed(s.errorRate < 0.01 ? 2 : 1)}%
+                    {s.spansKnown ? `${(s.errorRate * 100).toFixed(s.errorRate < 0.01 ? 2 : 1)}%` : '—'}
                   </td>
+                  {(() => {
+                    const h = httpOf.get(s.serviceName);
+                    if (!h) return <td className="num faint" colSpan={4} title="This service sends no http.server.request.duration metric">no HTTP metrics</td>;
+                    return (
+                      <>
+                        <td className="num" title={`${h.perSecond.toPrecision(2)} per second`}>
+                          {count(h.requests)}
+                        </td>
+                        <td className="num" style={{ color: h.errorRate > 0.01 ? 'var(--error)' : undefined }}>{(h.errorRate * 100).toFixed(h.errorRate < 0.01 ? 2 : 1)}%</td>
+                        <td className="num">{h.p95Seconds === null || h.p95Seconds === undefined ? '—' : formatValue(h.p95Seconds, 's')}</td>
+                        <td>
+                          <Spark values={h.trend} />
+                        </td>
+                      </>
+                    );
+                  })()}
                   <td>
-                    <a href={href(['traces'], { service: s.serviceName })} onClick={(e) => e.stopPropagation()}>
-                      traces
-                    </a>{' '}
-                    · <a href={href(['logs'], { service: s.serviceName })} onClick={(e) => e.stopPropagation()}>logs</a>
+                    {s.spansKnown && (
+                      <>
+                        <a href={href(['traces'], { service: s.serviceName })} onClick={(e) => e.stopPropagation()}>
+                          traces
+                        </a>{' '}
+                        · <a href={href(['logs'], { service: s.serviceName })} onClick={(e) => e.stopPropagation()}>logs</a>
+                      </>
+                    )}
+                    {httpOf.has(s.serviceName) && (
+                      <>
+                        {s.spansKnown ? ' · ' : ''}
+                        <a href={href(['metrics'], { service: s.serviceName, name: 'http.server.request.duration' })} onClick={(e) => e.stopPropagation()}>metrics</a>
+                      </>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -74,7 +133,7 @@ const GAP_X = 110;
 const GAP_Y = 28;
 
 /** Callers on the left, callees to the right (columns by call depth). */
-function ServiceMap({ services, edges }: Data) {
+function ServiceMap({ services, edges }: Pick<Data, 'services' | 'edges'>) {
   const names = [...new Set([...services.map((s) => s.serviceName), ...edges.flatMap((e) => [e.from, e.to])])];
   const depth = new Map<string, number>();
   const incoming = new Set(edges.map((e) => e.to));

@@ -7,12 +7,13 @@ import { api, query, type DemoState, type FacetValue, type SessionList, type Ses
 import { Failed, Loading, Snippet } from '../components/common';
 import { IncidentFilter } from '../components/IncidentChip';
 import { ImportButton } from '../components/Imports';
+import { RangePicker, rangeChanged, withRange } from '../components/RangePicker';
 import { ago, count, dateTimeWithZone, duration, plural, shortUrl } from '../format';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { href, navigate } from '../router';
 import { snippets } from '../setup';
 
-const FILTER_KEYS = ['q', 'user', 'url', 'hasError', 'minFrustration', 'hasBackendTraces', 'incident'] as const;
+const FILTER_KEYS = ['q', 'user', 'url', 'hasError', 'minFrustration', 'hasBackendTraces', 'incident', 'range', 'fromMs', 'toMs'] as const;
 
 export function SessionsView({ params, status }: { params: URLSearchParams; status: Status | null }) {
   const filters: Record<string, string> = {};
@@ -21,7 +22,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
     if (v) filters[k] = v;
   }
   const key = JSON.stringify(filters);
-  const list = useLoad<SessionList>(key, (signal) => api.get<SessionList>(`/sessions${query({ ...filters, limit: 200 })}`, signal));
+  const list = useLoad<SessionList>(key, (signal) => api.get<SessionList>(`/sessions${query({ ...withRange(filters), limit: 200 })}`, signal));
   const [more, setMore] = useState<{ rows: SessionSummary[]; cursor: string | null } | null>(null);
   const [selected, setSelected] = useState(0);
   const [fresh, setFresh] = useState(0);
@@ -67,7 +68,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
 
   const loadMore = useCallback(() => {
     if (!cursor) return;
-    void api.get<SessionList>(`/sessions${query({ ...filters, limit: 200, cursor })}`).then((page) =>
+    void api.get<SessionList>(`/sessions${query({ ...withRange(filters), limit: 200, cursor })}`).then((page) =>
       setMore((m) => ({ rows: [...(m?.rows ?? []), ...page.sessions], cursor: page.nextCursor })),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -94,6 +95,7 @@ export function SessionsView({ params, status }: { params: URLSearchParams; stat
         <Toggle label="Frustrated" on={!!filters.minFrustration} set={(on) => setFilter('minFrustration', on ? '1' : null)} />
         <Toggle label="Backend traces" on={filters.hasBackendTraces === 'true'} set={(on) => setFilter('hasBackendTraces', on ? 'true' : null)} />
         <IncidentFilter value={filters.incident} set={(v) => setFilter('incident', v)} />
+        <RangePicker value={filters} set={(v) => navigate(href(['sessions'], rangeChanged(filters, v)), true)} anyLabel="Any time" />
         {filters.user && <Removable label={`user: ${filters.user}`} remove={() => setFilter('user', null)} />}
         {filters.url && <Removable label={`page: ${shortUrl(filters.url)}`} remove={() => setFilter('url', null)} />}
         <div className="grow" />

@@ -5,12 +5,13 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, query, type ServiceInfo, type TraceList, type TraceSummary } from '../api';
 import { Failed, Loading } from '../components/common';
 import { IncidentFilter } from '../components/IncidentChip';
+import { RangePicker, rangeChanged, withRange } from '../components/RangePicker';
 import { serviceColor } from '../components/Waterfall';
 import { ago, dateTimeWithZone, duration, nsToMs, plural } from '../format';
 import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
-const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'attribute', 'fromMs', 'session', 'incident'] as const;
+const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'attribute', 'range', 'fromMs', 'toMs', 'session', 'incident'] as const;
 const PAGE = 500;
 
 export function TracesView({ params }: { params: URLSearchParams }) {
@@ -20,7 +21,7 @@ export function TracesView({ params }: { params: URLSearchParams }) {
     if (v) filters[k] = v;
   }
   const key = JSON.stringify(filters);
-  const list = useLoad<TraceList>(key, (signal) => api.get<TraceList>(`/traces${query({ ...filters, limit: PAGE })}`, signal));
+  const list = useLoad<TraceList>(key, (signal) => api.get<TraceList>(`/traces${query({ ...withRange(filters), limit: PAGE })}`, signal));
   const services = useLoad<{ services: ServiceInfo[] }>('services', (signal) => api.get('/services', signal));
   const set = (k: string, v: string | null) => {
     const next = { ...filters };
@@ -62,7 +63,7 @@ export function TracesView({ params }: { params: URLSearchParams }) {
           Errors only
         </button>
         <IncidentFilter value={filters.incident} set={(v) => set('incident', v)} />
-        <TimeRange fromMs={filters.fromMs} set={(v) => set('fromMs', v)} />
+        <RangePicker value={filters} set={(v) => navigate(href(['traces'], rangeChanged(filters, v)), true)} anyLabel="Any time" />
         <div className="grow" />
         {list.data && <span className="muted small">{rows.length >= PAGE ? `newest ${PAGE}` : plural(rows.length, 'trace')}</span>}
       </div>
@@ -84,19 +85,6 @@ export function TracesView({ params }: { params: URLSearchParams }) {
         </div>
       )}
     </>
-  );
-}
-
-/** "Any time" or the last 15 min / hour / day, as a `fromMs` filter (Unix ms). */
-export function TimeRange({ fromMs, set }: { fromMs: string | undefined; set: (fromMs: string | null) => void }) {
-  return (
-    <select className="speed" value={fromMs ? 'custom' : ''} onChange={(e) => set(e.target.value ? String(Date.now() - Number(e.target.value)) : null)} aria-label="Time range">
-      <option value="">Any time</option>
-      <option value={String(15 * 60_000)}>Last 15 min</option>
-      <option value={String(3_600_000)}>Last hour</option>
-      <option value={String(86_400_000)}>Last 24 h</option>
-      {fromMs && <option value="custom">Since {dateTimeWithZone(Number(fromMs))}</option>}
-    </select>
   );
 }
 

@@ -7,7 +7,7 @@ use sightline_store::views;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
-    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
+    attribute_params, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
     parse_trace_id, read, reply, severity, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
@@ -26,8 +26,10 @@ pub struct LogQuery {
     /// 32 hexadecimal digits.
     trace_id: Option<String>,
     session: Option<String>,
-    /// `key=value`: a log attribute.
-    attribute: Option<String>,
+    /// `key=value`: a log attribute; repeat it for several (all must match).
+    #[serde(default)]
+    #[param(value_type = Option<Vec<String>>)]
+    attribute: Vec<String>,
     /// An incident window's id, or `any`.
     incident: Option<String>,
 }
@@ -50,7 +52,7 @@ pub(super) async fn logs(
     Q(page): Q<PageQuery>,
 ) -> Response {
     let result = async {
-        let attribute = attribute_param(&p.attribute)?;
+        let attributes = attribute_params(&p.attribute)?;
         let trace_id = text(&p.trace_id).map(|t| parse_trace_id(&t)).transpose()?;
         let filter = views::LogFilter {
             text: p.q.clone().filter(|v| !v.trim().is_empty()),
@@ -58,7 +60,7 @@ pub(super) async fn logs(
             service: text(&p.service),
             trace_id,
             session: text(&p.session),
-            attribute,
+            attributes,
             from_ms: param(&range.from_ms, "fromMs", "Unix milliseconds")?,
             to_ms: param(&range.to_ms, "toMs", "Unix milliseconds")?,
             incident: incident_param(&p.incident),

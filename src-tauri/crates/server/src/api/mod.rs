@@ -29,6 +29,7 @@ mod engine;
 mod guard;
 mod incidents;
 mod logs;
+mod metrics;
 mod params;
 mod sessions;
 mod settings;
@@ -118,6 +119,9 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(traces::service_map))
         .routes(routes!(traces::diagnostics))
         .routes(routes!(logs::logs))
+        .routes(routes!(metrics::instruments))
+        .routes(routes!(metrics::chart))
+        .routes(routes!(metrics::http_servers))
 }
 
 /// The OpenAPI document of every route, as [`routes`] builds it (paths and schemas are kept

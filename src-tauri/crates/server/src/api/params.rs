@@ -46,12 +46,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
         parts: &mut http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        // A repeated key takes its last value, as the API always has: read the pairs into a
-        // map first, then into the struct.
-        let pairs: serde_json::Map<String, serde_json::Value> =
-            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-                .collect();
+        // A repeated key takes its last value, as the API always has, except the repeatable
+        // ones (filters), which become lists: read the pairs into a map, then into the struct.
+        let mut pairs = serde_json::Map::new();
+        for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            let v = serde_json::Value::String(v.into_owned());
+            if REPEATABLE.contains(&k.as_ref()) {
+                match pairs
+                    .entry(k.into_owned())
+                    .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+                {
+                    serde_json::Value::Array(list) => list.push(v),
+                    other => *other = v,
+                }
+            } else {
+                pairs.insert(k.into_owned(), v);
+            }
+        }
         serde_json::from_value(serde_json::Value::Object(pairs))
             .map(Q)
             .map_err(|e| {
@@ -115,18 +126,31 @@ pub(super) fn text(value: &Option<String>) -> Option<String> {
     value.as_ref().filter(|v| !v.is_empty()).cloned()
 }
 
-/// `attribute=key=value`.
-pub(super) fn attribute_param(
-    value: &Option<String>,
-) -> Result<Option<(String, String)>, ServerError> {
-    text(value)
+/// Query keys that may be given more than once, each time adding a value (a list field).
+const REPEATABLE: &[&str] = &["attribute"];
+
+/// Attribute filters one question takes: each is a JSON lookup per row, and a person filters
+/// by a handful.
+pub(super) const MAX_ATTRIBUTE_FILTERS: usize = 8;
+
+/// `attribute=key=value`, repeatable: every filter, checked.
+pub(super) fn attribute_params(values: &[String]) -> Result<Vec<(String, String)>, ServerError> {
+    let given: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+    if given.len() > MAX_ATTRIBUTE_FILTERS {
+        return Err(ServerError::BadRequest(format!(
+            "at most {MAX_ATTRIBUTE_FILTERS} attribute filters at once, not {}",
+            given.len()
+        )));
+    }
+    given
+        .into_iter()
         .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
-            None => Err(ServerError::BadRequest(format!(
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(ServerError::BadRequest(format!(
                 "attribute={kv:?} must be key=value"
             ))),
         })
-        .transpose()
+        .collect()
 }
 
 /// Rows a page holds by default, and at most.

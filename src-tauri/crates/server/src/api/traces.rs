@@ -8,7 +8,7 @@ use sightline_store::views;
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{
-    attribute_param, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
+    attribute_params, decode_pair_cursor, encode_pair_cursor, incident_param, page_size, param,
     parse_span_id, parse_trace_id, read, reply, text, PageQuery, RangeQuery, Q,
 };
 use super::{ApiError, ApiState};
@@ -29,8 +29,10 @@ pub struct TraceQuery {
     min_duration_ms: Option<String>,
     #[param(value_type = Option<f64>)]
     max_duration_ms: Option<String>,
-    /// `key=value`: a span attribute.
-    attribute: Option<String>,
+    /// `key=value`: a span attribute; repeat it for several (all must match).
+    #[serde(default)]
+    #[param(value_type = Option<Vec<String>>)]
+    attribute: Vec<String>,
     /// Traces of this session.
     session: Option<String>,
     /// An incident window's id, or `any`: traces with a span captured in it.
@@ -55,7 +57,7 @@ pub(super) async fn traces(
     Q(page): Q<PageQuery>,
 ) -> Response {
     let result = async {
-        let attribute = attribute_param(&p.attribute)?;
+        let attributes = attribute_params(&p.attribute)?;
         let error = match p.status.as_deref() {
             None | Some("") | Some("any") => None,
             Some("error") => Some(true),
@@ -80,7 +82,7 @@ pub(super) async fn traces(
                 "maxDurationMs",
                 "a number of milliseconds",
             )?,
-            attribute,
+            attributes,
             session: text(&p.session),
             from_ms: param(&range.from_ms, "fromMs", "Unix milliseconds")?,
             to_ms: param(&range.to_ms, "toMs", "Unix milliseconds")?,

@@ -17,7 +17,8 @@ pub struct LogFilter {
     pub service: Option<String>,
     pub trace_id: Option<[u8; 16]>,
     pub session: Option<String>,
-    pub attribute: Option<(String, String)>,
+    /// `key=value` log attributes, all required.
+    pub attributes: Vec<(String, String)>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     /// Only logs captured in an incident window: that one, or any.
@@ -134,7 +135,7 @@ fn log_clauses(filter: &LogFilter) -> Result<Clauses> {
             "(l.session_id = {a} OR l.trace IN (SELECT trace FROM trace_sessions WHERE session_id = {b}))"
         ));
     }
-    if let Some((key, value)) = &filter.attribute {
+    for (key, value) in &filter.attributes {
         let matches = c.attribute_equals("l.attributes", key, value)?;
         c.push(matches);
     }
@@ -164,7 +165,7 @@ fn log_page(
 fn log_rows(conn: &Connection, mut c: Clauses, limit: usize) -> Result<Vec<(LogView, i64, i64)>> {
     let limit_arg = c.limit_one_past(limit);
     let sql = format!(
-        "SELECT {LOG_COLUMNS}, l.id FROM logs l LEFT JOIN traces t ON t.id = l.trace
+        "SELECT {LOG_COLUMNS} FROM logs l LEFT JOIN traces t ON t.id = l.trace
           WHERE {}
           ORDER BY l.time_unix_nano DESC, l.id DESC LIMIT {limit_arg}",
         c.sql()
@@ -235,7 +236,7 @@ mod tests {
         );
         assert_eq!(
             bodies(LogFilter {
-                attribute: Some(("order.id".into(), "42".into())),
+                attributes: vec![("order.id".into(), "42".into())],
                 ..Default::default()
             }),
             one

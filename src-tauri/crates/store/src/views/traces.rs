@@ -151,13 +151,16 @@ pub struct ResourceView {
 pub(super) const LOG_COLUMNS: &str =
     "l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
      l.severity_text, l.body, l.attributes, l.dropped_attributes_count, l.flags, l.trace_id,
-     l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id), l.incident_id";
+     l.span_id, l.event_name, l.service_name, coalesce(l.session_id, t.session_id), l.incident_id,
+     l.id";
 
 /// One log record as the API shows it: times as strings of nanoseconds, ids as hex (empty
 /// when the record has none), the body and attributes as JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogView {
+    /// The record's id in this database (for `GET /api/v1/logs/{id}`).
+    pub id: String,
     pub time_unix_nano: String,
     pub observed_time_unix_nano: String,
     pub severity_number: i32,
@@ -179,6 +182,7 @@ pub struct LogView {
 
 pub(super) fn log_view(row: &Row<'_>) -> rusqlite::Result<LogView> {
     Ok(LogView {
+        id: row.get::<_, i64>(14)?.to_string(),
         time_unix_nano: (row.get::<_, i64>(0)? as u64).to_string(),
         observed_time_unix_nano: (row.get::<_, i64>(1)? as u64).to_string(),
         severity_number: row.get(2)?,
@@ -279,7 +283,8 @@ pub struct TraceFilter {
     pub min_duration_ms: Option<f64>,
     pub max_duration_ms: Option<f64>,
     /// A span attribute `key = value` (value compared as text).
-    pub attribute: Option<(String, String)>,
+    /// `key=value` span attributes, all required (each on some span of the trace).
+    pub attributes: Vec<(String, String)>,
     pub session: Option<String>,
     /// Traces starting in this range (Unix ms).
     pub from_ms: Option<i64>,
@@ -338,7 +343,7 @@ pub fn search_traces(
             "t.end_time_unix_nano - t.start_time_unix_nano <= {a}"
         ));
     }
-    if let Some((key, value)) = &filter.attribute {
+    for (key, value) in &filter.attributes {
         let matches = c.attribute_equals("s.attributes", key, value)?;
         c.push(format!(
             "EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND {matches})"
