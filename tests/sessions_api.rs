@@ -29,6 +29,54 @@ fn click(t: u64) -> Value {
 
 /// Three sessions, a minute apart: a calm one, one with an error, one with a rage click and a
 /// backend trace.
+/// One explicit-bucket histogram point with an exemplar, stamped now.
+fn histogram_request() -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        exemplar, metric, Exemplar, Histogram, HistogramDataPoint, Metric, ResourceMetrics,
+        ScopeMetrics,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "checkout.duration".into(),
+                    unit: "s".into(),
+                    data: Some(metric::Data::Histogram(Histogram {
+                        aggregation_temporality: 1,
+                        data_points: vec![HistogramDataPoint {
+                            start_time_unix_nano: now - 1_000_000_000,
+                            time_unix_nano: now,
+                            count: 3,
+                            sum: Some(1.5),
+                            bucket_counts: vec![1, 1, 1],
+                            explicit_bounds: vec![0.1, 1.0],
+                            min: Some(0.05),
+                            max: Some(1.2),
+                            exemplars: vec![Exemplar {
+                                time_unix_nano: now,
+                                value: Some(exemplar::Value::AsDouble(1.2)),
+                                trace_id: vec![0xab; 16],
+                                span_id: vec![2; 8],
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
 fn seed(e: &Engine) {
     replay(
         e,
@@ -379,6 +427,8 @@ fn the_openapi_document_matches_the_answers() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A histogram, so that the metrics routes answer with every field they have.
+    e.post_protobuf("/v1/metrics", histogram_request());
     let (_, timeline) = e.api("/api/v1/sessions/angry/timeline");
     let event = timeline["items"][0]["eventId"]
         .as_i64()
@@ -398,6 +448,12 @@ fn the_openapi_document_matches_the_answers() {
             .replace("{event_id}", &event)
             .replace("{trace_id}", &hex::encode([0xab_u8; 16]))
             .replace("{span_id}", "0202020202020202");
+        // The one route that needs a parameter to answer.
+        let url = if url.ends_with("/metrics/chart") {
+            format!("{url}?name=checkout.duration")
+        } else {
+            url
+        };
         let (status, body) = e.api(&url);
         assert_eq!(status, 200, "{url}: {body}");
         // The whole answer against its schema: every field's type, nullability and presence.
