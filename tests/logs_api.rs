@@ -1,5 +1,6 @@
-//! Log search: full text (FTS5) over bodies and attributes, with severity, service, trace,
-//! session, attribute and time filters, newest first.
+//! Log search: free text over bodies and attributes (whole words, word starts, substrings), with
+//! severity, service, trace, session, attribute (several) and time filters, newest first; one
+//! record's detail; and the Logs view in Chromium.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -146,6 +147,24 @@ fn logs_are_searched_by_text_and_filters() {
             vec!["charge failed", "Payment declined: card-declined by issuer"],
         ),
         ("attribute=db.table%3Dorders", vec!["slow query on orders"]),
+        // Whole words by default; word starts and substrings when asked.
+        ("q=retry", vec![]),
+        ("q=retry&match=prefix", vec!["retrying charge"]),
+        ("q=charg%20fail&match=prefix", vec!["charge failed"]),
+        ("q=ying&match=prefix", vec![]),
+        ("q=YING&match=substring", vec!["retrying charge"]),
+        // Attributes' text too, and every term must be found.
+        ("q=funds%22&match=substring", vec!["charge failed"]),
+        ("q=charge%20zzz&match=substring", vec![]),
+        // Several attribute filters: all must match.
+        (
+            "attribute=decline.code%3Dinsufficient_funds&attribute=session.id%3Dshopper",
+            vec!["charge failed"],
+        ),
+        (
+            "attribute=decline.code%3Dinsufficient_funds&attribute=session.id%3Dsomeone",
+            vec![],
+        ),
         (
             "fromMs=1763000002000&toMs=1763000004000",
             vec![
@@ -172,8 +191,19 @@ fn logs_are_searched_by_text_and_filters() {
         ]
     );
 
+    // One record in detail: its resource and scope beside it.
+    let id = all["logs"][1]["id"].as_str().unwrap();
+    let (status, detail) = e.api(&format!("/api/v1/logs/{id}"));
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["log"]["body"], "charge failed");
+    assert_eq!(detail["resource"]["attributes"]["service.name"], "payments");
+    assert!(detail["scope"]["name"].is_string(), "{detail}");
+    for (path, status) in [("/api/v1/logs/999999", 404), ("/api/v1/logs/x", 400)] {
+        assert_eq!(e.api(path).0, status, "{path}");
+    }
+
     for bad in [
-        "minSeverity=loud",
+        "match=fuzzy&q=a",
         "traceId=xyz",
         "attribute=nokey",
         "limit=0",
@@ -238,4 +268,54 @@ fn a_common_word_pages_newest_first_even_out_of_arrival_order() {
     assert_eq!(page, ["cache evicted", "cache hit 2999"]);
     let page = bodies("/api/v1/logs?q=miss&limit=2");
     assert_eq!(page, ["cache miss 2499", "cache miss 2498"]);
+}
+
+/// The Logs view in Debian's Chromium: the search modes, a record's details, attributes clicked
+/// into filters (two at once, kept by a reload), and the keyboard.
+#[test]
+fn the_logs_view_searches_details_and_filters_in_chromium() {
+    let e = Engine::start();
+    seed(&e);
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("logs-screenshots");
+    let seen = sightline_tests::node_client([
+        "ui-logs.mjs",
+        &format!("http://{}", e.ui),
+        shots.to_str().unwrap(),
+    ]);
+    assert_eq!(seen["failedApiRequests"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["pageErrors"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["prefix"], serde_json::json!(["retrying charge"]));
+    assert!(seen["wordsUrl"].as_str().unwrap().contains("match=words"));
+    assert_eq!(seen["substring"], serde_json::json!(["retrying charge"]));
+    let detail = seen["detail"].as_str().unwrap();
+    for shown in [
+        "charge failed",
+        "decline.code",
+        "insufficient_funds",
+        "service.name",
+        "payments",
+        "scope",
+        "05050505050505050505050505050505",
+    ] {
+        assert!(
+            detail.to_lowercase().contains(&shown.to_lowercase()),
+            "{shown:?} in the details: {detail}"
+        );
+    }
+    let two = &seen["twoFilters"];
+    let hash = two["hash"].as_str().unwrap();
+    assert!(
+        hash.contains("attribute=decline.code=insufficient_funds")
+            && hash.contains("attribute=session.id=shopper"),
+        "{hash}"
+    );
+    assert_eq!(two["bodies"], serde_json::json!(["charge failed"]));
+    assert_eq!(two["chips"].as_array().unwrap().len(), 2, "{two}");
+    let after = seen["afterRemove"].as_str().unwrap();
+    assert!(
+        after.contains("decline.code") && !after.contains("session.id"),
+        "{after}"
+    );
+    assert_eq!(seen["keyboardOpened"], "charge failed");
+    assert_eq!(seen["keyboardClosed"], true);
 }

@@ -29,6 +29,40 @@ fn click(t: u64) -> Value {
 
 /// Three sessions, a minute apart: a calm one, one with an error, one with a rage click and a
 /// backend trace.
+/// One log record in the angry session's trace.
+fn log_request() -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope {
+                    name: "shop.logs".into(),
+                    version: "1.0".into(),
+                    ..Default::default()
+                }),
+                log_records: vec![LogRecord {
+                    time_unix_nano: T0 * 1_000_000 + 121_000_000_000,
+                    severity_number: 17,
+                    severity_text: "ERROR".into(),
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(
+                            "payment gateway locked".into(),
+                        )),
+                    }),
+                    trace_id: vec![0xab; 16],
+                    span_id: vec![2; 8],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
 /// One explicit-bucket histogram point with an exemplar, stamped now.
 fn histogram_request() -> Vec<u8> {
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -429,6 +463,9 @@ fn the_openapi_document_matches_the_answers() {
         .to_owned();
     // A histogram, so that the metrics routes answer with every field they have.
     e.post_protobuf("/v1/metrics", histogram_request());
+    e.post_protobuf("/v1/logs", log_request());
+    let (_, logs) = e.api("/api/v1/logs");
+    let log_id = logs["logs"][0]["id"].as_str().expect("a log").to_owned();
     let (_, timeline) = e.api("/api/v1/sessions/angry/timeline");
     let event = timeline["items"][0]["eventId"]
         .as_i64()
@@ -447,7 +484,8 @@ fn the_openapi_document_matches_the_answers() {
             .replace("{session_id}", "angry")
             .replace("{event_id}", &event)
             .replace("{trace_id}", &hex::encode([0xab_u8; 16]))
-            .replace("{span_id}", "0202020202020202");
+            .replace("{span_id}", "0202020202020202")
+            .replace("{log_id}", &log_id);
         // The one route that needs a parameter to answer.
         let url = if url.ends_with("/metrics/chart") {
             format!("{url}?name=checkout.duration")

@@ -229,6 +229,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/logs/{log_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One log record with its resource (service, host, process) and scope (the library). */
+        get: operations["log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics": {
         parameters: {
             query?: never;
@@ -1043,6 +1060,12 @@ export interface components {
             traceId: string;
             traceState: string;
         };
+        /** @description One log record with where it came from. */
+        LogDetail: {
+            log: components["schemas"]["LogView"];
+            resource: components["schemas"]["ResourceView"];
+            scope: components["schemas"]["ScopeView"];
+        };
         /** @description A log record of the session or of one of its traces. */
         LogItem: {
             kind: components["schemas"]["LogKind"];
@@ -1061,6 +1084,8 @@ export interface components {
         LogList: {
             logs: components["schemas"]["LogView"][];
             nextCursor: string | null;
+            /** @description A substring search read only the newest 500,000 records. */
+            scanLimited: boolean;
         };
         /**
          * @description One log record as the API shows it: times as strings of nanoseconds, ids as hex (empty
@@ -1324,6 +1349,15 @@ export interface components {
              *     that contains it (`/checkout` covers `http://shop/checkout?step=2`).
              */
             value: string;
+        };
+        /** @description The instrumentation scope (library) that emitted a record. */
+        ScopeView: {
+            attributes: {
+                [key: string]: unknown;
+            };
+            name: string;
+            schemaUrl: string;
+            version: string;
         };
         /** @description A service with its span counts and error rate. */
         Service: {
@@ -2331,8 +2365,14 @@ export interface operations {
     logs: {
         parameters: {
             query?: {
-                /** @description Full text (FTS5) over body and attributes. */
+                /** @description Free text over body and attributes: every term must match. */
                 q?: string;
+                /**
+                 * @description How `q` matches: `words` (whole words, the default), `prefix` (words starting with each
+                 *     term: `lock` finds "locked"), `substring` (anywhere, ASCII case folded; reads the newest
+                 *     500,000 records).
+                 */
+                match?: string;
                 /** @description `trace`, `debug`, `info`, `warn`, `error`, `fatal` or 1-24. */
                 minSeverity?: string;
                 service?: string;
@@ -2367,6 +2407,44 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    log: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record's `id` from a log list */
+                log_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

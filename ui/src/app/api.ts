@@ -107,6 +107,7 @@ export type TraceOutline = Schemas['TraceOutline'];
 export type Diagnostics = Schemas['Diagnostics'];
 export type TraceList = Schemas['TraceList'];
 export type LogList = Schemas['LogList'];
+export type LogDetail = Schemas['LogDetail'];
 export type ServiceInfo = Schemas['Service'];
 export type ServiceEdge = Schemas['ServiceEdge'];
 export type InstrumentList = Schemas['InstrumentList'];

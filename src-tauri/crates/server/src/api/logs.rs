@@ -1,6 +1,6 @@
-//! Logs: full-text and filtered log search.
+//! Logs: full-text and filtered log search, and one record in detail.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sightline_store::views;
@@ -18,8 +18,14 @@ use crate::error::ServerError;
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct LogQuery {
-    /// Full text (FTS5) over body and attributes.
+    /// Free text over body and attributes: every term must match.
     q: Option<String>,
+    /// How `q` matches: `words` (whole words, the default), `prefix` (words starting with each
+    /// term: `lock` finds "locked"), `substring` (anywhere, ASCII case folded; reads the newest
+    /// 500,000 records).
+    #[serde(rename = "match")]
+    #[param(rename = "match")]
+    text_match: Option<String>,
     /// `trace`, `debug`, `info`, `warn`, `error`, `fatal` or 1-24.
     min_severity: Option<String>,
     service: Option<String>,
@@ -40,6 +46,8 @@ pub struct LogQuery {
 pub struct LogList {
     pub logs: Vec<views::LogView>,
     pub next_cursor: Option<String>,
+    /// A substring search read only the newest 500,000 records.
+    pub scan_limited: bool,
 }
 
 /// Log search (FTS5 full text and filters), newest first.
@@ -56,6 +64,16 @@ pub(super) async fn logs(
         let trace_id = text(&p.trace_id).map(|t| parse_trace_id(&t)).transpose()?;
         let filter = views::LogFilter {
             text: p.q.clone().filter(|v| !v.trim().is_empty()),
+            text_match: match text(&p.text_match).as_deref() {
+                None | Some("words") => views::TextMatch::Words,
+                Some("prefix") => views::TextMatch::Prefix,
+                Some("substring") => views::TextMatch::Substring,
+                Some(other) => {
+                    return Err(ServerError::BadRequest(format!(
+                        "match={other:?} must be words, prefix or substring"
+                    )))
+                }
+            },
             min_severity: text(&p.min_severity).map(|v| severity(&v)).transpose()?,
             service: text(&p.service),
             trace_id,
@@ -67,14 +85,33 @@ pub(super) async fn logs(
         };
         let limit = page_size(&page.limit)?;
         let cursor = page.cursor.as_deref().map(decode_pair_cursor).transpose()?;
-        let (logs, next) = read(s.readers, move |conn, _| {
+        let page = read(s.readers, move |conn, _| {
             views::search_logs(conn, &filter, cursor, limit)
         })
         .await?;
         Ok::<_, ServerError>(LogList {
-            logs,
-            next_cursor: next.map(encode_pair_cursor),
+            logs: page.logs,
+            next_cursor: page.next.map(encode_pair_cursor),
+            scan_limited: page.scan_limited,
         })
+    }
+    .await;
+    reply(result)
+}
+
+/// One log record with its resource (service, host, process) and scope (the library).
+#[utoipa::path(get, path = "/api/v1/logs/{log_id}", tag = "logs",
+    params(("log_id" = String, Path, description = "The record's `id` from a log list")),
+    responses((status = 200, body = views::LogDetail), (status = 400, body = ApiError),
+        (status = 404, body = ApiError)))]
+pub(super) async fn log(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
+    let result = async {
+        let row: i64 = id
+            .parse()
+            .map_err(|_| ServerError::BadRequest(format!("{id:?} is not a log record's id")))?;
+        read(s.readers, move |conn, _| views::log_detail(conn, row))
+            .await?
+            .ok_or_else(|| ServerError::NotFound(format!("no log record {row} is stored")))
     }
     .await;
     reply(result)

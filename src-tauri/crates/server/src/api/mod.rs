@@ -119,6 +119,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(traces::service_map))
         .routes(routes!(traces::diagnostics))
         .routes(routes!(logs::logs))
+        .routes(routes!(logs::log))
         .routes(routes!(metrics::instruments))
         .routes(routes!(metrics::chart))
         .routes(routes!(metrics::http_servers))

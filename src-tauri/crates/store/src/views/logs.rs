@@ -1,6 +1,9 @@
-//! Log search: filters, full text and cursors over the logs table.
+//! Log search: filters, free text (whole words, word prefixes or substrings) and cursors over
+//! the logs table; and one record with its resource and scope.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::error::Result;
 use crate::filter_sql::{split_page, Clauses};
@@ -10,8 +13,9 @@ use super::*;
 /// Filters for log search; `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
-    /// Free text: every word must occur in the body or the attributes.
+    /// Free text: every word must occur in the body or the attributes (as `match` says).
     pub text: Option<String>,
+    pub text_match: TextMatch,
     /// At least this severity number (9 info, 13 warn, 17 error).
     pub min_severity: Option<i32>,
     pub service: Option<String>,
@@ -25,6 +29,32 @@ pub struct LogFilter {
     pub incident: Option<IncidentFilter>,
 }
 
+/// How free text matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextMatch {
+    /// Whole words (FTS5 tokens): `lock` finds "lock", not "locked".
+    #[default]
+    Words,
+    /// Words starting with each term: `lock` finds "locked" and "lockfile".
+    Prefix,
+    /// The text anywhere, ASCII case folded: `ocked` finds "locked", `/api/ch` finds a path.
+    /// Read from the newest [`SUBSTRING_SCAN`] records only.
+    Substring,
+}
+
+/// Records a substring search reads (newest first): it cannot use the full-text index, so it
+/// reads every body, and a question has to end in well under a second on a big database.
+pub const SUBSTRING_SCAN: i64 = 500_000;
+
+/// A page of logs, with whether a substring search stopped at [`SUBSTRING_SCAN`].
+#[derive(Debug, Clone, Default)]
+pub struct LogPage {
+    pub logs: Vec<LogView>,
+    pub next: Option<LogCursor>,
+    /// The search read only the newest [`SUBSTRING_SCAN`] records.
+    pub scan_limited: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentFilter {
     Any,
@@ -36,10 +66,11 @@ pub type LogCursor = (i64, i64);
 
 /// Free text as an FTS5 query: each word a quoted phrase, all required. Nothing a person types
 /// can be an FTS syntax error this way.
-fn fts_query(text: &str) -> Option<String> {
+fn fts_query(text: &str, prefix: bool) -> Option<String> {
+    let star = if prefix { "*" } else { "" };
     let terms: Vec<String> = text
         .split_whitespace()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .map(|w| format!("\"{}\"{star}", w.replace('"', "\"\"")))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
@@ -50,11 +81,21 @@ pub fn search_logs(
     filter: &LogFilter,
     cursor: Option<LogCursor>,
     limit: usize,
-) -> Result<(Vec<LogView>, Option<LogCursor>)> {
-    let text = filter.text.as_deref().and_then(fts_query);
+) -> Result<LogPage> {
+    if filter.text_match == TextMatch::Substring {
+        return substring_page(conn, filter, cursor, limit);
+    }
+    let text = filter
+        .text
+        .as_deref()
+        .and_then(|t| fts_query(t, filter.text_match == TextMatch::Prefix));
     if let (Some(q), None) = (&text, &cursor) {
-        if let Some(page) = newest_text_matches(conn, filter, q, limit)? {
-            return Ok(page);
+        if let Some((logs, next)) = newest_text_matches(conn, filter, q, limit)? {
+            return Ok(LogPage {
+                logs,
+                next,
+                scan_limited: false,
+            });
         }
     }
     let mut c = log_clauses(filter)?;
@@ -65,7 +106,96 @@ pub fn search_logs(
         ));
     }
     c.before("(l.time_unix_nano, l.id)", cursor);
-    log_page(conn, c, limit)
+    let (logs, next) = log_page(conn, c, limit)?;
+    Ok(LogPage {
+        logs,
+        next,
+        scan_limited: false,
+    })
+}
+
+/// A substring search: each term anywhere in the body or the attributes' text (ASCII case
+/// folded), over the newest [`SUBSTRING_SCAN`] records.
+fn substring_page(
+    conn: &Connection,
+    filter: &LogFilter,
+    cursor: Option<LogCursor>,
+    limit: usize,
+) -> Result<LogPage> {
+    let mut c = log_clauses(filter)?;
+    let (newest, oldest): (Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT max(id), min(id) FROM logs")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let floor = newest.unwrap_or(0).saturating_sub(SUBSTRING_SCAN);
+    let scan_limited = oldest.is_some_and(|o| o <= floor);
+    if scan_limited {
+        let a = c.arg(floor);
+        c.push(format!("l.id > {a}"));
+    }
+    for term in filter.text.as_deref().unwrap_or("").split_whitespace() {
+        let a = c.arg(term.to_ascii_lowercase());
+        c.push(format!(
+            "instr(lower(coalesce(l.body, '') || ' ' || l.attributes), {a}) > 0"
+        ));
+    }
+    c.before("(l.time_unix_nano, l.id)", cursor);
+    let (logs, next) = log_page(conn, c, limit)?;
+    Ok(LogPage {
+        logs,
+        next,
+        scan_limited,
+    })
+}
+
+/// One log record with where it came from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogDetail {
+    pub log: LogView,
+    pub resource: ResourceView,
+    pub scope: ScopeView,
+}
+
+/// The instrumentation scope (library) that emitted a record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeView {
+    pub name: String,
+    pub version: String,
+    #[schema(value_type = HashMap<String, Value>)]
+    pub attributes: Json,
+    pub schema_url: String,
+}
+
+/// The record `id` with its resource and scope; `None` when no such record is stored.
+pub fn log_detail(conn: &Connection, id: i64) -> Result<Option<LogDetail>> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {LOG_COLUMNS}, l.resource_id, l.scope_id
+               FROM logs l LEFT JOIN traces t ON t.id = l.trace WHERE l.id = ?1"
+        ))?
+        .query_row([id], |r| {
+            Ok((log_view(r)?, r.get::<_, i64>(15)?, r.get::<_, i64>(16)?))
+        })
+        .optional()?;
+    let Some((log, resource, scope)) = found else {
+        return Ok(None);
+    };
+    let scope = conn
+        .prepare_cached("SELECT name, version, attributes, schema_url FROM scopes WHERE id = ?1")?
+        .query_row([scope], |r| {
+            Ok(ScopeView {
+                name: r.get(0)?,
+                version: r.get(1)?,
+                attributes: parse_json(&r.get::<_, String>(2)?),
+                schema_url: r.get(3)?,
+            })
+        })?;
+    Ok(Some(LogDetail {
+        log,
+        resource: resource_view(conn, resource)?,
+        scope,
+    }))
 }
 
 /// Full-text matches the fast path reads, newest (highest id) first.
@@ -187,7 +317,7 @@ mod tests {
 
     fn bodies(f: LogFilter) -> Vec<String> {
         read(|c| search_logs(c, &f, None, 10))
-            .0
+            .logs
             .iter()
             .map(|l| l.body.as_str().unwrap().to_owned())
             .collect()
