@@ -15,6 +15,7 @@ import { LogsView } from './views/Logs';
 import { MetricsView } from './views/Metrics';
 import { ServicesView } from './views/Services';
 import { SqlView } from './views/Sql';
+import { CompareView } from './views/Compare';
 import { SettingsView } from './views/Settings';
 import { IncidentsView, IncidentView } from './views/Incidents';
 import { DropImport } from './components/Imports';
@@ -132,6 +133,7 @@ export function App() {
   else if (section === 'traces') view = <TracesView params={route.params} />;
   else if (section === 'logs') view = <LogsView params={route.params} />;
   else if (section === 'metrics') view = <MetricsView params={route.params} />;
+  else if (section === 'compare') view = <CompareView params={route.params} />;
   else if (section === 'services') view = <ServicesView />;
   else if (section === 'sql') view = <SqlView />;
   else if (section === 'settings')

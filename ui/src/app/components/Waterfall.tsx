@@ -1,7 +1,7 @@
 // A trace as a waterfall: the span tree (collapsible), bars on the trace's time axis coloured
 // by service, errors in red, the critical path emphasised; and the selected span's details.
 
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { LogRecord, Span, TraceView } from '../api';
 import { duration, nsToMs } from '../format';
 
@@ -174,25 +174,68 @@ const ROW = 24;
 /** Rows drawn at once; a 20,000-span trace scrolls through them. */
 const WINDOW = 400;
 
-export function Waterfall({ trace, selected, onSelect }: { trace: TraceView; selected: string | null; onSelect: (spanId: string) => void }) {
+/**
+ * The waterfall. `view` narrows the time axis to a stretch of the trace (the minimap's zoom);
+ * `matches` (a find) dims the other rows; `focus` scrolls its row into view, unfolding its
+ * ancestors; `ruler` draws the time ticks above the bars.
+ */
+export function Waterfall({
+  trace,
+  selected,
+  onSelect,
+  view,
+  matches,
+  focus,
+  ruler,
+}: {
+  trace: TraceView;
+  selected: string | null;
+  onSelect: (spanId: string) => void;
+  view?: { fromMs: number; toMs: number } | null;
+  matches?: Set<string>;
+  focus?: string | null;
+  ruler?: (startMs: number, view: { fromMs: number; toMs: number }) => React.ReactNode;
+}) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const { rows, startMs, endMs } = useMemo(() => flatten(trace.spans, collapsed), [trace, collapsed]);
   const color = serviceColor;
   const [scrollTop, setScrollTop] = useState(0);
-  const total = Math.max(endMs - startMs, 0.001);
+  const box = useRef<HTMLDivElement>(null);
+  const from = view?.fromMs ?? startMs;
+  const total = Math.max((view?.toMs ?? endMs) - from, 0.001);
   const first = Math.max(0, Math.floor(scrollTop / ROW) - 50);
   const shown = rows.slice(first, first + WINDOW);
+  // Bring the focused span into view: unfold what hides it, then scroll to its row.
+  useEffect(() => {
+    if (!focus) return;
+    const byId = new Map(trace.spans.map((s) => [s.spanId, s]));
+    const hiding: string[] = [];
+    let guard = 0;
+    for (let p = byId.get(byId.get(focus)?.parentSpanId ?? ''); p && guard < MAX_DEPTH; p = byId.get(p.parentSpanId), guard++) if (collapsed.has(p.spanId)) hiding.push(p.spanId);
+    if (hiding.length) {
+      const next = new Set(collapsed);
+      for (const h of hiding) next.delete(h);
+      setCollapsed(next);
+      return;
+    }
+    const i = rows.findIndex((r) => r.span.spanId === focus);
+    const el = box.current;
+    if (i < 0 || !el) return;
+    const top = i * ROW;
+    if (top < el.scrollTop || top > el.scrollTop + el.clientHeight - ROW * 2) el.scrollTop = Math.max(0, top - el.clientHeight / 3);
+  }, [focus, rows, trace, collapsed]);
   return (
-    <div className="wf" style={{ overflow: 'auto', height: '100%' }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+    <div className="wf" ref={box} style={{ overflow: 'auto', height: '100%' }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+      {ruler?.(startMs, { fromMs: from, toMs: from + total })}
       <div style={{ height: rows.length * ROW, position: 'relative' }}>
         {shown.map((r, i) => {
-          const left = ((r.startMs - startMs) / total) * 100;
+          const left = ((r.startMs - from) / total) * 100;
           const width = Math.max(((r.endMs - r.startMs) / total) * 100, 0.2);
           const err = r.span.status.code === 2;
           return (
             <div
               key={r.span.spanId}
-              className={`wf-row ${selected === r.span.spanId ? 'sel' : ''}`}
+              className={`wf-row ${selected === r.span.spanId ? 'sel' : ''} ${matches?.size ? (matches.has(r.span.spanId) ? 'match' : 'dim') : ''}`}
               style={{ position: 'absolute', top: (first + i) * ROW, left: 0, right: 0 }}
               onClick={() => onSelect(r.span.spanId)}
               data-span={r.span.spanId}
@@ -216,8 +259,13 @@ export function Waterfall({ trace, selected, onSelect }: { trace: TraceView; sel
                 <span className="ellipsis" style={{ fontWeight: r.critical ? 600 : 400, color: err ? 'var(--error)' : undefined }}>
                   {spanLabel(r.span)}
                 </span>
+                {r.span.links.length > 0 && (
+                  <span className="wf-link" title={`${r.span.links.length} linked span${r.span.links.length === 1 ? '' : 's'} (see Links in its details)`}>
+                    ⤳{r.span.links.length}
+                  </span>
+                )}
               </div>
-              <div className="wf-bar-area">
+              <div className="wf-bar-area" style={{ overflow: 'hidden' }}>
                 <div
                   className={`wf-bar ${err ? 'err' : ''}`}
                   style={{ left: `${left}%`, width: `${width}%`, background: color(r.span.serviceName), opacity: r.critical ? 1 : 0.55 }}

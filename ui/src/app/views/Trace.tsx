@@ -1,13 +1,16 @@
-// One trace: the waterfall, the selected span's details, its logs (filterable by span), its
-// statistics (own time per service and operation), the traces of the same services that ran
-// beside it, and the sessions it belongs to with "Open replay at this moment".
+// One trace: the waterfall or the flame graph under a minimap (drag to zoom) and a time ruler,
+// find-in-trace (matches highlighted, n/N to step through them), the selected span's details,
+// its logs (filterable by span), its statistics (own time per service and operation), the
+// traces of the same services that ran beside it (each comparable with this one), and the
+// sessions it belongs to with "Open replay at this moment".
 
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { api, type TraceOutline, type TraceView as Trace } from '../api';
 import { Failed, Loading } from '../components/common';
-import { deepestErrorSpan, LogLines, serviceColor, SpanDetails, spanLabel, traceStatistics, Waterfall } from '../components/Waterfall';
+import { FlameGraph, findSpans, Minimap, Ruler, type TimeWindow } from '../components/TraceViews';
+import { deepestErrorSpan, flatten, LogLines, serviceColor, SpanDetails, spanLabel, traceStatistics, Waterfall } from '../components/Waterfall';
 import { dateTimeWithZone, duration, nsToMs } from '../format';
-import { useLoad } from '../hooks';
+import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
 export function TraceView({ id, params }: { id: string; params: URLSearchParams }) {
@@ -19,6 +22,23 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
     api.get<TraceOutline>(`/traces/${encodeURIComponent(id)}/outline?maxSpans=1`, signal),
   );
   const stats = useMemo(() => (trace.data ? traceStatistics(trace.data.spans) : []), [trace.data]);
+  // Every span in tree order, nothing folded: the minimap, the flame graph and find read these.
+  const all = useMemo(() => (trace.data ? flatten(trace.data.spans, new Set()) : { rows: [], startMs: 0, endMs: 0 }), [trace.data]);
+  const [mode, setMode] = useState<'waterfall' | 'flame'>(params.get('view') === 'flame' ? 'flame' : 'waterfall');
+  const [view, setView] = useState<TimeWindow | null>(null);
+  const [find, setFind] = useState('');
+  const [hit, setHit] = useState(0);
+  const matchList = useMemo(() => findSpans(all.rows, find), [all, find]);
+  const matches = useMemo(() => new Set(matchList), [matchList]);
+  const findRef = useRef<HTMLInputElement>(null);
+  const step = (by: number) => {
+    if (!matchList.length) return;
+    const i = (hit + by + matchList.length) % matchList.length;
+    setHit(i);
+    const spanId = matchList[i];
+    if (spanId) navigate(href(['traces', id], { span: spanId }), true);
+  };
+  useKeys({ '/': () => findRef.current?.focus(), n: () => step(1), N: () => step(-1) });
   if (trace.error?.status === 404)
     return (
       <div className="state">
@@ -61,6 +81,9 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
         </div>
         {errors > 0 && <span className="badge error">{errors} error spans</span>}
         <div style={{ flex: 1 }} />
+        <a className="btn" href={href(['compare'], { a: id })} title="Compare this trace with another: structure and durations side by side">
+          Compare…
+        </a>
         {t.sessions.map((s) => (
           <a
             key={s.sessionId}
@@ -73,8 +96,66 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
         ))}
       </div>
       <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 380px', gridTemplateRows: 'minmax(0, 1fr) 220px', flex: 1, minHeight: 0 }}>
-        <div style={{ minHeight: 0, background: 'var(--panel)', borderRight: '1px solid var(--border)' }}>
-          <Waterfall trace={t} selected={sel?.spanId ?? null} onSelect={select} />
+        <div style={{ minHeight: 0, background: 'var(--panel)', borderRight: '1px solid var(--border)', display: 'flex', flexDirection: 'column' }}>
+          <div className="trace-tools">
+            <div className="tabs" role="tablist" aria-label="Trace view" style={{ padding: 0, borderBottom: 0 }}>
+              {(
+                [
+                  ['waterfall', 'Waterfall'],
+                  ['flame', 'Flame graph'],
+                ] as const
+              ).map(([k, label]) => (
+                <button key={k} role="tab" aria-selected={mode === k} className={mode === k ? 'on' : ''} onClick={() => setMode(k)}>
+                  {label}
+                </button>
+              ))}
+            </div>
+            <label className="search" style={{ width: 240 }}>
+              <input
+                ref={findRef}
+                placeholder="Find in trace (name, service, key=value)"
+                aria-label="Find in trace"
+                value={find}
+                onChange={(e) => {
+                  setFind(e.target.value);
+                  setHit(-1);
+                }}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') step(e.shiftKey ? -1 : 1);
+                  if (e.key === 'Escape') {
+                    setFind('');
+                    (e.target as HTMLInputElement).blur();
+                  }
+                }}
+              />
+            </label>
+            {find && (
+              <span className="muted small" aria-live="polite">
+                {matchList.length ? (hit >= 0 ? `${hit + 1} of ${matchList.length}` : `${matchList.length} ${matchList.length === 1 ? 'match' : 'matches'}`) : 'no span matches'}
+              </span>
+            )}
+            {find && matchList.length > 0 && (
+              <>
+                <button className="btn small" onClick={() => step(-1)} aria-label="Previous match" title="Previous (N)">
+                  ↑
+                </button>
+                <button className="btn small" onClick={() => step(1)} aria-label="Next match" title="Next (n, Enter)">
+                  ↓
+                </button>
+              </>
+            )}
+          </div>
+          <Minimap rows={all.rows} startMs={all.startMs} endMs={all.endMs} view={view ?? { fromMs: all.startMs, toMs: all.endMs }} setView={setView} />
+          <div style={{ flex: 1, minHeight: 0, overflow: mode === 'flame' ? 'auto' : undefined }}>
+            {mode === 'waterfall' ? (
+              <Waterfall trace={t} selected={sel?.spanId ?? null} onSelect={select} view={view} matches={matches} focus={sel?.spanId ?? null} ruler={(s, v) => <Ruler traceStartMs={s} view={v} />} />
+            ) : (
+              <>
+                <Ruler traceStartMs={all.startMs} view={view ?? { fromMs: all.startMs, toMs: all.endMs }} />
+                <FlameGraph rows={all.rows} view={view ?? { fromMs: all.startMs, toMs: all.endMs }} selected={sel?.spanId ?? null} onSelect={select} matches={matches} />
+              </>
+            )}
+          </div>
         </div>
         <div style={{ gridRow: '1 / span 2', gridColumn: 2, overflow: 'auto', background: 'var(--panel)' }}>{sel && <SpanDetails span={sel} trace={t} />}</div>
         <div style={{ minHeight: 0, overflow: 'auto', borderTop: '1px solid var(--border)', borderRight: '1px solid var(--border)', background: 'var(--panel)' }}>
@@ -153,6 +234,7 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
                     <th className="num">Duration</th>
                     <th className="num">Overlap</th>
                     <th className="num">Errors</th>
+                    <th />
                   </tr>
                 </thead>
                 <tbody>
@@ -168,6 +250,9 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
                       <td className="num">{duration(o.durationMs)}</td>
                       <td className="num">{duration(o.overlapMs)}</td>
                       <td className="num">{o.errorCount || ''}</td>
+                      <td>
+                        <a href={href(['compare'], { a: id, b: o.traceId })}>compare</a>
+                      </td>
                     </tr>
                   ))}
                 </tbody>
