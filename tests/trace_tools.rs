@@ -193,61 +193,11 @@ fn the_trace_page_finds_zooms_flames_follows_links_and_compares() {
     assert_eq!(seen["onlyDifferences"], 4, "{seen}");
 }
 
-/// A trace of `n` spans in a tree of fan-out 8 over four services, each 1 ms later than its
-/// parent, for the large-trace checks.
-pub fn big_trace(trace: u8, n: usize) -> Vec<u8> {
-    let services = ["storefront-api", "payment-svc", "order-svc", "fraud-svc"];
-    let id = |i: usize| -> Vec<u8> {
-        let mut b = (i as u64 + 1).to_be_bytes().to_vec();
-        b[0] = trace;
-        b
-    };
-    let spans: Vec<Span> = (0..n)
-        .map(|i| {
-            let parent = if i == 0 { vec![] } else { id((i - 1) / 8) };
-            let start = (T0_MS + 120_000 + (i as u64 % 500)) * 1_000_000;
-            Span {
-                trace_id: vec![trace; 16],
-                span_id: id(i),
-                parent_span_id: parent,
-                name: format!("step {}", i % 40),
-                kind: 1,
-                start_time_unix_nano: start,
-                end_time_unix_nano: start + (1 + (i as u64 % 7)) * 1_000_000,
-                attributes: vec![s("step.index", &i.to_string())],
-                ..Default::default()
-            }
-        })
-        .collect();
-    let mut by_service: Vec<Vec<Span>> = vec![vec![]; services.len()];
-    for (i, sp) in spans.into_iter().enumerate() {
-        by_service[i % services.len()].push(sp);
-    }
-    ExportTraceServiceRequest {
-        resource_spans: by_service
-            .into_iter()
-            .zip(services)
-            .map(|(spans, service)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![s("service.name", service)],
-                    ..Default::default()
-                }),
-                scope_spans: vec![ScopeSpans {
-                    spans,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-    .encode_to_vec()
-}
-
 #[test]
 fn a_twenty_thousand_span_trace_opens_scrolls_finds_and_flames() {
     let e = Engine::start();
     let trace = 0x77;
-    e.post_protobuf("/v1/traces", big_trace(trace, 20_000));
+    e.post_protobuf("/v1/traces", sightline_tests::big_trace(trace, 20_000));
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace-tools-screenshots");
     let seen = node_client([
         "trace-perf.mjs",

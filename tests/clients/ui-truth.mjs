@@ -84,6 +84,45 @@ try {
     await page.locator('.header-bar .title', { hasText: 'alice@example.com' }).waitFor();
     await frame().getByText('Alpha checkout').waitFor({ timeout: 15000 });
 
+    // The header says everything it has, even at 1280 px: no field cut off.
+    const header = await page.locator('.header-bar').boundingBox();
+    const fields = await page.locator('.header-bar .kv > span, .header-bar .btn').evaluateAll((els) => els.map((e) => [e.innerText, e.getBoundingClientRect().right, e.getBoundingClientRect().width, e.scrollWidth <= e.clientWidth + 1]));
+    for (const [text, right, width, whole] of fields) check(right <= header.x + header.width + 1 && width > 0 && whole, `header field cut at ${w}px: ${text}`);
+    // Theater: the player takes the page, its drawing grows; t again brings the panels back.
+    // The page's drawn size over its own (the player never draws it above 1:1).
+    const scale = () => page.locator('.viewport .frame').last().evaluate((f) => f.getBoundingClientRect().width / f.offsetWidth);
+    const before = await scale();
+    await page.locator('body').press('t');
+    await page.locator('.session.theater').waitFor();
+    check((await page.locator('.feed').isVisible()) === false, 'theater hides the feed');
+    await page.waitForTimeout(300);
+    const theater = await scale();
+    check(before > 0.99 ? theater > 0.99 : theater > before * 1.2, `theater draws the page larger: ${before} → ${theater}`);
+    await shot('session-theater');
+    await page.locator('body').press('t');
+    await page.locator('.session:not(.theater)').waitFor();
+    // The split: the panels' edge dragged up 100 px, and moved by the keyboard; remembered.
+    const tabs = () => page.locator('.tabs-area').evaluate((t) => t.getBoundingClientRect().height);
+    const h0 = await tabs();
+    const edge = await page.getByRole('separator', { name: 'Resize the player and the panels' }).boundingBox();
+    await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2 - 100, { steps: 4 });
+    await page.mouse.up();
+    const h1 = await tabs();
+    check(Math.abs(h1 - h0 - 100) <= 2, `dragged up 100 px: ${h0} → ${h1}`);
+    await page.getByRole('separator', { name: 'Resize the player and the panels' }).focus();
+    await page.keyboard.press('ArrowDown');
+    const h2 = await tabs();
+    check(Math.abs(h1 - h2 - 20) <= 2, `ArrowDown gives the panels 20 px less: ${h1} → ${h2}`);
+    await page.reload();
+    await frame().getByText('Alpha checkout').waitFor({ timeout: 15000 });
+    check(Math.abs((await tabs()) - h2) <= 2, 'the split is remembered');
+    result.split = [h0, h1, h2];
+    await page.getByRole('separator', { name: 'Resize the player and the panels' }).focus();
+    await page.keyboard.press('End');
+    await page.evaluate(() => localStorage.removeItem('sightline.session.split'));
+
     // A pasted link to the trace opens on the span that failed.
     await page.goto(`${base}#/traces/${declined}`);
     await page.locator('.wf-row').first().waitFor();

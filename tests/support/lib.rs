@@ -545,3 +545,66 @@ where
     );
     serde_json::from_slice(&out.stdout).expect("json on stdout")
 }
+
+/// A trace of `n` spans in a tree of fan-out 8 over four services, each 1 ms later than its
+/// parent, for the large-trace checks and the UI bench: one request of protobuf.
+pub fn big_trace(trace: u8, n: usize) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
+    const T0_MS: u64 = 1_763_000_000_000;
+    let s = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    };
+    let services = ["storefront-api", "payment-svc", "order-svc", "fraud-svc"];
+    let id = |i: usize| -> Vec<u8> {
+        let mut b = (i as u64 + 1).to_be_bytes().to_vec();
+        b[0] = trace;
+        b
+    };
+    let spans: Vec<Span> = (0..n)
+        .map(|i| {
+            let parent = if i == 0 { vec![] } else { id((i - 1) / 8) };
+            let start = (T0_MS + 120_000 + (i as u64 % 500)) * 1_000_000;
+            Span {
+                trace_id: vec![trace; 16],
+                span_id: id(i),
+                parent_span_id: parent,
+                name: format!("step {}", i % 40),
+                kind: 1,
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + (1 + (i as u64 % 7)) * 1_000_000,
+                attributes: vec![s("step.index", &i.to_string())],
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut by_service: Vec<Vec<Span>> = vec![vec![]; services.len()];
+    for (i, sp) in spans.into_iter().enumerate() {
+        by_service[i % services.len()].push(sp);
+    }
+    ExportTraceServiceRequest {
+        resource_spans: by_service
+            .into_iter()
+            .zip(services)
+            .map(|(spans, service)| ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![s("service.name", service)],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}

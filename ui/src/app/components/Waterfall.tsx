@@ -171,8 +171,10 @@ export function flatten(spans: Span[], collapsed: Set<string>): { rows: Row[]; s
 }
 
 const ROW = 24;
-/** Rows drawn at once; a 20,000-span trace scrolls through them. */
-const WINDOW = 400;
+/** Rows drawn beyond the visible ones on either side, so a scroll of a few rows draws nothing
+ * new; only these and the visible rows are in the page, so a 20,000-span trace costs what a
+ * short one does (measured: `cargo bench --bench ui`). */
+const OVERSCAN = 20;
 
 /**
  * The waterfall. `view` narrows the time axis to a stretch of the trace (the minimap's zoom);
@@ -203,8 +205,16 @@ export function Waterfall({
   const box = useRef<HTMLDivElement>(null);
   const from = view?.fromMs ?? startMs;
   const total = Math.max((view?.toMs ?? endMs) - from, 0.001);
-  const first = Math.max(0, Math.floor(scrollTop / ROW) - 50);
-  const shown = rows.slice(first, first + WINDOW);
+  const [height, setHeight] = useState(800);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
+  const shown = rows.slice(first, first + Math.ceil(height / ROW) + 2 * OVERSCAN);
   // Bring the focused span into view: unfold what hides it, then scroll to its row.
   useEffect(() => {
     if (!focus) return;

@@ -1,5 +1,7 @@
 // The core screen: the replay beside the activity feed (synced to playback), and tabs for the
-// session's requests, console, the backend behind a request, and what did not link.
+// session's requests, console, the backend behind a request, and what did not link. The split
+// between player and panels is dragged (or moved with the arrow keys) and remembered; theater
+// mode (t) gives the player the whole page, fullscreen (f) the whole screen.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, query, type BrowserItem, type Diagnostics, type ReplayWindow, type SessionDetail, type Timeline, type TimelineItem, type TraceView as Trace } from '../api';
@@ -9,7 +11,7 @@ import { Player, type Band, type Mark, type PlayerHandle } from '../components/P
 import { RequestDetails } from '../components/RequestDetails';
 import { deepestErrorSpan, LogLines, SpanDetails, Waterfall } from '../components/Waterfall';
 import { clock, dateTimeWithZone, duration, nsToMs, plural, shortUrl } from '../format';
-import { useLoad } from '../hooks';
+import { useKeys, useLoad } from '../hooks';
 import { describeScope, useIncidents } from '../incidents';
 import { href, navigate, parseOffset } from '../router';
 import { guardReplay } from '../replay-guard';
@@ -148,6 +150,16 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
   const [tab, setTab] = useState<Tab>((params.get('tab') as Tab) ?? 'network');
   const [request, setRequest] = useState<string | null>(params.get('request'));
   const player = useRef<PlayerHandle | null>(null);
+  const [theater, setTheater] = useState(params.get('theater') === '1');
+  const stageRef = useRef<HTMLDivElement>(null);
+  const [split, setSplit] = useSplit();
+  const fullscreen = () => {
+    const el = stageRef.current;
+    if (!el) return;
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void el.requestFullscreen?.();
+  };
+  useKeys({ t: () => setTheater((v) => !v), f: fullscreen });
 
   const [allLogs, setAllLogs] = useState(false);
   // Backend logs can outnumber everything the user did; the feed keeps warnings and errors
@@ -250,6 +262,12 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
         <button className="btn" onClick={() => void navigator.clipboard?.writeText(`${location.origin}/${href(['sessions', id], { t: `${(now / 1000).toFixed(1)}s` })}`)}>
           Copy link at {clock(now, short)}
         </button>
+        <button className={`btn ${theater ? 'on' : ''}`} aria-pressed={theater} onClick={() => setTheater(!theater)} title="The player on the whole page (t)">
+          Theater
+        </button>
+        <button className="btn" onClick={fullscreen} title="The player on the whole screen (f; Esc leaves)">
+          Fullscreen
+        </button>
         <PinButton id={id} pinned={!!detail.pinned} />
         <ReportButton id={id} />
         <a className="btn" href={`/api/v1/export${query({ session: id })}`} download title="This session, its traces and logs, as one .sightline file to share">
@@ -263,8 +281,8 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
           {detail.importedFrom.exportedMs ? ` at ${dateTimeWithZone(detail.importedFrom.exportedMs)}` : ''} · imported {dateTimeWithZone(detail.importedFrom.importedMs)}
         </div>
       )}
-      <div className="session">
-        <div className="stage">
+      <div className={`session ${theater ? 'theater' : ''}`} style={{ gridTemplateRows: `minmax(0, 1fr) ${split.panels}px`, gridTemplateColumns: `minmax(0, 1fr) ${split.feed}px` } as React.CSSProperties}>
+        <div className="stage" ref={stageRef}>
           <Player
             events={win.replay.events}
             windowEndMs={Math.min(win.replay.toMs - startMs, durationMs)}
@@ -280,6 +298,12 @@ function SessionScreen({ id, params, detail, timeline, replay: first }: { id: st
             onTime={setNow}
             handle={player}
           />
+          {!theater && (
+            <>
+              <Separator orientation="horizontal" label="Resize the player and the panels" value={split.panels} min={SPLIT.minPanels} max={SPLIT.maxPanels} set={(v) => setSplit({ ...split, panels: v })} />
+              <Separator orientation="vertical" label="Resize the activity feed" value={split.feed} min={SPLIT.minFeed} max={SPLIT.maxFeed} set={(v) => setSplit({ ...split, feed: v })} />
+            </>
+          )}
         </div>
         <div className="feed" ref={feedRef} aria-label="Activity">
           <div className="feed-head">
@@ -616,3 +640,80 @@ function DiagnosticsTab({ sessionId }: { sessionId: string }) {
   );
 }
 
+/** The split's bounds: the panels and the feed stay usable, the player never vanishes. */
+const SPLIT = { minPanels: 120, maxPanels: 720, minFeed: 240, maxFeed: 720, panels: 300, feed: 380 };
+const SPLIT_KEY = 'sightline.session.split';
+
+/** The player/panels split, remembered across sessions (this browser's storage). */
+function useSplit(): [{ panels: number; feed: number }, (v: { panels: number; feed: number }) => void] {
+  const [split, setSplit] = useState(() => {
+    try {
+      const v = JSON.parse(localStorage.getItem(SPLIT_KEY) ?? 'null') as { panels?: unknown; feed?: unknown } | null;
+      const num = (x: unknown, lo: number, hi: number, d: number) => (typeof x === 'number' && Number.isFinite(x) ? Math.min(Math.max(x, lo), hi) : d);
+      return { panels: num(v?.panels, SPLIT.minPanels, SPLIT.maxPanels, SPLIT.panels), feed: num(v?.feed, SPLIT.minFeed, SPLIT.maxFeed, SPLIT.feed) };
+    } catch {
+      return { panels: SPLIT.panels, feed: SPLIT.feed };
+    }
+  });
+  const set = (v: { panels: number; feed: number }) => {
+    setSplit(v);
+    try {
+      localStorage.setItem(SPLIT_KEY, JSON.stringify(v));
+    } catch {
+      // Storage refused (private mode): the split still holds for this page.
+    }
+  };
+  return [split, set];
+}
+
+/**
+ * A drag handle on the stage's bottom (horizontal) or right (vertical) edge: drag it, or focus
+ * it and use the arrow keys (Home/End for the bounds), as the WAI-ARIA window splitter does.
+ * The value is the size of what is beyond the edge (the panels below, the feed to the right).
+ */
+function Separator({ orientation, label, value, min, max, set }: { orientation: 'horizontal' | 'vertical'; label: string; value: number; min: number; max: number; set: (v: number) => void }) {
+  const clamp = (v: number) => Math.round(Math.min(Math.max(v, min), max));
+  const horizontal = orientation === 'horizontal';
+  return (
+    <div
+      className={`splitter ${orientation}`}
+      role="separator"
+      aria-orientation={orientation}
+      aria-label={label}
+      aria-valuenow={value}
+      aria-valuemin={min}
+      aria-valuemax={max}
+      tabIndex={0}
+      onMouseDown={(e) => {
+        e.preventDefault();
+        const start = horizontal ? e.clientY : e.clientX;
+        const from = value;
+        const move = (m: MouseEvent) => {
+          const d = (horizontal ? m.clientY : m.clientX) - start;
+          // Dragging the edge away from the player grows it: the panels (or the feed) shrink.
+          set(clamp(from - d));
+        };
+        const up = () => {
+          window.removeEventListener('mousemove', move);
+          window.removeEventListener('mouseup', up);
+        };
+        window.addEventListener('mousemove', move);
+        window.addEventListener('mouseup', up);
+      }}
+      onKeyDown={(e) => {
+        const step = e.shiftKey ? 80 : 20;
+        // Moving the edge towards the panels' side gives them less room.
+        const grow: Record<string, number> = horizontal ? { ArrowUp: step, ArrowDown: -step } : { ArrowLeft: step, ArrowRight: -step };
+        const d = grow[e.key];
+        if (d !== undefined) {
+          e.preventDefault();
+          e.stopPropagation();
+          set(clamp(value + d));
+        } else if (e.key === 'Home' || e.key === 'End') {
+          e.preventDefault();
+          set(e.key === 'Home' ? min : max);
+        }
+      }}
+    />
+  );
+}
