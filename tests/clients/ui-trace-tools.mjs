@@ -34,6 +34,26 @@ try {
     const spanParam = () => new URL(page.url().replace('#/', '')).searchParams.get('span');
     const first = scheme === 'light' && w === 1280;
 
+    if (first) {
+      // The trace list's attribute filters: each Enter adds one, all must match.
+      await page.goto(`${base}/#/traces`);
+      const attr = () => page.getByPlaceholder('key=value, Enter adds');
+      await attr().fill('http.route=/api/checkout');
+      await attr().press('Enter');
+      await page.waitForFunction(() => location.hash.split('attribute=').length === 2);
+      await page.waitForTimeout(300);
+      result.oneAttribute = await page.locator('.toolbar .chip.on').allInnerTexts();
+      await attr().fill('payment.result=approved');
+      await attr().press('Enter');
+      await page.waitForFunction(() => location.hash.split('attribute=').length === 3);
+      await page.waitForTimeout(500);
+      result.twoAttributes = await page.locator('.toolbar .chip.on').allInnerTexts();
+      await page.waitForFunction(() => document.querySelectorAll('table.grid tbody tr').length === 1);
+      await page.locator('table.grid tbody tr').first().click();
+      await page.waitForFunction(() => /#\/traces\/[0-9a-f]{32}/.test(location.hash));
+      result.twoAttributesTrace = new URL(page.url()).hash.split('/')[2].split('?')[0];
+    }
+
     await page.goto(`${base}/#/traces/${fast}`);
     await page.locator('.wf-row').first().waitFor();
     await page.locator('.minimap canvas').waitFor();

@@ -9,6 +9,7 @@ import { Failed, Loading } from '../components/common';
 import { IncidentChip, IncidentFilter } from '../components/IncidentChip';
 import { prettyJson, severityClass } from '../components/Waterfall';
 import { dateTimeWithZone, plural, timeOfDay, nsToMs } from '../format';
+import { attributeQuery, hrefWithAttributes, withAttribute } from '../filters';
 import { useKeys, useLoad, useStream } from '../hooks';
 import { useIncidents } from '../incidents';
 import { href, navigate } from '../router';
@@ -19,11 +20,6 @@ const KEYS = ['q', 'match', 'minSeverity', 'service', 'traceId', 'session', 'ran
 
 /** How the search box matches when the URL does not say: word starts, so "lock" finds "locked". */
 const DEFAULT_MATCH = 'prefix';
-
-/** The `attribute=k=v` filters, each its own URL parameter. */
-function attributeQuery(attrs: string[]): string {
-  return attrs.map((a) => `&attribute=${encodeURIComponent(a)}`).join('');
-}
 
 export function LogsView({ params }: { params: URLSearchParams }) {
   const filters: Record<string, string> = {};
@@ -39,11 +35,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
   const [more, setMore] = useState<{ logs: LogRecord[]; cursor: string | null } | null>(null);
   const [tail, setTail] = useState(false);
   useEffect(() => setMore(null), [key]);
-  const go = (next: Record<string, string>, nextAttrs: string[] = attrs) => {
-    const url = href(['logs'], next);
-    const extra = nextAttrs.map((a) => `attribute=${encodeURIComponent(a)}`).join('&');
-    navigate(extra ? `${url}${url.includes('?') ? '&' : '?'}${extra}` : url, true);
-  };
+  const go = (next: Record<string, string>, nextAttrs: string[] = attrs) => navigate(hrefWithAttributes(['logs'], next, nextAttrs), true);
   const set = (k: string, v: string | null) => {
     const next = { ...filters };
     if (v === null || v === '') delete next[k];
@@ -51,8 +43,7 @@ export function LogsView({ params }: { params: URLSearchParams }) {
     go(next);
   };
   const addAttribute = (k: string, v: string) => {
-    const kv = `${k}=${v}`;
-    if (!attrs.includes(kv)) go(filters, [...attrs.filter((a) => !a.startsWith(`${k}=`)), kv]);
+    if (!attrs.includes(`${k}=${v}`)) go(filters, withAttribute(attrs, k, v));
   };
 
   // Live tail: new logs reload the first page (the engine coalesces announcements).

@@ -10,6 +10,7 @@ import { Failed, Loading } from '../components/common';
 import { RangePicker, resolveRange } from '../components/RangePicker';
 import { serviceColor } from '../components/Waterfall';
 import { dateTimeWithZone, nsToMs, plural } from '../format';
+import { attributeQuery, hrefWithAttributes, withAttribute } from '../filters';
 import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
@@ -35,9 +36,7 @@ export function MetricsView({ params }: { params: URLSearchParams }) {
   const go = (next: Record<string, string | null | undefined>, attrs: string[] = filters) => {
     const merged: Record<string, string | undefined> = { ...state };
     for (const [k, v] of Object.entries(next)) merged[k] = v ?? undefined;
-    const url = href(['metrics'], merged);
-    const extra = attrs.map((a) => `attribute=${encodeURIComponent(a)}`).join('&');
-    navigate(extra ? `${url}${url.includes('?') ? '&' : '?'}${extra}` : url, true);
+    navigate(hrefWithAttributes(['metrics'], merged, attrs), true);
   };
   const list = useLoad<InstrumentList>(`instruments|${rangeKey}`, (signal) => {
     const r = resolveRange(params, Date.now(), DEFAULT_RANGE);
@@ -159,8 +158,7 @@ function ChartPane({
   const chart = useLoad<MetricChart>(key, (signal) => {
     const r = resolveRange(params, Date.now(), DEFAULT_RANGE);
     const q = query({ name, service, groupBy, buckets: BUCKETS, fromMs: r.fromMs, toMs: r.toMs });
-    const attrs = filters.map((a) => `&attribute=${encodeURIComponent(a)}`).join('');
-    return api.get<MetricChart>(`/metrics/chart${q}${attrs}`, signal);
+    return api.get<MetricChart>(`/metrics/chart${q}${attributeQuery(filters)}`, signal);
   });
   const c = chart.data;
   const xs = useMemo(() => {
@@ -191,8 +189,7 @@ function ChartPane({
   const inst = c.instrument;
   const activeFilters = new Map(filters.map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
   const setFilter = (k: string, v: string | null) => {
-    const next = filters.filter((f) => !f.startsWith(`${k}=`));
-    go({}, v === null ? next : [...next, `${k}=${v}`]);
+    go({}, v === null ? filters.filter((f) => !f.startsWith(`${k}=`)) : withAttribute(filters, k, v));
   };
   const empty = c.series.length === 0;
   return (

@@ -8,10 +8,11 @@ import { IncidentFilter } from '../components/IncidentChip';
 import { RangePicker, rangeChanged, withRange } from '../components/RangePicker';
 import { serviceColor } from '../components/Waterfall';
 import { ago, dateTimeWithZone, duration, nsToMs, plural } from '../format';
+import { attributeQuery, hrefWithAttributes, withAttribute } from '../filters';
 import { useKeys, useLoad } from '../hooks';
 import { href, navigate } from '../router';
 
-const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'attribute', 'range', 'fromMs', 'toMs', 'session', 'incident'] as const;
+const KEYS = ['service', 'name', 'status', 'minDurationMs', 'maxDurationMs', 'range', 'fromMs', 'toMs', 'session', 'incident'] as const;
 const PAGE = 500;
 
 export function TracesView({ params }: { params: URLSearchParams }) {
@@ -20,14 +21,16 @@ export function TracesView({ params }: { params: URLSearchParams }) {
     const v = params.get(k);
     if (v) filters[k] = v;
   }
-  const key = JSON.stringify(filters);
-  const list = useLoad<TraceList>(key, (signal) => api.get<TraceList>(`/traces${query({ ...withRange(filters), limit: PAGE })}`, signal));
+  const attrs = params.getAll('attribute').filter(Boolean);
+  const key = JSON.stringify([filters, attrs]);
+  const list = useLoad<TraceList>(key, (signal) => api.get<TraceList>(`/traces${query({ ...withRange(filters), limit: PAGE })}${attributeQuery(attrs)}`, signal));
+  const go = (next: Record<string, string>, nextAttrs: string[] = attrs) => navigate(hrefWithAttributes(['traces'], next, nextAttrs), true);
   const services = useLoad<{ services: ServiceInfo[] }>('services', (signal) => api.get('/services', signal));
   const set = (k: string, v: string | null) => {
     const next = { ...filters };
     if (v === null || v === '') delete next[k];
     else next[k] = v;
-    navigate(href(['traces'], next), true);
+    go(next);
   };
   const [selected, setSelected] = useState(0);
   const rows = list.data?.traces ?? [];
@@ -56,14 +59,28 @@ export function TracesView({ params }: { params: URLSearchParams }) {
           ))}
         </select>
         <TextFilter inputRef={nameRef} placeholder="Span name" value={filters.name ?? ''} set={(v) => set('name', v)} />
-        <TextFilter placeholder="attribute=value" value={filters.attribute ?? ''} set={(v) => set('attribute', v)} />
+        <TextFilter
+          key={attrs.length}
+          placeholder="key=value, Enter adds"
+          value=""
+          width={200}
+          set={(v) => {
+            const i = v.indexOf('=');
+            if (i > 0) go(filters, withAttribute(attrs, v.slice(0, i).trim(), v.slice(i + 1).trim()));
+          }}
+        />
+        {attrs.map((a) => (
+          <button key={a} className="chip on" onClick={() => go(filters, attrs.filter((x) => x !== a))} title="Remove this filter">
+            {a} <span className="x">✕</span>
+          </button>
+        ))}
         <TextFilter placeholder="min ms" value={filters.minDurationMs ?? ''} set={(v) => set('minDurationMs', v)} width={80} />
         <TextFilter placeholder="max ms" value={filters.maxDurationMs ?? ''} set={(v) => set('maxDurationMs', v)} width={80} />
         <button className={`chip ${filters.status === 'error' ? 'on' : ''}`} onClick={() => set('status', filters.status === 'error' ? null : 'error')}>
           Errors only
         </button>
         <IncidentFilter value={filters.incident} set={(v) => set('incident', v)} />
-        <RangePicker value={filters} set={(v) => navigate(href(['traces'], rangeChanged(filters, v)), true)} anyLabel="Any time" />
+        <RangePicker value={filters} set={(v) => go(rangeChanged(filters, v))} anyLabel="Any time" />
         <div className="grow" />
         {list.data && <span className="muted small">{rows.length >= PAGE ? `newest ${PAGE}` : plural(rows.length, 'trace')}</span>}
       </div>
@@ -73,7 +90,7 @@ export function TracesView({ params }: { params: URLSearchParams }) {
         <Loading what="traces" />
       ) : (
         <div className="page" style={{ padding: 0 }}>
-          {rows.length > 0 && <Histogram traces={rows} pick={(lo, hi) => navigate(href(['traces'], { ...filters, minDurationMs: String(Math.floor(lo)), maxDurationMs: String(Math.ceil(hi)) }), true)} />}
+          {rows.length > 0 && <Histogram traces={rows} pick={(lo, hi) => go({ ...filters, minDurationMs: String(Math.floor(lo)), maxDurationMs: String(Math.ceil(hi)) })} />}
           {rows.length === 0 ? (
             <div className="state">
               <h2>No trace matches</h2>
