@@ -157,7 +157,11 @@ fn the_trace_page_finds_zooms_flames_follows_links_and_compares() {
     assert_eq!(seen["pageErrors"], serde_json::json!([]), "{seen}");
     // The list's attribute filters: two chips, and only the fast checkout has both.
     assert_eq!(seen["twoAttributes"].as_array().unwrap().len(), 2, "{seen}");
-    assert_eq!(seen["twoAttributesTrace"], hex::encode([FAST; 16]), "{seen}");
+    assert_eq!(
+        seen["twoAttributesTrace"],
+        hex::encode([FAST; 16]),
+        "{seen}"
+    );
     // Ruler and minimap.
     assert!(seen["ticks"].as_u64().unwrap() >= 3, "{seen}");
     assert_eq!(
