@@ -66,6 +66,23 @@ try {
   await page.locator('table.grid tbody tr', { hasText: 'order-svc' }).waitFor({ timeout: 15000 });
   await shot('demo-9-services');
 
+  // Logs: "lock" finds "locked" (word starts), the record's details beside the list.
+  await page.goto(`${base}#/logs?q=lock`);
+  await page.locator('.logrow', { hasText: 'database is locked' }).first().click({ timeout: 15000 });
+  await page.getByRole('complementary', { name: 'Log details' }).locator('.log-body').waitFor();
+  await shot('demo-10-logs');
+
+  // The declined checkout compared with another checkout of the same route.
+  await page.goto(`${base}#/compare?a=${trace}`);
+  await page.locator('table[aria-label="Traces of the same operation"] tbody tr').first().click({ timeout: 15000 });
+  await page.locator('table.compare tbody tr').first().waitFor();
+  await shot('demo-11-compare');
+
+  // Its flame graph.
+  await page.goto(`${base}#/traces/${trace}?view=flame`);
+  await page.locator('.flame canvas').waitFor();
+  await shot('demo-12-flame');
+
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
 } finally {
   await browser.close();

@@ -208,6 +208,9 @@ describe('traces read the same everywhere', () => {
     expect(spanLabel(sp('1', '', 's', 'GET', 0, 1, { 'http.route': '/cart/{id}' }))).toBe('GET /cart/{id}');
     expect(spanLabel(sp('1', '', 's', 'GET', 0, 1))).toBe('GET');
     expect(spanLabel(sp('1', '', 's', 'authorize card', 0, 1, { 'http.route': '/x' }))).toBe('authorize card');
+    // A browser's fetch span: the path of its URL, without the query.
+    expect(spanLabel(sp('1', '', 's', 'POST', 0, 1, { 'http.url': 'http://127.0.0.1:3000/api/checkout?x=1' }))).toBe('POST /api/checkout');
+    expect(spanLabel(sp('1', '', 's', 'GET', 0, 1, { 'url.full': 'https://shop' }))).toBe('GET /');
   });
 
   it('counts own time per service and operation', () => {

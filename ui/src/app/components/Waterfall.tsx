@@ -39,8 +39,16 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
 export function spanLabel(span: Pick<Span, 'name' | 'attributes'>): string {
   if (!METHODS.has(span.name)) return span.name;
   const a = span.attributes as Record<string, unknown>;
-  const route = [a['http.route'], a['url.path'], a['http.target']].find((v) => typeof v === 'string' && v !== '');
-  return route ? `${span.name} ${route as string}` : span.name;
+  // The route, the path, the target, or the path of a full URL (a browser's fetch span).
+  const path = (v: unknown): string | null => {
+    if (typeof v !== 'string' || v === '') return null;
+    const i = v.indexOf('://');
+    const rest = i >= 0 ? v.slice(i + 3) : v;
+    const p = i >= 0 ? (rest.includes('/') ? rest.slice(rest.indexOf('/')) : '/') : rest;
+    return p.split(/[?#]/)[0] || null;
+  };
+  const route = [a['http.route'], a['url.path'], a['http.target'], a['url.full'], a['http.url']].map(path).find((v) => v !== null);
+  return route ? `${span.name} ${route}` : span.name;
 }
 
 /** One operation of a trace: its spans' count, total and own time. */

@@ -520,29 +520,6 @@ struct Group {
     points: usize,
 }
 
-/// Attribute sets read, parsed once each.
-#[derive(Default)]
-struct AttrCache {
-    parsed: HashMap<String, Rc<Map<String, Json>>>,
-}
-
-impl AttrCache {
-    fn get(&mut self, text: &str) -> Rc<Map<String, Json>> {
-        if let Some(m) = self.parsed.get(text) {
-            return m.clone();
-        }
-        let map = match parse_json(text) {
-            Json::Object(m) => m,
-            _ => Map::new(),
-        };
-        let m = Rc::new(map);
-        if self.parsed.len() < MAX_ATTRIBUTE_SETS {
-            self.parsed.insert(text.to_owned(), m.clone());
-        }
-        m
-    }
-}
-
 /// An attribute value as a filter or label reads it.
 fn value_text(v: &Json) -> String {
     match v {
@@ -582,7 +559,179 @@ struct Accumulated {
     truncated: bool,
 }
 
+/// A point read and kept: its time, its protobuf, its attribute set's entry, and how many rows
+/// of its stream it stands for (a cumulative stream's last row of a bucket stands for all).
+struct Point {
+    time: i64,
+    bucket: Option<usize>,
+    blob: Vec<u8>,
+    set: Rc<SetEntry>,
+    rows: usize,
+}
+
+/// One attribute set as the accumulation uses it: parsed once, with the group it goes to.
+struct SetEntry {
+    attrs: Map<String, Json>,
+    group: String,
+    group_attrs: Map<String, Json>,
+}
+
+/// What adds points into groups, for one metric row (stream state) of one question.
+struct Sink<'a> {
+    acc: &'a mut Accumulated,
+    previous: HashMap<(Rc<str>, i64), Previous>,
+    kind: &'a str,
+    buckets: usize,
+    distribution: bool,
+    rate: bool,
+    cumulative: bool,
+    to_delta: bool,
+}
+
+impl Sink<'_> {
+    fn apply(&mut self, stream: (Rc<str>, i64), p: Point) -> Result<()> {
+        let mut sink = Vec::new();
+        let exemplars = if p.bucket.is_some() {
+            &mut self.acc.exemplars
+        } else {
+            &mut sink
+        };
+        let Some(reading) = decode(self.kind, &p.blob, exemplars)? else {
+            return Ok(());
+        };
+        // A level to report: a gauge's, an up-down sum's, a cumulative count's (a delta
+        // count's last value is only its last interval's).
+        let raw_last = match &reading {
+            Reading::Number(v) if self.cumulative || !self.rate => Some(*v),
+            _ => None,
+        };
+        // A cumulative count becomes the change since the stream's previous point (an up-down
+        // sum is a level, taken as it is).
+        let reading = if self.to_delta {
+            let delta = delta_of(self.previous.get(&stream), &reading);
+            self.previous.insert(stream, remember(&reading));
+            delta
+        } else {
+            Some(reading)
+        };
+        let Some(bucket) = p.bucket else {
+            return Ok(()); // the baseline before the range
+        };
+        if self.acc.keys.len() < 200 {
+            for (k, v) in &p.set.attrs {
+                let values = self.acc.keys.entry(k.clone()).or_default();
+                if values.len() < MAX_ATTRIBUTE_SETS {
+                    *values.entry(value_text(v)).or_default() += p.rows;
+                }
+            }
+        }
+        let (buckets, distribution) = (self.buckets, self.distribution);
+        let g = self
+            .acc
+            .groups
+            .entry(p.set.group.clone())
+            .or_insert_with(|| Group {
+                attributes: p.set.group_attrs.clone(),
+                values: vec![(0.0, 0); buckets],
+                dists: if distribution {
+                    vec![Dist::default(); buckets]
+                } else {
+                    Vec::new()
+                },
+                means: vec![(0.0, 0); buckets],
+                ..Group::default()
+            });
+        g.points += p.rows;
+        if let Some(v) = raw_last {
+            if g.last.is_none_or(|(t, _)| t <= p.time) {
+                g.last = Some((p.time, v));
+            }
+        }
+        let Some(reading) = reading else {
+            return Ok(());
+        };
+        match reading {
+            Reading::Number(v) => {
+                let slot = &mut g.values[bucket];
+                slot.0 += v;
+                slot.1 = if self.rate { 1 } else { slot.1 + 1 };
+            }
+            Reading::Dist {
+                ranges,
+                count,
+                sum,
+                min,
+                max,
+            } => {
+                let d = &mut g.dists[bucket];
+                for (lo, hi, n) in ranges {
+                    d.add_range(lo, hi, n);
+                }
+                d.count = d.count.saturating_add(count);
+                d.sum += sum;
+                d.min = min_opt(d.min, min);
+                d.max = max_opt(d.max, max);
+                g.means[bucket].0 += sum;
+                g.means[bucket].1 = g.means[bucket].1.saturating_add(count);
+                g.values[bucket].0 += count as f64;
+                g.values[bucket].1 = 1;
+            }
+            Reading::Summary {
+                count,
+                sum,
+                quantiles,
+            } => {
+                for (q, v) in quantiles {
+                    let line = g
+                        .summary
+                        .entry(OrdF64(q))
+                        .or_insert_with(|| vec![(0.0, 0); buckets]);
+                    line[bucket].0 += v;
+                    line[bucket].1 += 1;
+                }
+                g.means[bucket].0 += sum;
+                g.means[bucket].1 = g.means[bucket].1.saturating_add(count);
+                g.values[bucket].0 += count as f64;
+                g.values[bucket].1 = 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The group an attribute set goes to, and what the group has in common.
+fn group_of(grouping: &Grouping, attrs: &Map<String, Json>) -> (String, Map<String, Json>) {
+    match grouping {
+        Grouping::EachSet => (label_of(attrs), attrs.clone()),
+        Grouping::All => ("all".to_owned(), Map::new()),
+        Grouping::ByKey(k) => {
+            let mut m = Map::new();
+            match attrs.get(*k) {
+                Some(val) => {
+                    m.insert((*k).to_owned(), val.clone());
+                    let v = value_text(val);
+                    (
+                        if v.is_empty() {
+                            format!("{k} not set")
+                        } else {
+                            v
+                        },
+                        m,
+                    )
+                }
+                None => (format!("{k} not set"), m),
+            }
+        }
+        Grouping::By(f) => (f(attrs), Map::new()),
+    }
+}
+
 /// Reads the points of `metric_ids` (all of `kind`) in range and sums them into groups.
+///
+/// The points of a cumulative stream are only decoded as the last of their bucket: the deltas
+/// between the points of one bucket add up to the delta between its last point and the last
+/// point before it, so one point a stream a bucket is enough (a 24-hour chart of 10-second
+/// exports decodes one point in 72). Exemplars then come from those points only.
 #[allow(clippy::too_many_arguments)]
 fn accumulate(
     conn: &Connection,
@@ -602,7 +751,9 @@ fn accumulate(
         points_read: 0,
         truncated: false,
     };
-    let mut cache = AttrCache::default();
+    // Attribute sets by their text, parsed once with their group; beyond the bound, new sets
+    // are still parsed, just not kept.
+    let mut sets: HashMap<Rc<str>, Rc<SetEntry>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT time_unix_nano, start_time_unix_nano, attributes, point FROM metric_points
           WHERE metric_id = ?1 AND time_unix_nano >= ?2 AND time_unix_nano < ?3
@@ -612,155 +763,89 @@ fn accumulate(
     for &(id, temporality_code, monotonic) in metric_ids {
         let cumulative = temporality_code == 2;
         let rate = kind == "sum" && monotonic;
-        let mut previous: HashMap<(String, i64), Previous> = HashMap::new();
+        let to_delta = cumulative && (monotonic || kind != "sum");
+        let mut pending: HashMap<(Rc<str>, i64), Point> = HashMap::new();
+        let mut sink = Sink {
+            acc: &mut acc,
+            previous: HashMap::new(),
+            kind,
+            buckets,
+            distribution,
+            rate,
+            cumulative,
+            to_delta,
+        };
         let mut rows = stmt.query(rusqlite::params![id, from_ns.saturating_sub(step), to_ns])?;
         while let Some(r) = rows.next()? {
-            if acc.points_read >= CHART_READ_LIMIT {
-                acc.truncated = true;
+            if sink.acc.points_read >= CHART_READ_LIMIT {
+                sink.acc.truncated = true;
                 break;
             }
-            acc.points_read += 1;
+            sink.acc.points_read += 1;
             let time: i64 = r.get(0)?;
             let start: i64 = r.get(1)?;
-            let attr_text: String = r.get(2)?;
-            let attrs = cache.get(&attr_text);
+            let text = r
+                .get_ref(2)?
+                .as_str()
+                .map_err(|e| corrupt("point attributes", e))?;
+            let (text, set) = match sets.get_key_value(text) {
+                Some((t, e)) => (t.clone(), e.clone()),
+                None => {
+                    let attrs = match parse_json(text) {
+                        Json::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    let (group, group_attrs) = group_of(grouping, &attrs);
+                    let entry = Rc::new(SetEntry {
+                        attrs,
+                        group,
+                        group_attrs,
+                    });
+                    let t: Rc<str> = Rc::from(text);
+                    if sets.len() < MAX_ATTRIBUTE_SETS {
+                        sets.insert(t.clone(), entry.clone());
+                    }
+                    (t, entry)
+                }
+            };
             if !filters
                 .iter()
-                .all(|(k, v)| attrs.get(k).map(value_text).as_deref() == Some(v.as_str()))
+                .all(|(k, v)| set.attrs.get(k).map(value_text).as_deref() == Some(v.as_str()))
             {
                 continue;
             }
-            let blob: Vec<u8> = r.get(3)?;
-            let in_range = time >= from_ns;
-            let mut sink = Vec::new();
-            let Some(reading) = decode(
-                kind,
-                &blob,
-                if in_range {
-                    &mut acc.exemplars
-                } else {
-                    &mut sink
-                },
-            )?
-            else {
-                continue;
+            let point = Point {
+                time,
+                bucket: (time >= from_ns)
+                    .then(|| (((time - from_ns) / step.max(1)) as usize).min(buckets - 1)),
+                blob: r.get(3)?,
+                set,
+                rows: 1,
             };
-            // A level to report: a gauge's, an up-down sum's, a cumulative count's (a delta
-            // count's last value is only its last interval's).
-            let raw_last = match &reading {
-                Reading::Number(v) if cumulative || !rate => Some(*v),
-                _ => None,
-            };
-            // A cumulative count becomes the change since the stream's previous point (an
-            // up-down sum is a level, taken as it is).
-            let stream = (attr_text, start);
-            let reading = if cumulative && (monotonic || kind != "sum") {
-                let delta = delta_of(previous.get(&stream), &reading);
-                previous.insert(stream, remember(&reading));
-                delta
-            } else {
-                Some(reading_clone(&reading))
-            };
-            if !in_range {
+            let stream = (text, start);
+            if !to_delta {
+                sink.apply(stream, point)?;
                 continue;
             }
-            let bucket = (((time - from_ns) / step.max(1)) as usize).min(buckets - 1);
-            if acc.keys.len() < 200 {
-                for (k, v) in attrs.iter() {
-                    let values = acc.keys.entry(k.clone()).or_default();
-                    if values.len() < MAX_ATTRIBUTE_SETS {
-                        *values.entry(value_text(v)).or_default() += 1;
+            match pending.get_mut(&stream) {
+                // A later point of the same bucket supersedes the one kept.
+                Some(kept) if kept.bucket == point.bucket => {
+                    let rows = kept.rows + 1;
+                    *kept = point;
+                    kept.rows = rows;
+                }
+                Some(_) => {
+                    if let Some(done) = pending.insert(stream.clone(), point) {
+                        sink.apply(stream, done)?;
                     }
+                }
+                None => {
+                    pending.insert(stream, point);
                 }
             }
-            let (key, group_attrs) = match grouping {
-                Grouping::EachSet => (label_of(&attrs), (*attrs).clone()),
-                Grouping::All => ("all".to_owned(), Map::new()),
-                Grouping::ByKey(k) => {
-                    let v = attrs.get(*k).map(value_text).unwrap_or_default();
-                    let mut m = Map::new();
-                    if let Some(val) = attrs.get(*k) {
-                        m.insert((*k).to_owned(), val.clone());
-                    }
-                    (
-                        if v.is_empty() {
-                            format!("{k} not set")
-                        } else {
-                            v
-                        },
-                        m,
-                    )
-                }
-                Grouping::By(f) => (f(&attrs), Map::new()),
-            };
-            let g = acc.groups.entry(key).or_insert_with(|| Group {
-                attributes: group_attrs,
-                values: vec![(0.0, 0); buckets],
-                dists: if distribution {
-                    vec![Dist::default(); buckets]
-                } else {
-                    Vec::new()
-                },
-                means: vec![(0.0, 0); buckets],
-                ..Group::default()
-            });
-            g.points += 1;
-            if let Some(v) = raw_last {
-                if g.last.is_none_or(|(t, _)| t <= time) {
-                    g.last = Some((time, v));
-                }
-            }
-            let Some(reading) = reading else { continue };
-            match reading {
-                Reading::Number(v) => {
-                    let slot = &mut g.values[bucket];
-                    if rate {
-                        slot.0 += v;
-                        slot.1 = 1;
-                    } else {
-                        slot.0 += v;
-                        slot.1 += 1;
-                    }
-                }
-                Reading::Dist {
-                    ranges,
-                    count,
-                    sum,
-                    min,
-                    max,
-                } => {
-                    let d = &mut g.dists[bucket];
-                    for (lo, hi, n) in ranges {
-                        d.add_range(lo, hi, n);
-                    }
-                    d.count = d.count.saturating_add(count);
-                    d.sum += sum;
-                    d.min = min_opt(d.min, min);
-                    d.max = max_opt(d.max, max);
-                    g.means[bucket].0 += sum;
-                    g.means[bucket].1 = g.means[bucket].1.saturating_add(count);
-                    g.values[bucket].0 += count as f64;
-                    g.values[bucket].1 = 1;
-                }
-                Reading::Summary {
-                    count,
-                    sum,
-                    quantiles,
-                } => {
-                    for (q, v) in quantiles {
-                        let line = g
-                            .summary
-                            .entry(OrdF64(q))
-                            .or_insert_with(|| vec![(0.0, 0); buckets]);
-                        line[bucket].0 += v;
-                        line[bucket].1 += 1;
-                    }
-                    g.means[bucket].0 += sum;
-                    g.means[bucket].1 = g.means[bucket].1.saturating_add(count);
-                    g.values[bucket].0 += count as f64;
-                    g.values[bucket].1 = 1;
-                }
-            }
+        }
+        for (stream, point) in pending {
+            sink.apply(stream, point)?;
         }
         if acc.truncated {
             break;

@@ -28,16 +28,43 @@ pub struct TraceSummary {
     pub service_name: Option<String>,
 }
 
+/// Span names that are only an HTTP method: such a span is named by its route.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// A span as people name it: one named only by its method takes the first of `routes` (the
+/// route, the path, the target, or the path of a full URL) that says something: `POST
+/// /api/checkout`, as the HTTP semantic conventions name it (the UI's `spanLabel` does the same).
+pub(crate) fn span_label<'a>(name: &str, routes: impl IntoIterator<Item = &'a str>) -> String {
+    if !METHODS.contains(&name) {
+        return name.to_owned();
+    }
+    let path = routes.into_iter().find_map(|r| {
+        let p = match r.find("://") {
+            // A full URL: its path, without the query or fragment.
+            Some(i) => {
+                let rest = &r[i + 3..];
+                rest.find('/').map_or("/", |j| &rest[j..])
+            }
+            None => r,
+        };
+        let p = p.split(['?', '#']).next().unwrap_or("");
+        (!p.is_empty()).then_some(p)
+    });
+    match path {
+        Some(p) => format!("{name} {p}"),
+        None => name.to_owned(),
+    }
+}
+
 pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<TraceSummary>> {
     conn.prepare_cached(
         r#"SELECT lower(hex(t.trace_id)), t.start_time_unix_nano, t.end_time_unix_nano,
                 t.span_count, t.error_count,
-                (SELECT CASE WHEN s.name IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')
-                                  AND coalesce(json_extract(s.attributes, '$."http.route"'),
-                                               json_extract(s.attributes, '$."url.path"'), '') != ''
-                             THEN s.name || ' ' || coalesce(json_extract(s.attributes, '$."http.route"'),
-                                                            json_extract(s.attributes, '$."url.path"'))
-                             ELSE s.name END
+                (SELECT json_array(s.name, json_extract(s.attributes, '$."http.route"'),
+                                   json_extract(s.attributes, '$."url.path"'),
+                                   json_extract(s.attributes, '$."http.target"'),
+                                   json_extract(s.attributes, '$."url.full"'),
+                                   json_extract(s.attributes, '$."http.url"'))
                    FROM spans s WHERE s.trace = t.id
                   ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1),
                 (SELECT s.service_name FROM spans s WHERE s.trace = t.id
@@ -55,7 +82,14 @@ pub(super) fn trace_summary(conn: &Connection, trace_row: i64) -> Result<Option<
                 .map(|(s, e)| e.saturating_sub(s) as f64 / 1e6),
             span_count: r.get(3)?,
             error_count: r.get(4)?,
-            root_name: r.get(5)?,
+            root_name: r
+                .get::<_, Option<String>>(5)?
+                .and_then(|j| serde_json::from_str::<Vec<Option<String>>>(&j).ok())
+                .and_then(|parts| {
+                    let name = parts.first().cloned().flatten()?;
+                    let route = parts[1..].iter().flatten().map(String::as_str);
+                    Some(span_label(&name, route))
+                }),
             service_name: r.get(6)?,
         })
     })
@@ -541,6 +575,24 @@ pub fn session_timeline(conn: &Connection, session_id: &str) -> Result<Option<Ti
         items,
         truncated,
     }))
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::span_label;
+
+    #[test]
+    fn a_method_takes_its_route_or_the_path_of_its_url() {
+        assert_eq!(span_label("GET", ["/api/cart/{id}"]), "GET /api/cart/{id}");
+        assert_eq!(
+            span_label("POST", ["http://shop:3000/api/checkout?x=1#top"]),
+            "POST /api/checkout"
+        );
+        assert_eq!(span_label("POST", ["https://shop"]), "POST /");
+        assert_eq!(span_label("GET", ["", "/health"]), "GET /health");
+        assert_eq!(span_label("GET", std::iter::empty()), "GET");
+        assert_eq!(span_label("authorize card", ["/x"]), "authorize card");
+    }
 }
 
 #[cfg(test)]
