@@ -2,7 +2,15 @@
 //! clients, over gRPC and over HTTP/protobuf, into a running `sightline serve` (release build),
 //! first with an empty database and then with one already holding millions of spans.
 //!
-//!     cargo bench --bench ingest -- [--clients 4] [--seconds 20] [--fill 5000000] [--incident all|user]
+//!     cargo bench --bench ingest -- [--clients 4] [--seconds 20] [--fill 5000000] [--incident all|user] [--peer rotel|none]
+//!
+//! The peer, first: rotel (a Rust OpenTelemetry collector, `pip install rotel`, which ships its
+//! agent binary) with its blackhole exporter, which acknowledges what it has decoded and keeps
+//! nothing — the ceiling a receiver that stores must be measured against. The same clients and
+//! requests go to it, and the ratio of Sightline's stored spans/s to rotel's acknowledged ones
+//! is printed per protocol. The agent is found at `$SIGHTLINE_ROTEL`, else in
+//! `~/.cache/sightline/rotel-venv` (made with `python3 -m venv` and `pip install rotel` when
+//! missing).
 //!
 //! `--incident all` opens an incident window over everyone first, so every span is tagged with
 //! it; `--incident user` opens one for a user no span names, so every span is checked (its
@@ -33,6 +41,7 @@ struct Args {
     seconds: u64,
     fill: u64,
     incident: Option<String>,
+    peer: String,
 }
 
 fn args() -> Args {
@@ -41,6 +50,7 @@ fn args() -> Args {
         seconds: 20,
         fill: 5_000_000,
         incident: None,
+        peer: "rotel".into(),
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -51,6 +61,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = next().unwrap_or(20),
             "--fill" => a.fill = next().unwrap_or(5_000_000),
             "--incident" => a.incident = argv.get(i + 1).cloned(),
+            "--peer" => a.peer = argv.get(i + 1).cloned().unwrap_or_default(),
             _ => {
                 i += 1;
                 continue;
@@ -117,7 +128,7 @@ struct Outcome {
 /// Runs `clients` concurrent senders for `duration` (or until `span_budget` is sent).
 fn run(
     rt: &tokio::runtime::Runtime,
-    p: &Process,
+    (grpc, http): (std::net::SocketAddr, std::net::SocketAddr),
     protocol: Protocol,
     clients: usize,
     duration: Duration,
@@ -129,7 +140,6 @@ fn run(
     let failures = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
-    let (grpc, http) = (p.grpc, p.http);
     let templates = templates.clone();
     let latencies = rt.block_on(async {
         let mut tasks = Vec::new();
@@ -240,6 +250,79 @@ fn report(phase: &str, protocol: Protocol, clients: usize, o: &mut Outcome, p: &
     );
 }
 
+/// The rotel agent binary: `$SIGHTLINE_ROTEL`, or the one `pip install rotel` put in the cache's
+/// venv (installed there when missing).
+fn rotel_agent() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("SIGHTLINE_ROTEL") {
+        return p.into();
+    }
+    let venv = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/sightline/rotel-venv");
+    let find = || -> Option<std::path::PathBuf> {
+        std::fs::read_dir(venv.join("lib"))
+            .ok()?
+            .flatten()
+            .map(|d| d.path().join("site-packages/rotel/rotel-agent"))
+            .find(|p| p.exists())
+    };
+    if let Some(p) = find() {
+        return p;
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "rotel"])
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(ok, "pip install rotel into {}", venv.display());
+    find().expect("rotel-agent in the rotel package")
+}
+
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+/// rotel with its blackhole exporter, until dropped.
+struct Rotel(std::process::Child);
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_rotel() -> (Rotel, std::net::SocketAddr, std::net::SocketAddr, String) {
+    let agent = rotel_agent();
+    let version = std::process::Command::new(&agent)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let (grpc, http) = (free_port(), free_port());
+    let child = std::process::Command::new(&agent)
+        .args(["start", "--exporter", "blackhole", "--otlp-grpc-endpoint"])
+        .arg(grpc.to_string())
+        .arg("--otlp-http-endpoint")
+        .arg(http.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rotel starts");
+    let rotel = Rotel(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(grpc).is_err() || std::net::TcpStream::connect(http).is_err() {
+        assert!(Instant::now() < deadline, "rotel listens on {grpc} and {http}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (rotel, grpc, http, version)
+}
+
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -282,10 +365,49 @@ fn main() {
             .map(|i| Template::new(&mut rng, i % 3))
             .collect::<Vec<_>>(),
     );
+    // The peer first, on the same cores, with the same clients and requests.
+    let mut peer: Vec<(Protocol, f64)> = Vec::new();
+    if a.peer == "rotel" {
+        let (rotel, grpc, http, version) = start_rotel();
+        println!("peer: {version}, blackhole exporter (decodes, acknowledges, keeps nothing)");
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let mut o = run(&rt, (grpc, http), protocol, a.clients, phase, u64::MAX, &templates);
+            o.latencies.sort();
+            let rate = o.spans as f64 / o.elapsed.as_secs_f64();
+            println!(
+                "{:<18} {:<14} clients={} spans={:>9} {:>9.0} spans/s  p50={:>6.1}ms p99={:>6.1}ms  failures={}",
+                "rotel (blackhole)",
+                match protocol {
+                    Protocol::Grpc => "gRPC",
+                    Protocol::HttpProtobuf => "HTTP/protobuf",
+                },
+                a.clients,
+                o.spans,
+                rate,
+                percentile(&o.latencies, 0.50).as_secs_f64() * 1e3,
+                percentile(&o.latencies, 0.99).as_secs_f64() * 1e3,
+                o.failures,
+            );
+            peer.push((protocol, rate));
+        }
+        drop(rotel);
+    }
+    let mut ours: Vec<(Protocol, f64)> = Vec::new();
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         reset_peak(&p);
-        let mut o = run(&rt, &p, protocol, a.clients, phase, u64::MAX, &templates);
+        let mut o = run(&rt, (p.grpc, p.http), protocol, a.clients, phase, u64::MAX, &templates);
+        ours.push((protocol, o.spans as f64 / o.elapsed.as_secs_f64()));
         report("empty database", protocol, a.clients, &mut o, &p);
+    }
+    for ((protocol, mine), (_, theirs)) in ours.iter().zip(&peer) {
+        println!(
+            "Sightline stored / rotel acknowledged, {}: {:.2}× ({mine:.0} / {theirs:.0} spans/s)",
+            match protocol {
+                Protocol::Grpc => "gRPC",
+                Protocol::HttpProtobuf => "HTTP/protobuf",
+            },
+            mine / theirs
+        );
     }
 
     let (_, stats) = api_get(p.ui, "/api/v1/stats");
@@ -294,7 +416,7 @@ fn main() {
         let t = Instant::now();
         let mut o = run(
             &rt,
-            &p,
+            (p.grpc, p.http),
             Protocol::Grpc,
             a.clients,
             Duration::from_secs(24 * 3600),
@@ -311,7 +433,7 @@ fn main() {
     }
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         reset_peak(&p);
-        let mut o = run(&rt, &p, protocol, a.clients, phase, u64::MAX, &templates);
+        let mut o = run(&rt, (p.grpc, p.http), protocol, a.clients, phase, u64::MAX, &templates);
         report("filled database", protocol, a.clients, &mut o, &p);
     }
     let (_, stats) = api_get(p.ui, "/api/v1/stats");

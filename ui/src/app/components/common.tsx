@@ -1,6 +1,6 @@
 // Shared pieces: the loading / error / empty states every view shows, and copy buttons.
 
-import { useState } from 'react';
+import { Component, type ReactNode, useState } from 'react';
 import type { ApiError, Status } from '../api';
 import { mcpSnippets } from '../setup';
 
@@ -70,4 +70,41 @@ export function AgentSetup({ status }: { status: Status | null }) {
       ))}
     </section>
   );
+}
+
+/**
+ * What a view that threw shows instead of a blank page: the error, and a way back. Keyed by the
+ * address, so moving to another page tries again.
+ */
+export class Crashed extends Component<{ children: ReactNode }, { error: Error | null; at: string }> {
+  override state = { error: null as Error | null, at: '' };
+  static getDerivedStateFromError(error: Error) {
+    return { error, at: location.hash };
+  }
+  override componentDidMount() {
+    window.addEventListener('hashchange', this.reset);
+  }
+  override componentWillUnmount() {
+    window.removeEventListener('hashchange', this.reset);
+  }
+  reset = () => {
+    if (this.state.error && location.hash !== this.state.at) this.setState({ error: null, at: '' });
+  };
+  override render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="state error" role="alert">
+        <h2>This page broke</h2>
+        <pre style={{ whiteSpace: 'pre-wrap', maxWidth: 800 }}>{String(this.state.error.stack ?? this.state.error)}</pre>
+        <div>
+          <a className="btn" href="#/sessions">
+            Sessions
+          </a>{' '}
+          <button className="btn" onClick={() => location.reload()}>
+            Reload
+          </button>
+        </div>
+      </div>
+    );
+  }
 }
