@@ -316,8 +316,12 @@ fn start_rotel() -> (Rotel, std::net::SocketAddr, std::net::SocketAddr, String) 
         .expect("rotel starts");
     let rotel = Rotel(child);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(grpc).is_err() || std::net::TcpStream::connect(http).is_err() {
-        assert!(Instant::now() < deadline, "rotel listens on {grpc} and {http}");
+    while std::net::TcpStream::connect(grpc).is_err() || std::net::TcpStream::connect(http).is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "rotel listens on {grpc} and {http}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     (rotel, grpc, http, version)
@@ -371,7 +375,15 @@ fn main() {
         let (rotel, grpc, http, version) = start_rotel();
         println!("peer: {version}, blackhole exporter (decodes, acknowledges, keeps nothing)");
         for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
-            let mut o = run(&rt, (grpc, http), protocol, a.clients, phase, u64::MAX, &templates);
+            let mut o = run(
+                &rt,
+                (grpc, http),
+                protocol,
+                a.clients,
+                phase,
+                u64::MAX,
+                &templates,
+            );
             o.latencies.sort();
             let rate = o.spans as f64 / o.elapsed.as_secs_f64();
             println!(
@@ -395,7 +407,15 @@ fn main() {
     let mut ours: Vec<(Protocol, f64)> = Vec::new();
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         reset_peak(&p);
-        let mut o = run(&rt, (p.grpc, p.http), protocol, a.clients, phase, u64::MAX, &templates);
+        let mut o = run(
+            &rt,
+            (p.grpc, p.http),
+            protocol,
+            a.clients,
+            phase,
+            u64::MAX,
+            &templates,
+        );
         ours.push((protocol, o.spans as f64 / o.elapsed.as_secs_f64()));
         report("empty database", protocol, a.clients, &mut o, &p);
     }
@@ -433,7 +453,15 @@ fn main() {
     }
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         reset_peak(&p);
-        let mut o = run(&rt, (p.grpc, p.http), protocol, a.clients, phase, u64::MAX, &templates);
+        let mut o = run(
+            &rt,
+            (p.grpc, p.http),
+            protocol,
+            a.clients,
+            phase,
+            u64::MAX,
+            &templates,
+        );
         report("filled database", protocol, a.clients, &mut o, &p);
     }
     let (_, stats) = api_get(p.ui, "/api/v1/stats");
