@@ -41,6 +41,10 @@ fn portable(mut v: Value) -> Value {
                 for key in ["eventId", "resourceId", "importedFrom"] {
                     map.remove(key);
                 }
+                // A log record's `id` is its row in this database.
+                if map.contains_key("severityNumber") && map.contains_key("timeUnixNano") {
+                    map.remove("id");
+                }
                 if let Some(Value::Object(resources)) = map.get_mut("resources") {
                     // Keyed by local row id: compare the resources themselves.
                     let mut all: Vec<Value> = resources.values().cloned().collect();
