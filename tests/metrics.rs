@@ -95,6 +95,63 @@ fn cumulative_workload(e: &Engine) {
     provider.shutdown().expect("metric export");
 }
 
+/// A cumulative counter that has run since yesterday, exported as an SDK does: its running
+/// totals must show as their changes, never as one bucket's rate.
+fn long_running_counter(e: &Engine, now_ms: u64) {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as Kv};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric, number_data_point, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    let ns = |ms: u64| ms * 1_000_000;
+    let start = ns(now_ms - 86_400_000);
+    // 1,000,000 since yesterday; then a reset (a restart that kept its start time) to 5 and 8.
+    let points = [
+        (90_000, 1_000_000.0),
+        (60_000, 1_000_010.0),
+        (40_000, 5.0),
+        (20_000, 8.0),
+    ];
+    let request = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![Kv {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("long-runner".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "jobs.done".into(),
+                    data: Some(metric::Data::Sum(Sum {
+                        aggregation_temporality: 2,
+                        is_monotonic: true,
+                        data_points: points
+                            .iter()
+                            .map(|(ago, v)| NumberDataPoint {
+                                start_time_unix_nano: start,
+                                time_unix_nano: ns(now_ms - ago),
+                                value: Some(number_data_point::Value::AsDouble(*v)),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    e.post_protobuf("/v1/metrics", request.encode_to_vec());
+}
+
 #[test]
 fn metrics_say_what_the_sdks_recorded() {
     let e = Engine::start();
@@ -220,6 +277,30 @@ fn metrics_say_what_the_sdks_recorded() {
         60.0,
         "a cumulative count's level"
     );
+
+    // A counter running since yesterday, the range starting after its first point: the point
+    // before the range is its baseline (10 more), then a reset counts from zero (5 + 3).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    long_running_counter(&e, now_ms);
+    let (_, jobs) = e.api(&format!(
+        "/api/v1/metrics/chart?name=jobs.done&service=long-runner&fromMs={}&toMs={now_ms}&buckets=120",
+        now_ms - 75_000
+    ));
+    assert_eq!(
+        series(&jobs, "all")["total"],
+        18.0,
+        "10 + 5 + 3, not a million: {jobs}"
+    );
+    // Only its last points in range, without one before: running totals, no change to show.
+    let (_, late) = e.api(&format!(
+        "/api/v1/metrics/chart?name=jobs.done&service=long-runner&fromMs={}&toMs={now_ms}&buckets=120",
+        now_ms - 25_000
+    ));
+    let total = late["series"][0]["total"].as_f64().unwrap_or(0.0);
+    assert!(total <= 8.0, "no lifetime total as a change: {late}");
 
     // The Services view's numbers: requests, errors, p95 per service.
     let (_, http) = e.api("/api/v1/metrics/http-servers");

@@ -67,6 +67,8 @@ export function useKeys(map: Record<string, (e: KeyboardEvent) => void>): void {
     const on = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
       if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+      // Enter and Space on a focused control are that control's own (a button, a link, a tab).
+      if ((e.key === 'Enter' || e.key === ' ') && t?.closest?.('button, a, select, summary, [role="button"], [role="tab"], [role="separator"]')) return;
       if (e.metaKey || e.ctrlKey || e.altKey) return;
       const f = ref.current[e.key];
       if (f) {

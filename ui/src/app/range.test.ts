@@ -26,9 +26,10 @@ describe('time ranges in the URL', () => {
     expect(describeRange(undefined, '1000', undefined, 'Any time')).toMatch(/^Since /);
     expect(describeRange(undefined, '1000', '2000', 'Any time')).toContain('→');
   });
-  it('round-trips the local date-time inputs to the minute', () => {
+  it('round-trips the local date-time inputs to the second', () => {
     const t = new Date(2026, 11, 4, 21, 37).getTime();
-    expect(toLocalInput(t)).toBe('2026-12-04T21:37');
+    expect(toLocalInput(t)).toBe('2026-12-04T21:37:00');
+    expect(toLocalInput(t + 5_000)).toBe('2026-12-04T21:37:05');
     expect(fromLocalInput(toLocalInput(t))).toBe(t);
     expect(fromLocalInput('yesterday')).toBeNull();
   });

@@ -76,11 +76,12 @@ export function describeRange(range: string | undefined, fromMs: string | undefi
   return anyLabel;
 }
 
-/** Unix ms as the value of a `datetime-local` input (local time, to the minute). */
+/** Unix ms as the value of a `datetime-local` input (local time, to the second: a range zoomed
+ * on a chart survives Apply unchanged). */
 export function toLocalInput(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** A `datetime-local` value as Unix ms; null when it is not one. */
@@ -162,10 +163,10 @@ export function RangePicker({ value, set, anyLabel }: { value: RangeValue; set: 
             }}
           >
             <label>
-              From <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} aria-label="From" />
+              From <input type="datetime-local" step={1} value={from} onChange={(e) => setFrom(e.target.value)} aria-label="From" />
             </label>
             <label>
-              To <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} aria-label="To (empty: now)" />
+              To <input type="datetime-local" step={1} value={to} onChange={(e) => setTo(e.target.value)} aria-label="To (empty: now)" />
             </label>
             <div className="range-actions">
               <span className="muted small">{to ? '' : 'No end: up to now.'}</span>

@@ -223,9 +223,11 @@ export function Waterfall({
   }, []);
   const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
   const shown = rows.slice(first, first + Math.ceil(height / ROW) + 2 * OVERSCAN);
-  // Bring the focused span into view: unfold what hides it, then scroll to its row.
+  // Bring the focused span into view when it changes: unfold what hides it, then scroll to its
+  // row (once: folding a row later must not unfold it again).
+  const shownFocus = useRef<string | null>(null);
   useEffect(() => {
-    if (!focus) return;
+    if (!focus || shownFocus.current === focus) return;
     const byId = new Map(trace.spans.map((s) => [s.spanId, s]));
     const hiding: string[] = [];
     let guard = 0;
@@ -239,6 +241,7 @@ export function Waterfall({
     const i = rows.findIndex((r) => r.span.spanId === focus);
     const el = box.current;
     if (i < 0 || !el) return;
+    shownFocus.current = focus;
     const top = i * ROW;
     if (top < el.scrollTop || top > el.scrollTop + el.clientHeight - ROW * 2) el.scrollTop = Math.max(0, top - el.clientHeight / 3);
   }, [focus, rows, trace, collapsed]);

@@ -33,7 +33,10 @@ export function CompareView({ params }: { params: URLSearchParams }) {
   const load = (id: string) => (signal: AbortSignal) => api.get<Trace>(`/traces/${encodeURIComponent(id)}`, signal);
   const ta = useLoad<Trace | null>(`cmp-a|${a}`, (signal) => (a ? load(a)(signal) : Promise.resolve(null)));
   const tb = useLoad<Trace | null>(`cmp-b|${b}`, (signal) => (b ? load(b)(signal) : Promise.resolve(null)));
-  const rows = useMemo(() => (ta.data && tb.data ? compareTraces(ta.data.spans, tb.data.spans) : []), [ta.data, tb.data]);
+  // What a load kept from the previous id is not this id's trace.
+  const traceA = ta.data && ta.data.traceId === a ? ta.data : null;
+  const traceB = tb.data && tb.data.traceId === b ? tb.data : null;
+  const rows = useMemo(() => (traceA && traceB ? compareTraces(traceA.spans, traceB.spans) : []), [traceA, traceB]);
   const [onlyChanges, setOnlyChanges] = useState(false);
   const set = (k: 'a' | 'b', v: string) => navigate(href(['compare'], { a: k === 'a' ? v : a, b: k === 'b' ? v : b }), true);
 
@@ -55,7 +58,10 @@ export function CompareView({ params }: { params: URLSearchParams }) {
       )}
     </div>
   );
-  const failed = [ta, tb].find((t) => t.error && !t.data);
+  const failed = [
+    [ta, traceA],
+    [tb, traceB],
+  ].find(([t, d]) => (t as typeof ta).error && !d)?.[0] as typeof ta | undefined;
   if (failed?.error)
     return (
       <>
@@ -80,11 +86,11 @@ export function CompareView({ params }: { params: URLSearchParams }) {
         </div>
       </>
     );
-  if (!ta.data) return <>{header}<Loading what="trace A" /></>;
-  if (!b) return <>{header}<Candidates a={ta.data} pick={(id) => set('b', id)} /></>;
-  if (!tb.data) return <>{header}<Loading what="trace B" /></>;
-  const A = ta.data;
-  const B = tb.data;
+  if (!traceA) return <>{header}<Loading what="trace A" /></>;
+  if (!b) return <>{header}<Candidates a={traceA} pick={(id) => set('b', id)} /></>;
+  if (!traceB) return <>{header}<Loading what="trace B" /></>;
+  const A = traceA;
+  const B = traceB;
   const changed = rows.filter((r) => r.change !== 'same');
   const shown = onlyChanges ? changed : rows;
   const rootA = A.spans.find((s) => !s.parentSpanId) ?? A.spans[0];

@@ -35,6 +35,9 @@ export function LogsView({ params }: { params: URLSearchParams }) {
   const [more, setMore] = useState<{ logs: LogRecord[]; cursor: string | null } | null>(null);
   const [tail, setTail] = useState(false);
   useEffect(() => setMore(null), [key]);
+  // An older page that arrives after the filters changed belongs to the old ones.
+  const keyRef = useRef(key);
+  keyRef.current = key;
   const go = (next: Record<string, string>, nextAttrs: string[] = attrs) => navigate(hrefWithAttributes(['logs'], next, nextAttrs), true);
   const set = (k: string, v: string | null) => {
     const next = { ...filters };
@@ -53,6 +56,8 @@ export function LogsView({ params }: { params: URLSearchParams }) {
     pending.current = true;
     setTimeout(() => {
       pending.current = false;
+      // The first page again, newest first; older pages loaded before would leave a gap.
+      setMore(null);
       list.reload();
     }, 300);
   });
@@ -171,7 +176,10 @@ export function LogsView({ params }: { params: URLSearchParams }) {
               <button
                 className="btn"
                 onClick={() =>
-                  void api.get<LogList>(ask({ cursor })).then((p) => setMore((m) => ({ logs: [...(m?.logs ?? []), ...p.logs], cursor: p.nextCursor })))
+                  void ((asked) =>
+                    api.get<LogList>(ask({ cursor })).then((p) => {
+                      if (keyRef.current === asked) setMore((m) => ({ logs: [...(m?.logs ?? []), ...p.logs], cursor: p.nextCursor }));
+                    }))(key)
                 }
               >
                 Older lines

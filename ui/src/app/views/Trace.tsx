@@ -33,7 +33,8 @@ export function TraceView({ id, params }: { id: string; params: URLSearchParams 
   const findRef = useRef<HTMLInputElement>(null);
   const step = (by: number) => {
     if (!matchList.length) return;
-    const i = (hit + by + matchList.length) % matchList.length;
+    // Before any step, forward is the first match and back the last.
+    const i = hit < 0 ? (by > 0 ? 0 : matchList.length - 1) : (hit + by + matchList.length) % matchList.length;
     setHit(i);
     const spanId = matchList[i];
     if (spanId) navigate(href(['traces', id], { span: spanId }), true);

@@ -27,6 +27,13 @@ fn range_ns(range: &RangeQuery) -> Result<(i64, i64), ServerError> {
         .unwrap_or(0);
     let to = to.unwrap_or(now);
     let from = from.unwrap_or(to.saturating_sub(DEFAULT_RANGE_MS));
+    // Nanoseconds must fit an i64 (until the year 2262), and so must their difference.
+    let most = i64::MAX / 1_000_000;
+    if !(0..=most).contains(&from) || !(0..=most).contains(&to) {
+        return Err(ServerError::BadRequest(format!(
+            "fromMs and toMs must be Unix milliseconds between 0 and {most}"
+        )));
+    }
     if from >= to {
         return Err(ServerError::BadRequest(format!(
             "fromMs ({from}) must be before toMs ({to})"

@@ -123,9 +123,22 @@ fn substring_page(
     limit: usize,
 ) -> Result<LogPage> {
     let mut c = log_clauses(filter)?;
-    let (newest, oldest): (Option<i64>, Option<i64>) = conn
-        .prepare_cached("SELECT max(id), min(id) FROM logs")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // The newest record the question can see: at or before its end, when it has one (an older
+    // window still gets its own 500,000).
+    let newest: Option<i64> = match filter.to_ms {
+        Some(to) => conn
+            .prepare_cached(
+                "SELECT id FROM logs WHERE time_unix_nano <= ?1 ORDER BY time_unix_nano DESC LIMIT 1",
+            )?
+            .query_row([to.saturating_mul(1_000_000)], |r| r.get(0))
+            .optional()?,
+        None => conn
+            .prepare_cached("SELECT max(id) FROM logs")?
+            .query_row([], |r| r.get(0))?,
+    };
+    let oldest: Option<i64> = conn
+        .prepare_cached("SELECT min(id) FROM logs")?
+        .query_row([], |r| r.get(0))?;
     let floor = newest.unwrap_or(0).saturating_sub(SUBSTRING_SCAN);
     let scan_limited = oldest.is_some_and(|o| o <= floor);
     if scan_limited {

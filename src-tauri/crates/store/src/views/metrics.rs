@@ -44,6 +44,18 @@ pub const MAX_KEY_VALUES: usize = 30;
 /// Attribute sets tracked for one chart's filters and series: beyond this a series' attributes
 /// are still counted into the groups, but no new set is listed.
 const MAX_ATTRIBUTE_SETS: usize = 10_000;
+/// Series (groups) one question builds at most: each holds a vector per bucket, so a group-by
+/// on a per-user attribute must not build 100,000 of them; the rest are counted as `other`.
+pub const MAX_GROUPS: usize = 200;
+/// Value ranges kept of one histogram point: SDKs send at most 160 exponential buckets; a
+/// hostile point of millions is merged down to this many neighbouring ranges.
+pub const MAX_POINT_RANGES: usize = 320;
+/// How far before the range a cumulative stream's previous point is looked for: SDKs export
+/// every 10–60 s, so the point before the first one in range is within this.
+const BASELINE_LOOKBACK_NS: i64 = 5 * 60 * 1_000_000_000;
+/// The OTLP data point flag saying the point carries no recorded value (a staleness marker).
+const FLAG_NO_RECORDED_VALUE: u32 = 1;
+
 /// The percentiles drawn for a distribution.
 pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
 
@@ -300,7 +312,10 @@ impl Dist {
     /// The `q` quantile, interpolated linearly inside its range; an open range is closed by the
     /// recorded min or max, else by the neighbouring bound (as Prometheus does).
     fn quantile(&self, q: f64) -> Option<f64> {
-        let total: u64 = self.ranges.values().map(|(_, n)| n).sum();
+        let total: u64 = self
+            .ranges
+            .values()
+            .fold(0u64, |t, (_, n)| t.saturating_add(*n));
         if total == 0 {
             return None;
         }
@@ -309,7 +324,7 @@ impl Dist {
         let mut previous_upper: Option<f64> = None;
         for (upper, (lower, n)) in &self.ranges {
             let before = seen;
-            seen += n;
+            seen = seen.saturating_add(*n);
             if (seen as f64) < rank {
                 previous_upper = Some(upper.0);
                 continue;
@@ -385,7 +400,11 @@ fn exponential_ranges(p: &ExponentialHistogramDataPoint) -> Vec<(f64, f64, u64)>
         }
     }
     if p.zero_count > 0 {
-        let t = p.zero_threshold.abs();
+        let t = if p.zero_threshold.is_finite() {
+            p.zero_threshold.abs()
+        } else {
+            0.0
+        };
         out.push((-t, t, p.zero_count));
     }
     if let Some(pos) = &p.positive {
@@ -451,45 +470,80 @@ fn exemplars_of(
     }
 }
 
+/// `ranges` merged pairwise with their neighbours until at most [`MAX_POINT_RANGES`] remain.
+fn capped(mut ranges: Vec<(f64, f64, u64)>) -> Vec<(f64, f64, u64)> {
+    while ranges.len() > MAX_POINT_RANGES {
+        ranges = ranges
+            .chunks(2)
+            .map(|c| {
+                let last = c[c.len() - 1];
+                (
+                    c[0].0,
+                    last.1,
+                    c.iter().fold(0u64, |t, r| t.saturating_add(r.2)),
+                )
+            })
+            .collect();
+    }
+    ranges
+}
+
+/// A point as the chart reads it; `None` for one that says nothing: no value, a staleness
+/// marker (`FLAG_NO_RECORDED_VALUE`), or a value that is not a finite number.
 fn decode(kind: &str, blob: &[u8], exemplars: &mut Vec<MetricExemplar>) -> Result<Option<Reading>> {
+    let finite = |v: f64| v.is_finite().then_some(v);
     Ok(match kind {
         "gauge" | "sum" => {
             let p = NumberDataPoint::decode(blob).map_err(|e| corrupt("a number point", e))?;
+            if p.flags & FLAG_NO_RECORDED_VALUE != 0 {
+                return Ok(None);
+            }
             exemplars_of(exemplars, &p.exemplars);
-            number(&p).map(Reading::Number)
+            number(&p).and_then(finite).map(Reading::Number)
         }
         "histogram" => {
             let p =
                 HistogramDataPoint::decode(blob).map_err(|e| corrupt("a histogram point", e))?;
+            if p.flags & FLAG_NO_RECORDED_VALUE != 0 {
+                return Ok(None);
+            }
             exemplars_of(exemplars, &p.exemplars);
             Some(Reading::Dist {
-                ranges: explicit_ranges(&p.explicit_bounds, &p.bucket_counts),
+                ranges: capped(explicit_ranges(&p.explicit_bounds, &p.bucket_counts)),
                 count: p.count,
-                sum: p.sum.unwrap_or(0.0),
-                min: p.min,
-                max: p.max,
+                sum: p.sum.and_then(finite).unwrap_or(0.0),
+                min: p.min.and_then(finite),
+                max: p.max.and_then(finite),
             })
         }
         "exponential_histogram" => {
             let p = ExponentialHistogramDataPoint::decode(blob)
                 .map_err(|e| corrupt("an exponential histogram point", e))?;
+            if p.flags & FLAG_NO_RECORDED_VALUE != 0 {
+                return Ok(None);
+            }
             exemplars_of(exemplars, &p.exemplars);
             Some(Reading::Dist {
-                ranges: exponential_ranges(&p),
+                ranges: capped(exponential_ranges(&p)),
                 count: p.count,
-                sum: p.sum.unwrap_or(0.0),
-                min: p.min,
-                max: p.max,
+                sum: p.sum.and_then(finite).unwrap_or(0.0),
+                min: p.min.and_then(finite),
+                max: p.max.and_then(finite),
             })
         }
         "summary" => {
             let p = SummaryDataPoint::decode(blob).map_err(|e| corrupt("a summary point", e))?;
+            if p.flags & FLAG_NO_RECORDED_VALUE != 0 {
+                return Ok(None);
+            }
             Some(Reading::Summary {
                 count: p.count,
-                sum: p.sum,
+                sum: finite(p.sum).unwrap_or(0.0),
                 quantiles: p
                     .quantile_values
                     .iter()
+                    .filter(|q| q.value.is_finite() && q.quantile.is_finite())
+                    .take(MAX_POINT_RANGES)
                     .map(|q| (q.quantile, q.value))
                     .collect(),
             })
@@ -567,6 +621,9 @@ struct Point {
     blob: Vec<u8>,
     set: Rc<SetEntry>,
     rows: usize,
+    /// The stored copy of its value (sums) or count (distributions), to see a reset without
+    /// decoding the point.
+    level: Option<f64>,
 }
 
 /// One attribute set as the accumulation uses it: parsed once, with the group it goes to.
@@ -586,6 +643,9 @@ struct Sink<'a> {
     rate: bool,
     cumulative: bool,
     to_delta: bool,
+    /// Where the points read start (the baseline before the range included): a stream first
+    /// seen after this that started before it has no point to take its first delta from.
+    read_from: i64,
 }
 
 impl Sink<'_> {
@@ -608,7 +668,14 @@ impl Sink<'_> {
         // A cumulative count becomes the change since the stream's previous point (an up-down
         // sum is a level, taken as it is).
         let reading = if self.to_delta {
-            let delta = delta_of(self.previous.get(&stream), &reading);
+            let prev = self.previous.get(&stream);
+            // Without a point before it, a stream that started before the points read has a
+            // running total, not a change: it is only the baseline for the next point.
+            let delta = if prev.is_none() && stream.1 < self.read_from {
+                None
+            } else {
+                delta_of(prev, &reading)
+            };
             self.previous.insert(stream, remember(&reading));
             delta
         } else {
@@ -626,21 +693,25 @@ impl Sink<'_> {
             }
         }
         let (buckets, distribution) = (self.buckets, self.distribution);
-        let g = self
-            .acc
-            .groups
-            .entry(p.set.group.clone())
-            .or_insert_with(|| Group {
-                attributes: p.set.group_attrs.clone(),
-                values: vec![(0.0, 0); buckets],
-                dists: if distribution {
-                    vec![Dist::default(); buckets]
-                } else {
-                    Vec::new()
-                },
-                means: vec![(0.0, 0); buckets],
-                ..Group::default()
-            });
+        // Past [`MAX_GROUPS`] series, new ones are summed as one.
+        let other =
+            !self.acc.groups.contains_key(&p.set.group) && self.acc.groups.len() >= MAX_GROUPS;
+        let (key, attributes) = if other {
+            ("other".to_owned(), Map::new())
+        } else {
+            (p.set.group.clone(), p.set.group_attrs.clone())
+        };
+        let g = self.acc.groups.entry(key).or_insert_with(|| Group {
+            attributes,
+            values: vec![(0.0, 0); buckets],
+            dists: if distribution {
+                vec![Dist::default(); buckets]
+            } else {
+                Vec::new()
+            },
+            means: vec![(0.0, 0); buckets],
+            ..Group::default()
+        });
         g.points += p.rows;
         if let Some(v) = raw_last {
             if g.last.is_none_or(|(t, _)| t <= p.time) {
@@ -755,7 +826,8 @@ fn accumulate(
     // are still parsed, just not kept.
     let mut sets: HashMap<Rc<str>, Rc<SetEntry>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT time_unix_nano, start_time_unix_nano, attributes, point FROM metric_points
+        "SELECT time_unix_nano, start_time_unix_nano, attributes, point, coalesce(value, count)
+           FROM metric_points
           WHERE metric_id = ?1 AND time_unix_nano >= ?2 AND time_unix_nano < ?3
           ORDER BY time_unix_nano, id",
     )?;
@@ -763,7 +835,9 @@ fn accumulate(
     for &(id, temporality_code, monotonic) in metric_ids {
         let cumulative = temporality_code == 2;
         let rate = kind == "sum" && monotonic;
-        let to_delta = cumulative && (monotonic || kind != "sum");
+        // Summaries are cumulative by definition (OTLP carries no temporality for them).
+        let to_delta = (cumulative && (monotonic || kind != "sum")) || kind == "summary";
+        let read_from = from_ns.saturating_sub(step.max(BASELINE_LOOKBACK_NS));
         let mut pending: HashMap<(Rc<str>, i64), Point> = HashMap::new();
         let mut sink = Sink {
             acc: &mut acc,
@@ -774,8 +848,9 @@ fn accumulate(
             rate,
             cumulative,
             to_delta,
+            read_from,
         };
-        let mut rows = stmt.query(rusqlite::params![id, from_ns.saturating_sub(step), to_ns])?;
+        let mut rows = stmt.query(rusqlite::params![id, read_from, to_ns])?;
         while let Some(r) = rows.next()? {
             if sink.acc.points_read >= CHART_READ_LIMIT {
                 sink.acc.truncated = true;
@@ -821,6 +896,7 @@ fn accumulate(
                 blob: r.get(3)?,
                 set,
                 rows: 1,
+                level: r.get(4)?,
             };
             let stream = (text, start);
             if !to_delta {
@@ -828,11 +904,21 @@ fn accumulate(
                 continue;
             }
             match pending.get_mut(&stream) {
-                // A later point of the same bucket supersedes the one kept.
+                // A later point of the same bucket supersedes the one kept, unless the stream
+                // went down in between (a reset): then the kept one's change counts first.
                 Some(kept) if kept.bucket == point.bucket => {
-                    let rows = kept.rows + 1;
-                    *kept = point;
-                    kept.rows = rows;
+                    if point
+                        .level
+                        .zip(kept.level)
+                        .is_some_and(|(now, was)| now < was)
+                    {
+                        let done = std::mem::replace(kept, point);
+                        sink.apply(stream, done)?;
+                    } else {
+                        let rows = kept.rows + 1;
+                        *kept = point;
+                        kept.rows = rows;
+                    }
                 }
                 Some(_) => {
                     if let Some(done) = pending.insert(stream.clone(), point) {
@@ -908,25 +994,17 @@ fn delta_of(prev: Option<&Previous>, now: &Reading) -> Option<Reading> {
                 min,
                 max,
             },
-        ) if count >= pc
-            && pr.len() == ranges.len()
-            && pr
-                .iter()
-                .zip(ranges)
-                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && b.2 >= a.2) =>
-        {
-            Some(Reading::Dist {
-                ranges: pr
-                    .iter()
-                    .zip(ranges)
-                    .map(|(a, b)| (b.0, b.1, b.2 - a.2))
-                    .collect(),
+        ) if count >= pc => match subtract(pr, ranges) {
+            Some(ranges) => Some(Reading::Dist {
+                ranges,
                 count: count - pc,
                 sum: sum - ps,
                 min: *min,
                 max: *max,
-            })
-        }
+            }),
+            // Fewer observations in a range than before: the stream was reset.
+            None => Some(reading_clone(now)),
+        },
         (
             Some(Previous::Summary(pc, ps)),
             Reading::Summary {
@@ -941,6 +1019,36 @@ fn delta_of(prev: Option<&Previous>, now: &Reading) -> Option<Reading> {
         }),
         (_, r) => Some(reading_clone(r)),
     }
+}
+
+/// `now − prev` range by range. Bounds may have moved between the two points (an exponential
+/// histogram grows its range or lowers its scale as values arrive): each range of `prev` is
+/// taken from the range of `now` that holds it. `None` when one has nowhere to go or would go
+/// below zero (a reset).
+fn subtract(prev: &[(f64, f64, u64)], now: &[(f64, f64, u64)]) -> Option<Vec<(f64, f64, u64)>> {
+    let by =
+        |a: &(f64, f64, u64), b: &(f64, f64, u64)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
+    let mut out = now.to_vec();
+    out.sort_by(by);
+    let mut before = prev.to_vec();
+    before.sort_by(by);
+    // Bounds computed at two scales differ in their last bits.
+    let le = |a: f64, b: f64| a <= b || (b.is_finite() && a <= b + b.abs() * 1e-9);
+    let mut j = 0;
+    for (lo, hi, n) in before {
+        if n == 0 {
+            continue;
+        }
+        while j < out.len() && !le(hi, out[j].1) {
+            j += 1;
+        }
+        let slot = out.get_mut(j)?;
+        if !(le(slot.0, lo) && le(hi, slot.1)) {
+            return None;
+        }
+        slot.2 = slot.2.checked_sub(n)?;
+    }
+    Some(out)
 }
 
 /// One metric row: a stream of the instrument from one resource and scope.
@@ -980,6 +1088,61 @@ fn instrument_rows(
     .map_err(Into::into)
 }
 
+/// Points looked at to tell how often a stream is exported.
+const INTERVAL_SAMPLE: i64 = 64;
+
+/// How often the instrument is exported (the median gap between the times of its first points
+/// in range): a bucket narrower than that would hold a point every other bucket, and a rate
+/// divided by the bucket's width would read twice too high in one and nothing in the next.
+fn export_interval(
+    conn: &Connection,
+    ids: &[(i64, i32, bool)],
+    from_ns: i64,
+    to_ns: i64,
+) -> Result<Option<i64>> {
+    let Some(&(id, _, _)) = ids.first() else {
+        return Ok(None);
+    };
+    let times: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT DISTINCT time_unix_nano FROM metric_points
+              WHERE metric_id = ?1 AND time_unix_nano BETWEEN ?2 AND ?3
+              ORDER BY time_unix_nano LIMIT ?4",
+        )?
+        .query_map(
+            rusqlite::params![id, from_ns, to_ns, INTERVAL_SAMPLE],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut gaps: Vec<i64> = times
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .filter(|g| *g > 0)
+        .collect();
+    gaps.sort_unstable();
+    Ok(gaps.get(gaps.len() / 2).copied())
+}
+
+/// The chart's grid: `asked` buckets over the range, made wider (and fewer) when the
+/// instrument is exported less often than a bucket lasts.
+fn grid(
+    conn: &Connection,
+    ids: &[(i64, i32, bool)],
+    from_ns: i64,
+    to_ns: i64,
+    asked: usize,
+) -> Result<(i64, usize)> {
+    let asked = asked.clamp(1, MAX_BUCKETS);
+    let step = step_for(from_ns, to_ns, asked);
+    let step = match export_interval(conn, ids, from_ns, to_ns)? {
+        Some(every) if every > step => every,
+        _ => return Ok((step, asked)),
+    };
+    let span = to_ns.saturating_sub(from_ns).max(1);
+    let buckets = ((span / step) + i64::from(span % step != 0)).clamp(1, asked as i64) as usize;
+    Ok((step, buckets))
+}
+
 /// The bucket width for `buckets` buckets over `[from_ns, to_ns]`, at least a millisecond.
 fn step_for(from_ns: i64, to_ns: i64, buckets: usize) -> i64 {
     let span = to_ns.saturating_sub(from_ns).max(1);
@@ -998,8 +1161,7 @@ pub fn metric_chart(conn: &Connection, q: &MetricQuery) -> Result<Option<MetricC
         .filter(|r| r.kind == kind)
         .map(|r| (r.id, r.temporality, r.monotonic))
         .collect();
-    let buckets = q.buckets.clamp(1, MAX_BUCKETS);
-    let step = step_for(q.from_ns, q.to_ns, buckets);
+    let (step, buckets) = grid(conn, &ids, q.from_ns, q.to_ns, q.buckets)?;
     let distribution = matches!(kind.as_str(), "histogram" | "exponential_histogram");
     let grouping = match (&q.group_by, distribution || kind == "summary") {
         (Some(k), _) => Grouping::ByKey(k),
@@ -1190,10 +1352,16 @@ fn heat_rows(all: &Dist, per_bucket: &[Dist]) -> Vec<HeatRow> {
     };
     let row_of = |lower: f64, upper: f64| -> usize {
         // A range goes to the row holding its upper bound (its lower if the upper is open).
-        let v = if upper.is_finite() { upper } else { lower };
-        rows.iter()
-            .position(|r| v <= r.1 || (r.0 == lower && r.1 == upper))
-            .unwrap_or(rows.len() - 1)
+        if let Some(i) = rows.iter().position(|r| r.0 == lower && r.1 == upper) {
+            return i;
+        }
+        if upper.is_finite() {
+            rows.iter().position(|r| upper <= r.1)
+        } else {
+            // An open range starts at `lower`: the row above it, not the one ending there.
+            rows.iter().position(|r| lower < r.1)
+        }
+        .unwrap_or(rows.len() - 1)
     };
     let mut out: Vec<HeatRow> = rows
         .iter()
@@ -1205,7 +1373,8 @@ fn heat_rows(all: &Dist, per_bucket: &[Dist]) -> Vec<HeatRow> {
         .collect();
     for (b, d) in per_bucket.iter().enumerate() {
         for (u, (l, n)) in &d.ranges {
-            out[row_of(*l, u.0)].counts[b] += n;
+            let cell = &mut out[row_of(*l, u.0)].counts[b];
+            *cell = cell.saturating_add(*n);
         }
     }
     out
@@ -1237,14 +1406,12 @@ pub fn service_http(
         .prepare_cached(
             "SELECT DISTINCT service_name, name FROM metrics
               WHERE name IN (?1, ?2) AND type IN ('histogram', 'exponential_histogram')
-              ORDER BY service_name",
+              ORDER BY service_name, name = ?1 DESC",
         )?
         .query_map([HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_OLD], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let buckets = buckets.clamp(1, MAX_BUCKETS);
-    let step = step_for(from_ns, to_ns, buckets);
     let mut out: Vec<ServiceHttp> = Vec::new();
     for (service, name) in services {
         let Some(service) = service else { continue };
@@ -1267,6 +1434,7 @@ pub fn service_http(
                 "ok".to_owned()
             }
         };
+        let (step, buckets) = grid(conn, &ids, from_ns, to_ns, buckets)?;
         let acc = accumulate(
             conn,
             &ids,
@@ -1286,7 +1454,10 @@ pub fn service_http(
                 trend[i] += d.count as f64;
             }
             if label == "error" {
-                failed += g.dists.iter().map(|d| d.count).sum::<u64>();
+                failed = g
+                    .dists
+                    .iter()
+                    .fold(failed, |t, d| t.saturating_add(d.count));
             }
         }
         if all.count == 0 && acc.groups.is_empty() {
@@ -1298,7 +1469,7 @@ pub fn service_http(
         } else {
             1.0
         };
-        let span_s = (step as f64 * buckets as f64) / 1e9;
+        let span_s = (to_ns.saturating_sub(from_ns).max(1)) as f64 / 1e9;
         let step_s = step as f64 / 1e9;
         out.push(ServiceHttp {
             service_name: service,
@@ -1326,7 +1497,7 @@ mod tests {
         for (l, u, n) in explicit_ranges(bounds, counts) {
             d.add_range(l, u, n);
         }
-        d.count = counts.iter().sum();
+        d.count = counts.iter().fold(0u64, |t, n| t.saturating_add(*n));
         d
     }
 
@@ -1406,6 +1577,76 @@ mod tests {
             }
             _ => panic!("not a distribution"),
         }
+    }
+
+    #[test]
+    fn a_cumulative_exponential_histogram_that_rescales_still_gives_its_change() {
+        // Scale 1 → 0: (1, √2], (√2, 2] merge into (1, 2]; the new point also reaches (2, 4].
+        let s2 = 2f64.sqrt();
+        let before = Previous::Dist(vec![(1.0, s2, 3), (s2, 2.0, 2)], 5, 7.0);
+        let now = Reading::Dist {
+            ranges: vec![(1.0, 2.0, 6), (2.0, 4.0, 4)],
+            count: 10,
+            sum: 20.0,
+            min: None,
+            max: None,
+        };
+        match delta_of(Some(&before), &now) {
+            Some(Reading::Dist { ranges, count, .. }) => {
+                assert_eq!(count, 5);
+                assert_eq!(ranges, vec![(1.0, 2.0, 1), (2.0, 4.0, 4)]);
+            }
+            _ => panic!("not a distribution"),
+        }
+        // A range that lost observations: a reset, the new point counts whole.
+        let fewer = Reading::Dist {
+            ranges: vec![(1.0, 2.0, 4), (2.0, 4.0, 9)],
+            count: 13,
+            sum: 30.0,
+            min: None,
+            max: None,
+        };
+        assert!(matches!(
+            delta_of(Some(&before), &fewer),
+            Some(Reading::Dist { count: 13, .. })
+        ));
+        // Explicit bounds with the open first bucket.
+        let b = Previous::Dist(explicit_ranges(&[1.0], &[2, 1]), 3, 0.0);
+        let n = Reading::Dist {
+            ranges: explicit_ranges(&[1.0], &[3, 1]),
+            count: 4,
+            sum: 0.0,
+            min: None,
+            max: None,
+        };
+        assert!(matches!(
+            delta_of(Some(&b), &n),
+            Some(Reading::Dist { count: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn the_overflow_bucket_has_its_own_heatmap_row() {
+        let d = dist(&[10.0, 20.0, 40.0], &[50, 40, 10, 5]);
+        let rows = heat_rows(&d, std::slice::from_ref(&d));
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (last.lower, last.upper, last.counts[0]),
+            (Some(40.0), None, 5)
+        );
+        assert_eq!(rows.iter().map(|r| r.counts[0]).sum::<u64>(), 105);
+    }
+
+    #[test]
+    fn hostile_points_are_bounded() {
+        let many: Vec<(f64, f64, u64)> = (0..100_000)
+            .map(|i| (i as f64, i as f64 + 1.0, 1))
+            .collect();
+        let c = capped(many);
+        assert!(c.len() <= MAX_POINT_RANGES);
+        assert_eq!(c.iter().map(|r| r.2).sum::<u64>(), 100_000);
+        let huge = dist(&[1.0], &[u64::MAX, u64::MAX]);
+        assert!(huge.quantile(0.99).is_some());
     }
 
     #[test]
